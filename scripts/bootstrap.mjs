@@ -1,0 +1,58 @@
+// Self-setup shared by `npm start`, `npm test` and the other scripts. Uses only Node's
+// standard library, so it runs on a fresh clone before `node_modules` exists.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
+}
+
+function works(command, args) {
+  const result = spawnSync(command, args, { stdio: "ignore" });
+  return !result.error && result.status === 0;
+}
+
+/** Installs npm dependencies when node_modules is missing or older than the lockfile. */
+export function ensureDependencies() {
+  const marker = path.join(root, "node_modules", ".package-lock.json");
+  const lock = path.join(root, "package-lock.json");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.log("kiln: installing npm dependencies…");
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+}
+
+/** Installs ffmpeg and ffprobe from Debian's packages when they are missing. */
+export function ensureFfmpeg() {
+  if (works("ffmpeg", ["-version"]) && works("ffprobe", ["-version"])) return;
+  console.log("kiln: installing ffmpeg with apt-get…");
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const sudo = isRoot ? [] : works("sudo", ["-n", "true"]) ? ["sudo", "-n"] : null;
+  if (!sudo) throw new Error("ffmpeg is missing and apt-get needs root: install it with `sudo apt-get install -y ffmpeg`");
+  const apt = (args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args]) : run("apt-get", args));
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  apt(["update"], { env });
+  apt(["install", "-y", "--no-install-recommends", "ffmpeg"], { env });
+}
+
+export function wrangler(args, options = {}) {
+  run(path.join(root, "node_modules", ".bin", "wrangler"), args, options);
+}
+
+/** Applies the D1 migrations to the local database that `wrangler dev` uses. */
+export function migrateLocal() {
+  wrangler(["d1", "migrations", "apply", "DB", "--local"], { env: { ...process.env, CI: "true" } });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, migrate: migrateLocal };
+  for (const name of process.argv.slice(2)) {
+    if (!steps[name]) throw new Error(`unknown step ${name}; use ${Object.keys(steps).join(", ")}`);
+    steps[name]();
+  }
+}

@@ -1,0 +1,26 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: path.join(root, "wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          // Tests flush the index through the alarm explicitly instead of waiting on the clock.
+          PROGRESS_MIRROR_INTERVAL_MS: "3600000",
+        },
+      },
+    }),
+  ],
+  test: {
+    name: "worker",
+    root: import.meta.dirname,
+    include: ["**/*.test.ts"],
+    setupFiles: ["./setup.ts"],
+  },
+}));

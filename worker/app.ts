@@ -1,0 +1,49 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./env";
+import { ApiError, errorResponse, onError, payloadTooLarge } from "./errors";
+import { authenticate } from "./middleware/authenticate";
+import { requestId } from "./middleware/request-id";
+import { jobRoutes } from "./routes/jobs";
+import { keyRoutes } from "./routes/keys";
+
+export const VERSION = "0.1.0";
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const api = new OpenAPIHono<AppEnv>();
+api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+api.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "Kiln", version: VERSION, description: "Video processing jobs: submit, watch, download." },
+  servers: [{ url: "/v1" }],
+});
+api.use("*", async (c, next) => {
+  if (c.req.path === "/v1/openapi.json") return next();
+  return authenticate(c, next);
+});
+api.route("/", jobRoutes);
+api.route("/", keyRoutes);
+
+export const app = new OpenAPIHono<AppEnv>();
+app.use("*", requestId);
+app.use("/v1/*", cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Organization-ID"], exposeHeaders: ["X-Request-ID"] }));
+app.use(
+  "/v1/*",
+  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }),
+);
+app.use("/v1/*", async (c, next) => {
+  const method = c.req.method;
+  if ((method === "POST" || method === "PUT" || method === "PATCH") && c.req.header("content-length") !== "0") {
+    const type = c.req.header("content-type");
+    const hasBody = type !== undefined || c.req.header("transfer-encoding") !== undefined || Number(c.req.header("content-length") ?? 0) > 0;
+    if (hasBody && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type ?? "")) {
+      throw new ApiError(415, "unsupported_media_type", "Send the request body as application/json");
+    }
+  }
+  await next();
+});
+app.get("/health", (c) => c.json({ ok: true, service: "kiln", version: VERSION }));
+app.route("/v1", api);
+app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`)));
+app.onError(onError);

@@ -1,0 +1,72 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const organizations = sqliteTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+/** Only the SHA-256 of a key's secret is stored; the secret is shown once, at creation. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  secretHash: text("secret_hash").notNull().unique(),
+  secretPrefix: text("secret_prefix").notNull(),
+  statements: text("statements", { mode: "json" }).notNull().$type<PolicyStatementRow[]>(),
+  createdAt: text("created_at").notNull(),
+  revokedAt: text("revoked_at"),
+});
+
+export type PolicyStatementRow = { effect: "allow"; actions: string[]; resources: string[] };
+
+export const apiKeyOrganizations = sqliteTable(
+  "api_key_organizations",
+  {
+    keyId: text("key_id").notNull().references(() => apiKeys.id),
+    orgId: text("org_id").notNull().references(() => organizations.id),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.orgId] }), index("api_key_organizations_org").on(t.orgId)],
+);
+
+/**
+ * The job index. The JobDO owns each job's state; this table mirrors what lists and
+ * filters need so that they are SQL queries instead of a fan-out to every DO.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    status: text("status").notNull(),
+    progress: integer("progress").notNull().default(0),
+    currentStage: text("current_stage"),
+    mode: text("mode").notNull(),
+    kind: text("kind"),
+    priority: text("priority").notNull(),
+    bundle: text("bundle"),
+    input: text("input"),
+    tags: text("tags", { mode: "json" }).notNull().$type<string[]>().default(sql`'[]'`),
+    errorCode: text("error_code"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    startedAt: text("started_at"),
+    completedAt: text("completed_at"),
+  },
+  (t) => [
+    index("jobs_org_created").on(t.orgId, t.createdAt, t.id),
+    index("jobs_org_status").on(t.orgId, t.status),
+    index("jobs_org_bundle").on(t.orgId, t.bundle),
+  ],
+);
+
+/** Lower-cased tags, one row each, so "all of these tags" is an indexed lookup per tag. */
+export const jobTags = sqliteTable(
+  "job_tags",
+  {
+    jobId: text("job_id").notNull(),
+    orgId: text("org_id").notNull(),
+    tag: text("tag").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.tag] }), index("job_tags_org_tag").on(t.orgId, t.tag)],
+);

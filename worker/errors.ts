@@ -1,0 +1,93 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import type { AppEnv } from "./env";
+
+/** Every error code the native API answers with; dialects translate from these. */
+export const errorCodes = [
+  "input_required",
+  "invalid_input",
+  "invalid_format",
+  "invalid_codec",
+  "invalid_json",
+  "unsupported_media_type",
+  "validation_error",
+  "token_missing",
+  "token_invalid",
+  "organization_required",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "invalid_state",
+  "idempotency_conflict",
+  "payload_too_large",
+  "rate_limited",
+  "internal_error",
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+  const body = {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+      request_id: c.get("requestId"),
+    },
+  };
+  return c.json(body, err.status);
+}
+
+export function onError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof HTTPException) {
+    // Hono raises these for bodies it cannot parse before any schema runs.
+    if (err.status === 400) return errorResponse(c, new ApiError(400, "invalid_json", "Request body is not valid JSON"));
+    if (err.status === 413) return errorResponse(c, payloadTooLarge());
+  }
+  console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), message: err.message, stack: err.stack }));
+  return errorResponse(c, new ApiError(500, "internal_error", "Internal error"));
+}
+
+export function payloadTooLarge(): ApiError {
+  return new ApiError(413, "payload_too_large", "Request body is too large");
+}
+
+/**
+ * Turns a zod failure into the most specific error code the seeds define. A schema
+ * can name a code on its own issues (`params.code`); otherwise the path decides.
+ */
+export function validationFailure(error: ZodError, target: string): ApiError {
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.message,
+    ...(issue.code === "custom" && issue.params?.code ? { code: issue.params.code as string } : {}),
+  }));
+  const first = error.issues[0];
+  const details = { target, issues };
+  if (!first) return new ApiError(400, "validation_error", "Invalid request", details);
+  const named = first.code === "custom" ? (first.params?.code as ErrorCode | undefined) : undefined;
+  const code = named ?? codeForPath(first.path.map(String));
+  const where = issues[0]!.path;
+  return new ApiError(400, code, where ? `${where}: ${first.message}` : first.message, details);
+}
+
+function codeForPath(path: string[]): ErrorCode {
+  const [head, second, third] = path;
+  if (head === "input") return "invalid_input";
+  if (head === "options" && second === "format") return "invalid_format";
+  if (head === "outputs" && third === "type") return "invalid_format";
+  return "validation_error";
+}

@@ -1,0 +1,106 @@
+import { type SQL, and, count, desc, eq, exists, inArray, lt, or, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { jobTags, jobs } from "../db/schema";
+import { ApiError } from "../errors";
+import type { JobStatus } from "./model";
+
+export interface JobListQuery {
+  orgId: string;
+  statuses: JobStatus[];
+  tags: string[];
+  search: string | null;
+  bundle: string | null;
+  limit: number;
+  cursor: string | null;
+}
+
+interface Cursor {
+  created_at: string;
+  id: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const parsed = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
+    if (typeof parsed?.created_at === "string" && typeof parsed?.id === "string") return parsed;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ApiError(400, "validation_error", "cursor is not one this API returned");
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+type Orm = ReturnType<typeof drizzle>;
+
+function tagExists(orm: Orm, condition: SQL): SQL {
+  return exists(
+    orm
+      .select({ one: sql`1` })
+      .from(jobTags)
+      .where(and(eq(jobTags.jobId, jobs.id), condition)),
+  );
+}
+
+/** Newest first, ties broken by id, so pages never skip or repeat a job. */
+export async function listJobs(db: D1Database, query: JobListQuery) {
+  const orm = drizzle(db);
+  const filters: SQL[] = [eq(jobs.orgId, query.orgId)];
+  if (query.statuses.length > 0) filters.push(inArray(jobs.status, query.statuses));
+  if (query.bundle !== null) filters.push(eq(jobs.bundle, query.bundle));
+  for (const tag of query.tags) filters.push(tagExists(orm, eq(jobTags.tag, tag.toLowerCase())));
+  if (query.search !== null) {
+    const pattern = `%${escapeLike(query.search.toLowerCase())}%`;
+    filters.push(
+      or(
+        eq(jobs.id, query.search),
+        sql`${jobs.id} LIKE ${pattern} ESCAPE '\\'`,
+        tagExists(orm, sql`${jobTags.tag} LIKE ${pattern} ESCAPE '\\'`),
+      )!,
+    );
+  }
+  const page = [...filters];
+  if (query.cursor !== null) {
+    const cursor = decodeCursor(query.cursor);
+    page.push(or(lt(jobs.createdAt, cursor.created_at), and(eq(jobs.createdAt, cursor.created_at), lt(jobs.id, cursor.id)))!);
+  }
+  const [rows, totals] = await orm.batch([
+    orm
+      .select()
+      .from(jobs)
+      .where(and(...page))
+      .orderBy(desc(jobs.createdAt), desc(jobs.id))
+      .limit(query.limit + 1),
+    orm.select({ total: count() }).from(jobs).where(and(...filters)),
+  ]);
+  const more = rows.length > query.limit;
+  const pageRows = rows.slice(0, query.limit);
+  const last = pageRows[pageRows.length - 1];
+  return {
+    object: "list" as const,
+    data: pageRows.map((row) => ({
+      id: row.id,
+      object: "job" as const,
+      status: row.status as JobStatus,
+      progress: row.progress,
+      current_stage: row.currentStage,
+      priority: row.priority,
+      mode: row.mode,
+      kind: row.kind,
+      input: row.input,
+      tags: row.tags,
+      bundle: row.bundle,
+      error_code: row.errorCode,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+      started_at: row.startedAt,
+      completed_at: row.completedAt,
+    })),
+    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
+    total_count: totals[0]?.total ?? 0,
+  };
+}

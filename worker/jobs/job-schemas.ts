@@ -1,0 +1,110 @@
+import { z } from "@hono/zod-openapi";
+import { jobStatuses, outputStatuses, taskStatuses } from "./model";
+import { priorityNames } from "./spec/create-job";
+
+/** Response shapes, declared for the OpenAPI document. */
+const isoTime = z.string().openapi({ format: "date-time" });
+const errorObject = z.object({ code: z.string(), message: z.string() });
+
+export const taskSchema = z
+  .object({
+    id: z.string().openapi({ example: "task_3k9v2m1x0q8w7e6r5t4y" }),
+    kind: z.string().openapi({ description: "probe, import, a kind, encode, thumbnail, export, or a VTK tool" }),
+    tool: z.string().nullable(),
+    version: z.string().nullable(),
+    output_id: z.string().nullable(),
+    options: z.record(z.string(), z.unknown()),
+    status: z.enum(taskStatuses),
+    progress: z.number().int().min(0).max(100),
+    error: errorObject.nullable(),
+    created_at: isoTime,
+    started_at: isoTime.nullable(),
+    finished_at: isoTime.nullable(),
+    updated_at: isoTime,
+  })
+  .openapi("Task");
+
+export const outputSchema = z
+  .object({
+    id: z.string().openapi({ example: "out_m1n2o3p4q5r6s7t8u9v0" }),
+    type: z.string(),
+    status: z.enum(outputStatuses),
+    spec: z.record(z.string(), z.unknown()),
+    output_url: z.string().nullable(),
+    file_size_bytes: z.number().int().nullable(),
+    error: errorObject.nullable(),
+  })
+  .openapi("Output");
+
+export const jobSchema = z
+  .object({
+    id: z.string().openapi({ example: "job_a1b2c3d4e5f6g7h8j9k0" }),
+    object: z.literal("job"),
+    status: z.enum(jobStatuses),
+    progress: z.number().int().min(0).max(100),
+    current_stage: z.string().nullable(),
+    priority: z.enum(priorityNames),
+    kind: z.string().nullable(),
+    options: z.record(z.string(), z.unknown()).nullable(),
+    input: z.string().nullable(),
+    output: z.string().nullable(),
+    output_origin_id: z.string().nullable(),
+    output_path_template: z.string().nullable(),
+    tasks: z.array(taskSchema),
+    outputs: z.array(outputSchema),
+    thumbnails: z.array(z.record(z.string(), z.unknown())),
+    input_metadata: z.record(z.string(), z.unknown()).nullable(),
+    error: errorObject.nullable(),
+    tags: z.array(z.string()),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    bundle: z.string().nullable(),
+    region: z.string().nullable(),
+    webhook_url: z.string().nullable(),
+    delayed_start: z.boolean(),
+    idempotency_key: z.string().nullable(),
+    resubmitted_from: z.string().nullable(),
+    attempt: z.number().int(),
+    created_at: isoTime,
+    updated_at: isoTime,
+    started_at: isoTime.nullable(),
+    probed_at: isoTime.nullable(),
+    confirmed_at: isoTime.nullable(),
+    completed_at: isoTime.nullable(),
+  })
+  .openapi("Job");
+
+export const jobSummarySchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("job"),
+    status: z.enum(jobStatuses),
+    progress: z.number().int(),
+    current_stage: z.string().nullable(),
+    priority: z.string(),
+    mode: z.string(),
+    kind: z.string().nullable(),
+    input: z.string().nullable(),
+    tags: z.array(z.string()),
+    bundle: z.string().nullable(),
+    error_code: z.string().nullable(),
+    created_at: isoTime,
+    updated_at: isoTime,
+    started_at: isoTime.nullable(),
+    completed_at: isoTime.nullable(),
+  })
+  .openapi("JobSummary");
+
+export const jobListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(jobSummarySchema),
+    next_cursor: z.string().nullable(),
+    total_count: z.number().int(),
+  })
+  .openapi("JobList");
+
+export const errorEnvelopeSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional(), request_id: z.string() }),
+  })
+  .openapi("Error");

@@ -1,0 +1,81 @@
+import { builtInPresets } from "./presets";
+import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kindOptionSchemas } from "./spec/kinds";
+import type { CreateJobRequest, PriorityName } from "./spec/create-job";
+import type { OutputSpec } from "./spec/outputs";
+import type { ThumbnailSpec } from "./spec/thumbnails";
+import type { ToolTask } from "./spec/tools";
+
+/**
+ * The native job: what a request (in any dialect) becomes once validated. Exactly one
+ * of the three forms carries the work; everything else is shared.
+ */
+export type JobWork =
+  | { mode: "kind"; kind: Kind; options: { format: string } & Record<string, unknown> }
+  | { mode: "outputs"; outputs: (OutputSpec & { type: NonNullable<OutputSpec["type"]> })[] }
+  | { mode: "tasks"; tasks: ToolTask[] };
+
+export type JobSpec = JobWork & {
+  input: string | null;
+  tags: string[];
+  metadata: Record<string, string | number | boolean>;
+  priority: PriorityName;
+  webhook_url: string | null;
+  delayed_start: boolean;
+  output: string | null;
+  output_origin_id: string | null;
+  output_path_template: string | null;
+  thumbnails: ThumbnailSpec[];
+  bundle: string | null;
+  region: string | null;
+};
+
+/** VTK counts 1 (highest) to 10 (lowest); the native API has three tiers. */
+export function priorityFromRank(rank: number): PriorityName {
+  if (rank <= 3) return "premium";
+  if (rank <= 7) return "standard";
+  return "economy";
+}
+
+function toWork(request: CreateJobRequest): JobWork {
+  if (request.kind !== undefined) {
+    const options: KindOptions = kindOptionSchemas[request.kind].parse(request.options ?? {});
+    const format = options.format ?? defaultKindFormat[request.kind];
+    const withDefaults =
+      request.kind === "video"
+        ? { ...options, format, codec: (options as { codec?: string }).codec ?? defaultVideoCodec[format as keyof typeof defaultVideoCodec] }
+        : { ...options, format };
+    return { mode: "kind", kind: request.kind, options: withDefaults };
+  }
+  if (request.outputs !== undefined) {
+    return {
+      mode: "outputs",
+      outputs: request.outputs.map((output) => {
+        const preset = output.preset ? builtInPresets[output.preset] : undefined;
+        const merged = { ...preset, ...output };
+        return { ...merged, type: merged.type! };
+      }),
+    };
+  }
+  return { mode: "tasks", tasks: request.tasks! };
+}
+
+export function toJobSpec(request: CreateJobRequest): JobSpec {
+  const tags: string[] = [];
+  for (const tag of request.tags ?? []) if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
+  const priority = typeof request.priority === "number" ? priorityFromRank(request.priority) : (request.priority ?? "standard");
+  return {
+    ...toWork(request),
+    input: request.input ?? null,
+    tags,
+    metadata: request.metadata ?? {},
+    priority,
+    webhook_url: request.webhook_url ?? null,
+    delayed_start: request.delayed_start ?? false,
+    output: request.output ?? null,
+    output_origin_id: request.output_origin_id ?? null,
+    output_path_template: request.output_path_template ?? null,
+    thumbnails: request.thumbnails ?? [],
+    bundle: request.bundle ?? null,
+    region: request.region ?? null,
+  };
+}

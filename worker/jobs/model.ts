@@ -1,0 +1,49 @@
+export const jobStatuses = [
+  "pending",
+  "probing",
+  "awaiting_confirmation",
+  "processing",
+  "completed",
+  "failed",
+  "canceled",
+  "partial",
+] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+export const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "canceled", "partial"];
+
+export const taskStatuses = ["waiting", "running", "completed", "failed", "canceled"] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+
+export const outputStatuses = ["pending", "processing", "completed", "failed", "canceled"] as const;
+export type OutputStatus = (typeof outputStatuses)[number];
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface Task {
+  id: string;
+  kind: string;
+  tool: string | null;
+  version: string | null;
+  output_id: string | null;
+  options: Record<string, unknown>;
+  status: TaskStatus;
+  progress: number;
+  error: JobError | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface Output {
+  id: string;
+  type: string;
+  status: OutputStatus;
+  spec: Record<string, unknown>;
+  output_url: string | null;
+  file_size_bytes: number | null;
+  error: JobError | null;
+}

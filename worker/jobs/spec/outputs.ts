@@ -1,0 +1,160 @@
+import { z } from "@hono/zod-openapi";
+import { pathTemplate } from "./path-template";
+
+/**
+ * Transcodely's OutputSpec: one output (a file or a stream package) with 1–20 video
+ * variants and up to 8 audio tracks. Several variants in one output form a ladder.
+ */
+export const outputTypes = ["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptive"] as const;
+export type OutputType = (typeof outputTypes)[number];
+const streamingTypes: readonly OutputType[] = ["hls", "dash", "adaptive"];
+
+const videoCodecsByType: Record<OutputType, readonly string[]> = {
+  mp4: ["h264", "h265", "av1"],
+  webm: ["vp9", "av1"],
+  mkv: ["h264", "h265", "vp9", "av1"],
+  mov: ["h264", "h265"],
+  hls: ["h264", "h265", "av1"],
+  dash: ["h264", "h265", "vp9", "av1"],
+  adaptive: ["h264", "h265", "av1"],
+};
+const audioCodecsByType: Record<OutputType, readonly string[]> = {
+  mp4: ["aac", "mp3", "opus", "flac", "ac3", "eac3"],
+  webm: ["opus"],
+  mkv: ["aac", "mp3", "opus", "flac", "ac3", "eac3"],
+  mov: ["aac", "mp3"],
+  hls: ["aac", "mp3", "ac3", "eac3"],
+  dash: ["aac", "opus", "ac3", "eac3"],
+  adaptive: ["aac", "ac3", "eac3"],
+};
+
+const x26xPreset = z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]);
+const codecOptions = {
+  h264: z.strictObject({
+    profile: z.enum(["baseline", "main", "high"]).optional(),
+    preset: x26xPreset.optional(),
+    crf: z.number().int().min(0).max(51).optional(),
+    tune: z.enum(["film", "animation", "grain", "stillimage", "fastdecode", "zerolatency"]).optional(),
+  }),
+  h265: z.strictObject({
+    profile: z.enum(["main", "main10"]).optional(),
+    preset: x26xPreset.optional(),
+    crf: z.number().int().min(0).max(51).optional(),
+  }),
+  vp9: z.strictObject({
+    crf: z.number().int().min(0).max(63).optional(),
+    speed: z.number().int().min(0).max(8).optional(),
+  }),
+  av1: z.strictObject({
+    crf: z.number().int().min(0).max(63).optional(),
+    preset: z.number().int().min(0).max(13).optional(),
+  }),
+};
+const videoCodec = z.enum(["h264", "h265", "vp9", "av1"]);
+
+export const videoVariantSchema = z
+  .strictObject({
+    codec: videoCodec,
+    resolution: z.enum(["480p", "720p", "1080p", "1440p", "2160p", "4320p"]).optional(),
+    quality: z.enum(["economy", "standard", "premium"]).optional(),
+    framerate: z.number().int().min(0).max(240).optional(),
+    width: z.number().int().min(128).max(7680).optional(),
+    height: z.number().int().min(128).max(4320).optional(),
+    bitrate: z.number().int().min(100).max(240_000).optional().openapi({ description: "kbps" }),
+    h264: codecOptions.h264.optional(),
+    h265: codecOptions.h265.optional(),
+    vp9: codecOptions.vp9.optional(),
+    av1: codecOptions.av1.optional(),
+  })
+  .superRefine((variant, ctx) => {
+    for (const name of videoCodec.options) {
+      if (name !== variant.codec && variant[name] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [name], message: `${name} options only apply to codec ${name}` });
+      }
+    }
+  });
+
+export const audioTrackSchema = z.strictObject({
+  codec: z.enum(["aac", "opus", "mp3", "flac", "ac3", "eac3"]).default("aac"),
+  bitrate: z.number().int().min(8).max(1536).optional().openapi({ description: "kbps" }),
+  channels: z.number().int().min(1).max(8).optional(),
+  sample_rate: z.union([z.literal(22050), z.literal(32000), z.literal(44100), z.literal(48000), z.literal(96000)]).optional(),
+  language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag").optional(),
+  label: z.string().min(1).max(64).optional(),
+  default: z.boolean().optional(),
+});
+
+const subtitleTrackSchema = z.strictObject({
+  source: z.string().url().max(4096),
+  format: z.enum(["vtt", "srt"]).optional(),
+  language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag"),
+  label: z.string().min(1).max(64).optional(),
+  default: z.boolean().optional(),
+});
+
+export const outputSpecSchema = z
+  .strictObject({
+    type: z.enum(outputTypes).optional(),
+    video: z.array(videoVariantSchema).min(1).max(20).optional(),
+    audio: z.array(audioTrackSchema).max(8).optional(),
+    hls: z
+      .strictObject({
+        segment_type: z.enum(["fmp4", "ts"]).optional(),
+        playlist_type: z.enum(["vod", "event"]).optional(),
+        version: z.number().int().min(3).max(10).optional(),
+      })
+      .optional(),
+    dash: z.strictObject({ profile: z.enum(["on-demand", "live"]).optional() }).optional(),
+    segments: z.strictObject({ duration: z.number().min(1).max(30) }).optional(),
+    path_template: pathTemplate.optional(),
+    preset: z
+      .string()
+      .regex(/^(?:pst_[a-z0-9]{1,40}|[a-z0-9_]{1,64})$/, "a preset id (pst_…) or slug")
+      .optional(),
+    subtitle_tracks: z.array(subtitleTrackSchema).max(8).optional(),
+  })
+  .superRefine((output, ctx) => {
+    if (output.preset === undefined) {
+      if (output.type === undefined) ctx.addIssue({ code: "custom", path: ["type"], message: "type is required unless a preset is given" });
+      if (output.video === undefined) ctx.addIssue({ code: "custom", path: ["video"], message: "video is required unless a preset is given" });
+    }
+    const type = output.type;
+    if (!type) return;
+    output.video?.forEach((variant, i) => {
+      if (!videoCodecsByType[type].includes(variant.codec)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["video", i, "codec"],
+          params: { code: "invalid_codec" },
+          message: `${variant.codec} cannot be packaged as ${type}; ${type} takes ${videoCodecsByType[type].join(", ")}`,
+        });
+      }
+    });
+    output.audio?.forEach((track, i) => {
+      if (!audioCodecsByType[type].includes(track.codec)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["audio", i, "codec"],
+          params: { code: "invalid_codec" },
+          message: `${track.codec} audio cannot be packaged as ${type}; ${type} takes ${audioCodecsByType[type].join(", ")}`,
+        });
+      }
+    });
+    const streaming = streamingTypes.includes(type);
+    if (!streaming) {
+      for (const field of ["hls", "dash", "segments", "subtitle_tracks"] as const) {
+        if (output[field] !== undefined) {
+          ctx.addIssue({ code: "custom", path: [field], message: `${field} is only valid for streaming types (hls, dash, adaptive)` });
+        }
+      }
+      if ((output.video?.length ?? 0) > 1) {
+        ctx.addIssue({ code: "custom", path: ["video"], message: `a ${type} file holds one video variant; use hls, dash or adaptive for a ladder` });
+      }
+      if ((output.audio?.length ?? 0) > 1) {
+        ctx.addIssue({ code: "custom", path: ["audio"], message: `several audio tracks need a streaming type (hls, dash, adaptive)` });
+      }
+    }
+    if (output.hls && type === "dash") ctx.addIssue({ code: "custom", path: ["hls"], message: "hls options are not valid for a dash output" });
+    if (output.dash && type === "hls") ctx.addIssue({ code: "custom", path: ["dash"], message: "dash options are not valid for an hls output" });
+  });
+export type OutputSpec = z.infer<typeof outputSpecSchema>;

@@ -1,0 +1,180 @@
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { type Action } from "../auth/policy";
+import type { AppEnv } from "../env";
+import { ApiError, validationFailure } from "../errors";
+import { derivedId, newId, sha256Hex } from "../ids";
+import type { ActionOutcome, CreateOutcome } from "../jobs/job-do";
+import { listJobs } from "../jobs/job-list";
+import { errorEnvelopeSchema, jobListSchema, jobSchema } from "../jobs/job-schemas";
+import { type JobSpec, toJobSpec } from "../jobs/job-spec";
+import { jobStatuses } from "../jobs/model";
+import { createJobRequestSchema } from "../jobs/spec/create-job";
+import { authorize } from "../middleware/authenticate";
+import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
+
+const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415)[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: "Error", content: { "application/json": { schema: errorEnvelopeSchema } } }]),
+  );
+const jobResponse = (description: string) => ({ description, content: { "application/json": { schema: jobSchema } } });
+const jobIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_a1b2c3d4e5f6g7h8j9k0" }) });
+const security = [{ bearer: [] }];
+
+const createJob = createRoute({
+  method: "post",
+  path: "/jobs",
+  summary: "Create a job",
+  security,
+  request: {
+    headers: z.object({ "idempotency-key": z.string().min(1).max(128).optional() }),
+    body: { required: true, content: { "application/json": { schema: createJobRequestSchema } } },
+  },
+  responses: {
+    201: jobResponse("The job, with its planned tasks"),
+    200: jobResponse("The job first created with this idempotency key"),
+    ...errors(400, 401, 403, 409, 413, 415),
+  },
+});
+
+const listJobsRoute = createRoute({
+  method: "get",
+  path: "/jobs",
+  summary: "List jobs, newest first",
+  security,
+  request: {
+    query: z.object({
+      status: z.string().optional().openapi({ description: "Comma-separated statuses; any may match" }),
+      tag: z.string().optional().openapi({ description: "Comma-separated tags; all must match (case-insensitive)" }),
+      search: z.string().min(1).max(128).optional().openapi({ description: "Job id or tag" }),
+      bundle: z.string().min(1).max(128).optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z.string().min(1).max(512).optional(),
+    }),
+  },
+  responses: { 200: { description: "A page of jobs", content: { "application/json": { schema: jobListSchema } } }, ...errors(400, 401, 403) },
+});
+
+const getJob = createRoute({
+  method: "get",
+  path: "/jobs/{id}",
+  summary: "Retrieve a job",
+  security,
+  request: { params: jobIdParams },
+  responses: { 200: jobResponse("The job"), ...errors(401, 403, 404) },
+});
+
+const actionRoute = (action: "cancel" | "confirm" | "restart", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/jobs/{id}/${action}`,
+    summary,
+    security,
+    request: { params: jobIdParams },
+    responses: { 200: jobResponse("The job after the action"), ...errors(401, 403, 404, 409) },
+  });
+
+const resubmitJob = createRoute({
+  method: "post",
+  path: "/jobs/{id}/resubmit",
+  summary: "Run the job again under a new id; the original is untouched",
+  security,
+  request: { params: jobIdParams },
+  responses: { 201: jobResponse("The new job"), ...errors(401, 403, 404) },
+});
+
+function splitList(value: string | undefined): string[] {
+  return value ? value.split(",").map((v) => v.trim()).filter((v) => v.length > 0) : [];
+}
+
+async function createFromSpec(
+  c: Context<AppEnv>,
+  spec: JobSpec,
+  options: { idempotencyKey: string | null; resubmittedFrom: string | null; requestHash: string },
+): Promise<CreateOutcome> {
+  const orgId = c.get("principal").orgId;
+  // An idempotency key names the job: every create with it reaches the same JobDO,
+  // which serialises them, so concurrent retries cannot create two jobs.
+  const jobId = options.idempotencyKey ? await derivedId("job", `${orgId}\n${options.idempotencyKey}`) : newId("job");
+  const outcome: CreateOutcome = await jobStub(c.env, jobId).create({ jobId, orgId, spec, ...options });
+  return outcome;
+}
+
+export const jobRoutes = new OpenAPIHono<AppEnv>({
+  defaultHook: (result) => {
+    if (!result.success) throw validationFailure(result.error, result.target);
+  },
+})
+  .openapi(createJob, async (c) => {
+    authorize(c, "jobs:create", "jobs/*");
+    const body = c.req.valid("json");
+    const header = c.req.valid("header")["idempotency-key"];
+    if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
+      throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");
+    }
+    const idempotencyKey = body.idempotency_key ?? header ?? null;
+    const { idempotency_key: _key, ...request } = body;
+    const result = await createFromSpec(c, toJobSpec(body), {
+      idempotencyKey,
+      resubmittedFrom: null,
+      requestHash: await sha256Hex(canonicalJson(request)),
+    });
+    if (result.outcome === "conflict") {
+      throw new ApiError(409, "idempotency_conflict", "This idempotency key was used with a different request body");
+    }
+    return c.json(result.job, result.outcome === "created" ? 201 : 200);
+  })
+  .openapi(listJobsRoute, async (c) => {
+    authorize(c, "jobs:list", "jobs/*");
+    const query = c.req.valid("query");
+    const statuses = splitList(query.status);
+    const unknown = statuses.filter((s) => !(jobStatuses as readonly string[]).includes(s));
+    if (unknown.length > 0) {
+      throw new ApiError(400, "validation_error", `status: unknown value ${unknown.join(", ")}; use ${jobStatuses.join(", ")}`);
+    }
+    const tags = splitList(query.tag);
+    if (tags.length > 20 || tags.some((t) => t.length > 64)) throw new ApiError(400, "validation_error", "tag: at most 20 tags of at most 64 characters");
+    const page = await listJobs(c.env.DB, {
+      orgId: c.get("principal").orgId,
+      statuses: statuses as (typeof jobStatuses)[number][],
+      tags,
+      search: query.search ?? null,
+      bundle: query.bundle ?? null,
+      limit: query.limit,
+      cursor: query.cursor ?? null,
+    });
+    return c.json(page, 200);
+  })
+  .openapi(getJob, async (c) => {
+    const { id } = c.req.valid("param");
+    authorize(c, "jobs:get", `jobs/${id}`);
+    const job = await jobStub(c.env, id).get(c.get("principal").orgId);
+    if (!job) throw jobNotFound(id);
+    return c.json(job, 200);
+  })
+  .openapi(actionRoute("cancel", "Cancel a job; completed outputs are kept"), (c) => runAction(c, "cancel"))
+  .openapi(actionRoute("confirm", "Confirm a delayed-start job (awaiting_confirmation only)"), (c) => runAction(c, "confirm"))
+  .openapi(actionRoute("restart", "Reset the tasks and run again under the same id"), (c) => runAction(c, "restart"))
+  .openapi(resubmitJob, async (c) => {
+    const { id } = c.req.valid("param");
+    authorize(c, "jobs:resubmit", `jobs/${id}`);
+    authorize(c, "jobs:create", "jobs/*");
+    const spec = await jobStub(c.env, id).spec(c.get("principal").orgId);
+    if (!spec) throw jobNotFound(id);
+    const result = await createFromSpec(c, spec, { idempotencyKey: null, resubmittedFrom: id, requestHash: await sha256Hex(canonicalJson(spec)) });
+    if (result.outcome === "conflict") throw new Error("a fresh job id collided");
+    return c.json(result.job, 201);
+  });
+
+async function runAction(c: Context<AppEnv>, action: "cancel" | "confirm" | "restart") {
+  const id = c.req.param("id")!;
+  authorize(c, `jobs:${action}` satisfies Action, `jobs/${id}`);
+  const stub = jobStub(c.env, id);
+  const orgId = c.get("principal").orgId;
+  const outcome = (await (action === "cancel" ? stub.cancel(orgId) : action === "confirm" ? stub.confirm(orgId) : stub.restart(orgId))) as ActionOutcome;
+  if (!outcome) throw jobNotFound(id);
+  if (!outcome.ok) {
+    throw new ApiError(409, "invalid_state", `Cannot ${action} a job that is ${outcome.invalidState}`, { status: outcome.invalidState });
+  }
+  return c.json(outcome.job, 200);
+}
