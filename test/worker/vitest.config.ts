@@ -22,5 +22,8 @@ export default defineConfig(async () => ({
     root: import.meta.dirname,
     include: ["**/*.test.ts"],
     setupFiles: ["./setup.ts"],
+    // The queue consumer logs every dispatch decision as structured info; tests assert on
+    // those decisions directly, so the lines are noise here. Errors still print.
+    onConsoleLog: (log) => !log.includes('"level":"info"'),
   },
 }));

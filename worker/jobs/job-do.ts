@@ -75,6 +75,7 @@ export class JobDO extends DurableObject<Env> {
       progress: 0,
       current_stage: null,
       attempt: 1,
+      dispatched_attempt: null,
       tasks,
       outputs,
       input_metadata: null,
@@ -132,6 +133,7 @@ export class JobDO extends DurableObject<Env> {
         break;
       case "start_processing":
         job.probed_at ??= now;
+        job.current_stage = null;
         break;
       case "await_confirmation":
         job.probed_at ??= now;
@@ -182,14 +184,18 @@ export class JobDO extends DurableObject<Env> {
    * current attempt of a job still waiting to run is accepted; duplicates and
    * messages for attempts the job has moved past are dropped.
    */
-  receiveDispatch(message: DispatchMessage): "accepted" | "stale" {
+  receiveDispatch(message: DispatchMessage): "accepted" | "duplicate" | "stale" {
     const job = this.job;
     if (!job || job.id !== message.job_id || message.attempt !== job.attempt || job.status !== "pending") return "stale";
+    if (job.dispatched_attempt === message.attempt) return "duplicate";
+    job.dispatched_attempt = message.attempt;
+    this.save();
     return "accepted";
   }
 
   override async alarm(): Promise<void> {
-    await this.flush();
+    // The alarm was armed for the moment the throttled index write fell due.
+    await this.flush({ indexDue: true });
   }
 
   private owned(orgId: string): boolean {
@@ -242,7 +248,7 @@ export class JobDO extends DurableObject<Env> {
    * Performs the pending duties that are due and arms the alarm for the rest, so a
    * failed D1 write or Queue send is retried rather than lost.
    */
-  private async flush(): Promise<void> {
+  private async flush(options: { indexDue?: boolean } = {}): Promise<void> {
     const job = this.job;
     if (!job) return;
     const now = Date.now();
@@ -252,7 +258,7 @@ export class JobDO extends DurableObject<Env> {
     const pending = this.pending;
     if (pending.index) {
       const interval = Number(this.env.PROGRESS_MIRROR_INTERVAL_MS) || 1000;
-      const dueAt = pending.indexedStatus !== job.status ? now : pending.lastIndexedAt + interval;
+      const dueAt = options.indexDue || pending.indexedStatus !== job.status ? now : pending.lastIndexedAt + interval;
       if (dueAt <= now) {
         const claimed = { indexTags: pending.indexTags, lastIndexedAt: pending.lastIndexedAt, indexedStatus: pending.indexedStatus };
         Object.assign(pending, { index: false, indexTags: false, lastIndexedAt: now, indexedStatus: job.status });

@@ -13,6 +13,8 @@ export interface JobState {
   progress: number;
   current_stage: string | null;
   attempt: number;
+  /** The attempt a dispatch message was last accepted for; a redelivery of it is a duplicate. */
+  dispatched_attempt: number | null;
   tasks: Task[];
   outputs: Output[];
   input_metadata: Record<string, unknown> | null;
