@@ -1,14 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { JobDO } from "../../worker/jobs/job-do";
 import type { JobState } from "../../worker/jobs/job-state";
 import worker from "../../worker/index";
 import { dispatchMessageSchema } from "../../worker/queue/dispatch-message";
 import { call, jobDO, seedOrg, videoJob } from "./helpers";
 
 function stateOf(jobId: string): Promise<JobState> {
-  return runInDurableObject(jobDO(jobId), (_instance: JobDO, state) => {
+  return runInDurableObject(jobDO(jobId), (_instance, state) => {
     const row = state.storage.sql.exec<{ body: string }>("SELECT body FROM doc WHERE name = 'job'").one();
     return JSON.parse(row.body) as JobState;
   });

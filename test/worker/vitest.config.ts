@@ -24,6 +24,6 @@ export default defineConfig(async () => ({
     setupFiles: ["./setup.ts"],
     // The queue consumer logs every dispatch decision as structured info; tests assert on
     // those decisions directly, so the lines are noise here. Errors still print.
-    onConsoleLog: (log) => !log.includes('"level":"info"'),
+    onConsoleLog: (log: string) => !log.includes('"level":"info"'),
   },
 }));
