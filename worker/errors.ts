@@ -10,6 +10,8 @@ export const errorCodes = [
   "invalid_input",
   "invalid_format",
   "invalid_codec",
+  "unknown_tool",
+  "preset_not_found",
   "invalid_json",
   "unsupported_media_type",
   "validation_error",
@@ -79,15 +81,18 @@ export function validationFailure(error: ZodError, target: string): ApiError {
   const details = { target, issues };
   if (!first) return new ApiError(400, "validation_error", "Invalid request", details);
   const named = first.code === "custom" ? (first.params?.code as ErrorCode | undefined) : undefined;
-  const code = named ?? codeForPath(first.path.map(String));
+  // Issues forwarded from a nested schema keep their original kind in params.issue.
+  const issueCode = first.code === "custom" ? ((first.params?.issue as string | undefined) ?? "custom") : first.code;
+  const code = named ?? codeForIssue(first.path.map(String), issueCode);
   const where = issues[0]!.path;
   return new ApiError(400, code, where ? `${where}: ${first.message}` : first.message, details);
 }
 
-function codeForPath(path: string[]): ErrorCode {
+function codeForIssue(path: string[], issueCode: string): ErrorCode {
   const [head, second, third] = path;
   if (head === "input") return "invalid_input";
-  if (head === "options" && second === "format") return "invalid_format";
-  if (head === "outputs" && third === "type") return "invalid_format";
+  // A format outside the allowed set; a missing one is an ordinary validation error.
+  const isFormat = (head === "options" && second === "format") || (head === "outputs" && third === "type");
+  if (isFormat && issueCode === "invalid_value") return "invalid_format";
   return "validation_error";
 }

@@ -86,7 +86,9 @@ export const createJobRequestSchema = z
       forwardIssues(ctx, ["tasks", i, "parameters"], schema.safeParse(task.parameters));
     });
     body.outputs?.forEach((output, i) => {
-      if (output.preset !== undefined && !output.preset.startsWith("pst_") && !(output.preset in builtInPresets)) {
+      // Own keys only: `in` would take "constructor" or "__proto__" for a preset.
+      const builtIn = output.preset !== undefined && Object.hasOwn(builtInPresets, output.preset) ? builtInPresets[output.preset] : undefined;
+      if (output.preset !== undefined && !output.preset.startsWith("pst_") && !builtIn) {
         ctx.addIssue({
           code: "custom",
           path: ["outputs", i, "preset"],
@@ -96,6 +98,11 @@ export const createJobRequestSchema = z
       }
       if (output.preset?.startsWith("pst_")) {
         ctx.addIssue({ code: "custom", path: ["outputs", i, "preset"], params: { code: "preset_not_found" }, message: `no preset ${output.preset}` });
+      }
+      // The job runs the preset overlaid with the output's own fields (see toJobSpec), so that
+      // merge must pass the output rules too: { preset: "web_720p_standard", type: "webm" } is h264 in webm.
+      if (builtIn && outputSpecSchema.safeParse(output).success) {
+        forwardIssues(ctx, ["outputs", i], outputSpecSchema.safeParse({ ...builtIn, ...output }));
       }
     });
     if (body.output !== undefined && body.output_origin_id !== undefined) {
@@ -107,7 +114,7 @@ export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 function forwardIssues(ctx: z.RefinementCtx, prefix: (string | number)[], result: z.ZodSafeParseResult<unknown>): void {
   if (result.success) return;
   for (const issue of result.error.issues) {
-    const params = issue.code === "custom" ? issue.params : undefined;
+    const params = issue.code === "custom" ? issue.params : { issue: issue.code };
     ctx.addIssue({ code: "custom", path: [...prefix, ...issue.path], message: issue.message, ...(params ? { params } : {}) });
   }
 }

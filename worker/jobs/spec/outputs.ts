@@ -85,7 +85,11 @@ export const audioTrackSchema = z.strictObject({
 });
 
 const subtitleTrackSchema = z.strictObject({
-  source: z.string().url().max(4096),
+  source: z
+    .string()
+    .url()
+    .max(4096)
+    .regex(/^(?:https?|s3|gs):\/\//i, "an http(s), s3:// or gs:// URL, like input"),
   format: z.enum(["vtt", "srt"]).optional(),
   language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag"),
   label: z.string().min(1).max(64).optional(),

@@ -30,7 +30,9 @@ const ffmpegArgument = z
   .string()
   .max(4096)
   .superRefine((arg, ctx) => {
-    if (/^\//.test(arg) || /(?:^|[/\\=:,])\.\.(?:[/\\]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+    // A path may also start after a separator inside one argument: `file:/etc/passwd`,
+    // `movie=/etc/passwd`, `concat:a.mp4|/etc/passwd`, `movie='../x'`.
+    if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
       ctx.addIssue({ code: "custom", params: { code: "invalid_input" }, message: "ffmpeg arguments may only name files inside the job's working directory" });
     }
   });
