@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeyOrganizations, apiKeys } from "../db/schema";
 import { newId, nowIso, sha256Hex } from "../ids";
+import { cacheKey, cachedKey, forgetKey } from "./key-cache";
 import type { PolicyStatement } from "./policy";
 
 export interface KeyRecord {
@@ -12,14 +13,19 @@ export interface KeyRecord {
 
 /** Looks a presented secret up by its hash; revoked and unknown keys are both null. */
 export async function findKeyBySecret(db: D1Database, secret: string): Promise<KeyRecord | null> {
+  const secretHash = await sha256Hex(secret);
+  const cached = cachedKey(secretHash);
+  if (cached) return cached;
   const rows = await drizzle(db)
     .select({ keyId: apiKeys.id, statements: apiKeys.statements, orgId: apiKeyOrganizations.orgId })
     .from(apiKeys)
     .innerJoin(apiKeyOrganizations, eq(apiKeyOrganizations.keyId, apiKeys.id))
-    .where(and(eq(apiKeys.secretHash, await sha256Hex(secret)), isNull(apiKeys.revokedAt)));
+    .where(and(eq(apiKeys.secretHash, secretHash), isNull(apiKeys.revokedAt)));
   const first = rows[0];
   if (!first) return null;
-  return { keyId: first.keyId, statements: first.statements, orgIds: rows.map((r) => r.orgId) };
+  const record = { keyId: first.keyId, statements: first.statements, orgIds: rows.map((r) => r.orgId) };
+  cacheKey(secretHash, record);
+  return record;
 }
 
 export interface CreatedKey {
@@ -89,5 +95,6 @@ export async function revokeKey(db: D1Database, orgId: string, keyId: string): P
     .update(apiKeys)
     .set({ revokedAt: nowIso() })
     .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+  forgetKey(keyId);
   return true;
 }
