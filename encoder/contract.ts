@@ -1,0 +1,189 @@
+import { z } from "zod";
+
+/**
+ * The wire contract between the Worker and the encoder, and the only code the two
+ * share: the work order the Worker sends, the events the encoder posts back, and the
+ * directive the Worker answers each event with. Bump CONTRACT_VERSION on any change
+ * a peer of the previous version could misread.
+ */
+export const CONTRACT_VERSION = 1;
+
+const id = z.string().min(1).max(64);
+const url = z.string().url().max(8192);
+const quality = z.enum(["very_low", "low", "medium", "high", "very_high"]);
+const dimension = z.union([z.number().int().positive(), z.string().regex(/^\d{1,3}%$/)]);
+const framing = {
+  width: dimension.optional(),
+  height: dimension.optional(),
+  fit: z.enum(["contain", "cover", "fill"]).optional(),
+  position: z.enum(["center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left", "bottom_right"]).optional(),
+  background: z.string().optional(),
+};
+const window = { start: z.number().min(0).optional(), end: z.number().positive().optional() };
+
+/** What one encode task makes, in Ittybit's vocabulary (the Worker fills defaults). */
+export const encodeSpecSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("video"),
+    format: z.enum(["mp4", "webm", "mov"]),
+    codec: z.enum(["h264", "h265", "vp9", "av1"]),
+    quality: quality.optional(),
+    fps: z.number().min(1).max(60).optional(),
+    bitrate: z.number().int().positive().optional(),
+    ...framing,
+    ...window,
+  }),
+  z.object({
+    kind: z.literal("audio"),
+    format: z.enum(["mp3", "aac", "ogg", "opus", "wav", "flac"]),
+    quality: quality.optional(),
+    bitrate: z.number().int().positive().optional(),
+    ...window,
+  }),
+  z.object({
+    kind: z.literal("image"),
+    format: z.enum(["jpeg", "png", "webp", "avif"]),
+    quality: quality.optional(),
+    start: z.number().min(0).optional(),
+    ...framing,
+  }),
+  z.object({
+    kind: z.literal("animation"),
+    format: z.enum(["gif", "webp"]),
+    quality: quality.optional(),
+    fps: z.number().min(1).max(60).optional(),
+    ...framing,
+    start: z.number().min(0).optional(),
+    end: z.number().positive(),
+  }),
+  z.object({
+    kind: z.literal("adaptive_video"),
+    format: z.literal("hls"),
+    quality: quality.optional(),
+    ...framing,
+    ...window,
+  }),
+]);
+export type EncodeSpec = z.infer<typeof encodeSpecSchema>;
+
+export const workOrderSchema = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  job_id: id,
+  attempt: z.number().int().min(1),
+  lease_token: z.string().min(16).max(256),
+  input: z.object({ url }),
+  /** Encode tasks, in order; probe, import and export are the pipeline's own stages. */
+  tasks: z.array(z.object({ task_id: id, output_id: id, spec: encodeSpecSchema })).min(1).max(50),
+  limits: z
+    .object({
+      max_input_bytes: z.number().int().positive().default(10 * 1024 ** 3),
+      max_duration_s: z.number().positive().default(6 * 3600),
+      connect_timeout_ms: z.number().int().positive().default(10_000),
+      read_timeout_ms: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+  /** Where the encoder asks for upload URLs, in one batch, at export. */
+  export: z.object({ sign_url: url, token: z.string().min(16).max(512) }),
+  /** Where the encoder posts events; each is answered with a directive. */
+  callback: z.object({ url, token: z.string().min(16).max(512) }),
+});
+export type WorkOrder = z.infer<typeof workOrderSchema>;
+export type WorkOrderInput = z.input<typeof workOrderSchema>;
+
+export const failureCodes = [
+  "input_unreachable",
+  "input_forbidden",
+  "input_too_large",
+  "input_unreadable",
+  "input_no_video",
+  "encode_failed",
+  "export_failed",
+  "canceled",
+] as const;
+export type FailureCode = (typeof failureCodes)[number];
+
+export const inputMetadataSchema = z.object({
+  duration_ms: z.number().int().nonnegative(),
+  width: z.number().int().nonnegative().nullable(),
+  height: z.number().int().nonnegative().nullable(),
+  codec: z.string().nullable(),
+  bitrate_kbps: z.number().int().nonnegative().nullable(),
+  framerate: z.number().nonnegative().nullable(),
+  file_size_bytes: z.number().int().nonnegative(),
+  has_audio: z.boolean(),
+  audio_codec: z.string().nullable(),
+  rotation: z.number().int(),
+});
+export type InputMetadata = z.infer<typeof inputMetadataSchema>;
+
+export const exportedFileSchema = z.object({
+  path: z.string().min(1).max(1024),
+  content_type: z.string(),
+  size_bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ExportedFile = z.infer<typeof exportedFileSchema>;
+
+/** What the encoder verified about an output it made (ffprobe of the file, not the request). */
+export const outputFactsSchema = z.object({
+  output_id: id,
+  /** The main file: the media file, or the master playlist of a package. */
+  main: z.string(),
+  files: z.array(exportedFileSchema).min(1),
+  size_bytes: z.number().int().nonnegative(),
+  duration_ms: z.number().int().nonnegative().nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  codec: z.string().nullable(),
+  sha256: z.string(),
+});
+export type OutputFacts = z.infer<typeof outputFactsSchema>;
+
+const eventBase = {
+  v: z.literal(CONTRACT_VERSION),
+  job_id: id,
+  attempt: z.number().int().min(1),
+  /** Per-attempt sequence number, so the Worker can drop reordered duplicates. */
+  seq: z.number().int().min(0),
+  at: z.string().datetime(),
+};
+export const stageSchema = z.enum(["probe", "import", "encode", "export"]);
+
+export const encoderEventSchema = z.discriminatedUnion("type", [
+  z.object({ ...eventBase, type: z.literal("task_started"), stage: stageSchema, task_id: id.nullable() }),
+  z.object({
+    ...eventBase,
+    type: z.literal("progress"),
+    stage: stageSchema,
+    task_id: id.nullable(),
+    task_progress: z.number().min(0).max(100),
+    job_progress: z.number().min(0).max(100),
+  }),
+  z.object({ ...eventBase, type: z.literal("metadata"), input_metadata: inputMetadataSchema }),
+  z.object({ ...eventBase, type: z.literal("task_completed"), stage: stageSchema, task_id: id.nullable(), output: outputFactsSchema.nullable() }),
+  z.object({
+    ...eventBase,
+    type: z.literal("task_failed"),
+    stage: stageSchema,
+    task_id: id.nullable(),
+    error: z.object({ code: z.enum(failureCodes), message: z.string().max(8192) }),
+  }),
+  z.object({ ...eventBase, type: z.literal("heartbeat"), job_progress: z.number().min(0).max(100) }),
+  z.object({ ...eventBase, type: z.literal("job_completed") }),
+]);
+export type EncoderEvent = z.infer<typeof encoderEventSchema>;
+
+export const directiveSchema = z.object({ directive: z.enum(["continue", "cancel"]) });
+export type Directive = z.infer<typeof directiveSchema>;
+
+/** Export: the encoder lists the files it made; the Worker answers with one upload URL each. */
+export const signRequestSchema = z.object({
+  job_id: id,
+  attempt: z.number().int().min(1),
+  files: z.array(z.object({ output_id: id, path: z.string().min(1).max(1024), content_type: z.string(), size_bytes: z.number().int().nonnegative() })).min(1).max(10_000),
+});
+export type SignRequest = z.infer<typeof signRequestSchema>;
+export const signResponseSchema = z.object({
+  uploads: z.array(z.object({ path: z.string(), url, method: z.literal("PUT"), headers: z.record(z.string(), z.string()).default({}) })),
+});
+export type SignResponse = z.infer<typeof signResponseSchema>;
