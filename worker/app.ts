@@ -5,8 +5,11 @@ import type { AppEnv } from "./env";
 import { ApiError, errorResponse, onError, payloadTooLarge } from "./errors";
 import { authenticate } from "./middleware/authenticate";
 import { requestId } from "./middleware/request-id";
+import { storageRoutes } from "./storage/routes";
 import { jobRoutes } from "./routes/jobs";
+import { internalRoutes } from "./routes/internal";
 import { keyRoutes } from "./routes/keys";
+import { webhookRoutes } from "./routes/webhooks";
 
 export const VERSION = "0.1.0";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -20,10 +23,13 @@ api.doc31("/openapi.json", {
 });
 api.use("*", async (c, next) => {
   if (c.req.path === "/v1/openapi.json") return next();
+  // A watch token stands in for the API key on the one route browsers open as a WebSocket.
+  if (/^\/v1\/jobs\/[^/]+\/watch$/.test(c.req.path) && c.req.query("token") !== undefined) return next();
   return authenticate(c, next);
 });
 api.route("/", jobRoutes);
 api.route("/", keyRoutes);
+api.route("/", webhookRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);
@@ -44,6 +50,9 @@ app.use("/v1/*", async (c, next) => {
   await next();
 });
 app.get("/health", (c) => c.json({ ok: true, service: "kiln", version: VERSION }));
+// Signed URLs carry their own authorization, so /storage sits outside /v1 auth.
+app.route("/storage", storageRoutes);
 app.route("/v1", api);
+app.route("/internal", internalRoutes);
 app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`)));
 app.onError(onError);

@@ -1,12 +1,30 @@
 import type { JobDO } from "./jobs/job-do";
 import type { DispatchMessage } from "./queue/dispatch-message";
+import type { WebhookMessage } from "./webhooks/message";
 
 export interface Env {
   DB: D1Database;
   JOBS: DurableObjectNamespace<JobDO>;
   DISPATCH: Queue<DispatchMessage>;
+  WEBHOOKS: Queue<WebhookMessage>;
   KILN_ENV: string;
   PROGRESS_MIRROR_INTERVAL_MS: string;
+  /** Managed storage: job outputs, served through signed /storage URLs. */
+  MEDIA: R2Bucket;
+  /** HMAC key for signed /storage URLs (≥ 32 chars; `wrangler secret put` in production). */
+  STORAGE_SIGNING_SECRET: string;
+  /** First webhook retry delay in seconds (default 30); later ones grow ×5 up to 12 h. */
+  WEBHOOK_RETRY_BASE_SECONDS?: string;
+  /** The Worker's own origin as the encoder reaches it (callbacks, signed storage URLs). */
+  PUBLIC_URL: string;
+  /** A self-hosted or local encoder pool; the Containers binding serves when unset. */
+  ENCODER_URL?: string;
+  /** Shared secret the Worker presents to the encoder. */
+  ENCODER_TOKEN: string;
+  /** No encoder event for this long means the attempt is lost. */
+  LEASE_TIMEOUT_MS: string;
+  /** Attempts lost to the watchdog before the job fails with encoder_lost. */
+  MAX_ATTEMPTS: string;
 }
 
 export interface Principal {

@@ -24,6 +24,9 @@ export const errorCodes = [
   "invalid_state",
   "idempotency_conflict",
   "payload_too_large",
+  "length_required",
+  "signature_invalid",
+  "signature_expired",
   "rate_limited",
   "internal_error",
 ] as const;

@@ -8,7 +8,21 @@ describe("GET /v1/openapi.json", () => {
     const doc = res.json;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/jobs", "/jobs/{id}", "/jobs/{id}/cancel", "/jobs/{id}/confirm", "/jobs/{id}/restart", "/jobs/{id}/resubmit", "/keys", "/keys/{id}"].sort(),
+      [
+        "/jobs",
+        "/jobs/{id}",
+        "/jobs/{id}/cancel",
+        "/jobs/{id}/confirm",
+        "/jobs/{id}/restart",
+        "/jobs/{id}/resubmit",
+        "/jobs/{id}/watch",
+        "/jobs/{id}/watch-token",
+        "/jobs/{id}/webhooks",
+        "/keys",
+        "/keys/{id}",
+        "/webhooks/secret",
+        "/webhooks/secret/rotate",
+      ].sort(),
     );
     const create = doc.paths["/jobs"].post;
     const body = create.requestBody.content["application/json"].schema;

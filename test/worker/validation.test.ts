@@ -587,7 +587,7 @@ describe("transport", () => {
     expect(JSON.stringify(body).length).toBeGreaterThan(950_000);
     expect(JSON.stringify(body).length).toBeLessThan(1024 * 1024);
     await expectCreated(body);
-  });
+  }, 30_000);
   it("rejects a 2 MiB body with 413 payload_too_large", async () => {
     const body = videoJob({ metadata: { k: long(2 * 1024 * 1024) } });
     expectError(await call("/v1/jobs", { key, body }), 413, "payload_too_large");

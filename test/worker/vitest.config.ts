@@ -1,10 +1,13 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startEncoderDouble } from "./encoder-double";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
-export default defineConfig(async () => ({
+export default defineConfig(async () => {
+  const encoderUrl = await startEncoderDouble();
+  return {
   plugins: [
     cloudflareTest({
       wrangler: { configPath: path.join(root, "wrangler.toml") },
@@ -13,6 +16,10 @@ export default defineConfig(async () => ({
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
           // Tests flush the index through the alarm explicitly instead of waiting on the clock.
           PROGRESS_MIRROR_INTERVAL_MS: "3600000",
+          ENCODER_URL: encoderUrl,
+          // Tests run in production mode, so they need a real secret, not the dev default.
+          STORAGE_SIGNING_SECRET: "test-storage-signing-secret-0123456789abcdef",
+          ENCODER_TOKEN: "test-encoder-token-0123456789",
         },
       },
     }),
@@ -26,4 +33,5 @@ export default defineConfig(async () => ({
     // those decisions directly, so the lines are noise here. Errors still print.
     onConsoleLog: (log: string) => !log.includes('"level":"info"'),
   },
-}));
+  };
+});

@@ -30,6 +30,8 @@ export const actions = [
   "keys:create",
   "keys:list",
   "keys:revoke",
+  "webhooks:read_secret",
+  "webhooks:rotate_secret",
 ] as const;
 export type Action = (typeof actions)[number];
 

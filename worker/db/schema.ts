@@ -70,3 +70,51 @@ export const jobTags = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.tag] }), index("job_tags_org_tag").on(t.orgId, t.tag)],
 );
+
+/**
+ * The organization's webhook signing secret (`whsec_…`), created on first use. It is
+ * an HMAC key the receiver must hold too, so it is stored as is (a hash could not
+ * sign) and shown to keys allowed `webhooks:read_secret`.
+ */
+export const webhookSecrets = sqliteTable("webhook_secrets", {
+  orgId: text("org_id").primaryKey(),
+  secret: text("secret").notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+/** One webhook event of one job (`whd_…`, the `webhook-id` header); its attempts are below. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    jobId: text("job_id").notNull(),
+    eventType: text("event_type").notNull(),
+    url: text("url").notNull(),
+    status: text("status").notNull().$type<"pending" | "delivered" | "failed">().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastLatencyMs: integer("last_latency_ms"),
+    lastError: text("last_error"),
+    lastAttemptAt: text("last_attempt_at"),
+    nextAttemptAt: text("next_attempt_at"),
+    deliveredAt: text("delivered_at"),
+    enqueuedAt: text("enqueued_at"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_job").on(t.jobId, t.createdAt)],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms"),
+    error: text("error"),
+    attemptedAt: text("attempted_at").notNull(),
+    nextAttemptAt: text("next_attempt_at"),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);

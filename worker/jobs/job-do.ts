@@ -1,12 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
+import type { EncoderEvent } from "../../encoder/contract";
+import { cancelOnEncoder, sendWorkOrder } from "../dispatch/encoder-client";
+import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import type { Env } from "../env";
 import { nowIso } from "../ids";
 import type { DispatchMessage } from "../queue/dispatch-message";
+import { applyEncoderEvent } from "./encoder-events";
 import { writeJobIndex } from "./job-index";
 import type { JobSpec } from "./job-spec";
 import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
+import { Watchers, watchEvent } from "./watchers";
+import { signStorageUrl } from "../storage/signing";
+import type { WebhookEventType } from "../webhooks/message";
+import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
 
 export type CreateOutcome =
@@ -14,6 +22,13 @@ export type CreateOutcome =
   | { outcome: "existing"; job: JobView }
   | { outcome: "conflict" };
 export type ActionOutcome = { ok: true; job: JobView } | { ok: false; invalidState: JobState["status"] } | null;
+export type DispatchDecision = "accepted" | "duplicate" | "stale" | "busy" | "failed";
+export type EventOutcome = { status: 200; directive: "continue" | "cancel" } | { status: 404 | 409; directive: "cancel" };
+
+/** Where a job's outputs live in managed storage. */
+export function outputKey(jobId: string, path: string): string {
+  return `jobs/${jobId}/${path}`;
+}
 
 /** Duties the DO owes the outside world, retried by its alarm until done. */
 interface Pending {
@@ -25,9 +40,15 @@ interface Pending {
   indexedStatus: string | null;
   /** An attempt whose dispatch message has not reached the Queue yet. */
   dispatchAttempt: number | null;
+  /** Webhook events not yet handed to the webhook Queue, with the job as it was then. */
+  webhooks?: { event: WebhookEventType; job: JobView }[];
 }
 
 const RETRY_MS = 5_000;
+const PROGRESS_DEBOUNCE_MS = 200;
+const HEARTBEAT_MS = 30_000;
+/** Output URLs are minted afresh on every read, so they can be short-lived. */
+const OUTPUT_URL_TTL_S = 6 * 3600;
 
 /**
  * One Durable Object per job, because a job is the unit of consistency: its state
@@ -37,10 +58,15 @@ const RETRY_MS = 5_000;
  */
 export class JobDO extends DurableObject<Env> {
   private job: JobState | null = null;
+  private readonly watchers: Watchers;
+  private notified: { status: string | null; progress: number; at: number; timer?: ReturnType<typeof setTimeout> } = { status: null, progress: -1, at: 0 };
+  private lastHeartbeatAt = 0;
+  private broadcasting: Promise<void> = Promise.resolve();
   private pending: Pending = { index: false, indexTags: false, lastIndexedAt: 0, indexedStatus: null, dispatchAttempt: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.watchers = new Watchers(ctx);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doc (name TEXT PRIMARY KEY, body TEXT NOT NULL)");
     for (const row of ctx.storage.sql.exec<{ name: string; body: string }>("SELECT name, body FROM doc")) {
       if (row.name === "job") this.job = JSON.parse(row.body);
@@ -76,6 +102,8 @@ export class JobDO extends DurableObject<Env> {
       current_stage: null,
       attempt: 1,
       dispatched_attempt: null,
+      lease: null,
+      lost_attempts: 0,
       tasks,
       outputs,
       input_metadata: null,
@@ -93,8 +121,102 @@ export class JobDO extends DurableObject<Env> {
     return { outcome: "created", job: jobView(this.job) };
   }
 
-  get(orgId: string): JobView | null {
-    return this.owned(orgId) ? jobView(this.job!) : null;
+  /**
+   * Watch: a WebSocket (hibernatable) or an NDJSON stream of the job's events, opened
+   * by the Worker route after it has checked the caller's organization.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const orgId = request.headers.get("x-kiln-org-id") ?? "";
+    if (new URL(request.url).pathname !== "/watch" || !this.owned(orgId)) return new Response(null, { status: 404 });
+    const job = this.job!;
+    this.notified.status ??= job.status;
+    const view = await this.present(job);
+    const done = terminalStatuses.includes(job.status);
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      const response = this.watchers.acceptSocket(watchEvent("snapshot", view));
+      if (done) this.watchers.broadcast(watchEvent("completed", view), true);
+      else await this.armAlarm(Date.now() + HEARTBEAT_MS);
+      return response;
+    }
+    if (done) return this.watchers.openStream(`${watchEvent("snapshot", view)}\n${watchEvent("completed", view)}`, true);
+    await this.armAlarm(Date.now() + HEARTBEAT_MS);
+    return this.watchers.openStream(watchEvent("snapshot", view), false);
+  }
+
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
+    if (message === "ping") socket.send(JSON.stringify({ event: "pong", server_time: new Date().toISOString() }));
+  }
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    // Completes the closing handshake a watcher started; nothing else to forget.
+    try {
+      socket.close(code === 1005 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  /**
+   * Tells watchers what changed: a new status at once (and `completed`, closing the
+   * watch, on a terminal one), progress at most every PROGRESS_DEBOUNCE_MS.
+   */
+  private notifyWatchers(): void {
+    const job = this.job;
+    if (!job || this.watchers.count === 0) return;
+    if (job.status !== this.notified.status) {
+      this.notified.status = job.status;
+      this.notified.progress = job.progress;
+      this.notified.at = Date.now();
+      const done = terminalStatuses.includes(job.status);
+      // Sent in order: each broadcast waits for the one before it.
+      this.broadcasting = this.broadcasting.then(async () => {
+        const view = await this.present(job);
+        this.watchers.broadcast(watchEvent("status_change", view), false);
+        if (done) this.watchers.broadcast(watchEvent("completed", view), true);
+      }).catch((err) => console.error(JSON.stringify({ level: "error", job_id: job.id, message: `watch broadcast failed: ${String(err)}` })));
+      return;
+    }
+    if (job.progress === this.notified.progress || this.notified.timer) return;
+    const wait = Math.max(0, this.notified.at + PROGRESS_DEBOUNCE_MS - Date.now());
+    this.notified.timer = setTimeout(() => {
+      this.notified.timer = undefined;
+      const current = this.job;
+      if (!current || terminalStatuses.includes(current.status) || current.progress === this.notified.progress) return;
+      this.notified.progress = current.progress;
+      this.notified.at = Date.now();
+      this.broadcasting = this.broadcasting
+        .then(async () => this.watchers.broadcast(watchEvent("progress", await this.present(current)), false))
+        .catch((err) => console.error(JSON.stringify({ level: "error", job_id: current.id, message: `watch broadcast failed: ${String(err)}` })));
+    }, wait);
+  }
+
+  async get(orgId: string): Promise<JobView | null> {
+    return this.owned(orgId) ? this.present(this.job!) : null;
+  }
+
+  /**
+   * The API's view of the job, with a freshly signed URL for every completed output.
+   * A playlist's URL is signed for its whole directory, so a player can fetch the
+   * variant playlists and segments it names relative to it.
+   */
+  private present(job: JobState): Promise<JobView> {
+    return this.signOutputs(jobView(job), job);
+  }
+
+  private async signOutputs(view: JobView, job: JobState): Promise<JobView> {
+    await Promise.all(
+      view.outputs.map(async (output) => {
+        const key = job.outputs.find((o) => o.id === output.id)?.main_key;
+        if (output.status !== "completed" || !key) return;
+        const playlist = /\.(m3u8|mpd)$/.test(key);
+        output.output_url = await signStorageUrl(
+          this.env,
+          { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: playlist ? "prefix" : "object" },
+          this.env.PUBLIC_URL,
+        );
+      }),
+    );
+    return view;
   }
 
   /** The spec a resubmission copies; null for a job the org does not own. */
@@ -102,12 +224,24 @@ export class JobDO extends DurableObject<Env> {
     return this.owned(orgId) ? this.job!.spec : null;
   }
 
+  /** Cancel is push and pull: the encoder is told now, and every later event it posts is answered `cancel`. */
   async cancel(orgId: string): Promise<ActionOutcome> {
-    return this.act(orgId, "cancel");
+    const wasRunning = this.job?.lease != null;
+    const outcome = await this.act(orgId, "cancel");
+    if (outcome?.ok && wasRunning && this.env.ENCODER_URL) await cancelOnEncoder(this.env, this.job!.id);
+    return outcome;
   }
 
+  /** Confirming a delayed start dispatches a fresh attempt, which encodes this time. */
   async confirm(orgId: string): Promise<ActionOutcome> {
-    return this.act(orgId, "confirm");
+    if (!this.owned(orgId)) return null;
+    const job = this.job!;
+    if (job.status === "awaiting_confirmation") {
+      job.attempt += 1;
+      job.lease = null;
+      this.pending.dispatchAttempt = job.attempt;
+    }
+    return this.transition("confirm");
   }
 
   async restart(orgId: string): Promise<ActionOutcome> {
@@ -121,9 +255,16 @@ export class JobDO extends DurableObject<Env> {
   async transition(action: JobAction, error?: { code: string; message: string }): Promise<ActionOutcome> {
     const job = this.job;
     if (!job) return null;
-    const next = nextStatus(job.status, action);
-    if (!next) return { ok: false, invalidState: job.status };
-    const now = nowIso();
+    if (!nextStatus(job.status, action)) return { ok: false, invalidState: job.status };
+    this.applyTransition(job, action, nowIso(), error);
+    this.pending.index = true;
+    this.save();
+    await this.flush();
+    return { ok: true, job: await this.present(job) };
+  }
+
+  private applyTransition(job: JobState, action: JobAction, now: string, error?: { code: string; message: string }): void {
+    const next = nextStatus(job.status, action)!;
     job.status = next;
     job.updated_at = now;
     switch (action) {
@@ -153,14 +294,31 @@ export class JobDO extends DurableObject<Env> {
         break;
       case "requeue":
         job.attempt += 1;
+        job.lease = null;
         this.pending.dispatchAttempt = job.attempt;
+        for (const task of job.tasks) {
+          if (task.status === "running") Object.assign(task, { status: "waiting", progress: 0, updated_at: now });
+        }
         break;
     }
-    if (terminalStatuses.includes(next)) this.finish(job, now);
-    this.pending.index = true;
-    this.save();
-    await this.flush();
-    return { ok: true, job: jobView(job) };
+    if (terminalStatuses.includes(next)) {
+      job.lease = null;
+      this.finish(job, now);
+    }
+    this.queueWebhooks(job, terminalStatuses.includes(next) ? (`job.${next}` as WebhookEventType) : null);
+  }
+
+  /** Webhooks the job asked for on this transition, delivered by flush() (and retried by the alarm). */
+  private queueWebhooks(job: JobState, terminalEvent: WebhookEventType | null): void {
+    if (!job.spec.webhook_url) return;
+    const wanted = job.spec.webhook_events;
+    const events = [
+      ...(wanted.includes("job.status_changed") ? (["job.status_changed"] as const) : []),
+      ...(terminalEvent && wanted.includes(terminalEvent) ? [terminalEvent] : []),
+    ];
+    if (events.length === 0) return;
+    const snapshot = jobView(job);
+    this.pending.webhooks = [...(this.pending.webhooks ?? []), ...events.map((event) => ({ event, job: snapshot }))];
   }
 
   /**
@@ -180,22 +338,136 @@ export class JobDO extends DurableObject<Env> {
   }
 
   /**
-   * Decides what a dispatch message from the Queue means for this job. Only the
-   * current attempt of a job still waiting to run is accepted; duplicates and
-   * messages for attempts the job has moved past are dropped.
+   * Decides what a dispatch message from the Queue means for this job and, for the
+   * current attempt, hands the work order to the encoder. Duplicates and messages for
+   * attempts the job has moved past are dropped, so no two attempts ever run at once;
+   * `busy` asks the consumer to retry the message later.
    */
-  receiveDispatch(message: DispatchMessage): "accepted" | "duplicate" | "stale" {
+  async receiveDispatch(message: DispatchMessage): Promise<DispatchDecision> {
     const job = this.job;
-    if (!job || job.id !== message.job_id || message.attempt !== job.attempt || job.status !== "pending") return "stale";
+    if (!job || job.id !== message.job_id || message.attempt !== job.attempt) return "stale";
+    if (terminalStatuses.includes(job.status) || job.status === "awaiting_confirmation") return "stale";
     if (job.dispatched_attempt === message.attempt) return "duplicate";
+    // Claimed before the await, so a concurrent redelivery sees a duplicate.
     job.dispatched_attempt = message.attempt;
+    job.lease = { attempt: job.attempt, token: leaseToken(), expires_at: Date.now() + this.leaseTimeoutMs(), last_seq: -1 };
     this.save();
-    return "accepted";
+    let outcome: "accepted" | "busy" | "rejected";
+    try {
+      outcome = await sendWorkOrder(this.env, buildWorkOrder(job, job.lease, this.env.PUBLIC_URL));
+    } catch (err) {
+      if (!(err instanceof UndispatchableJob)) throw err;
+      job.lease = null;
+      await this.transition("fail", { code: err.code, message: err.message });
+      return "failed";
+    }
+    if (outcome === "accepted") {
+      await this.armAlarm(job.lease?.expires_at ?? Date.now());
+      return "accepted";
+    }
+    if (outcome === "busy") {
+      if (job.lease?.attempt === message.attempt) job.lease = null;
+      if (job.dispatched_attempt === message.attempt) job.dispatched_attempt = null;
+      this.save();
+      return "busy";
+    }
+    job.lease = null;
+    await this.transition("fail", { code: "internal_error", message: "The encoder refused the work order" });
+    return "failed";
+  }
+
+  /**
+   * Applies one event from the encoder running the current attempt and answers with a
+   * directive. Events from any other attempt (or with a wrong token) are refused, which
+   * tells a stale encoder to stop.
+   */
+  async handleEncoderEvent(event: EncoderEvent, token: string): Promise<EventOutcome> {
+    const job = this.job;
+    if (!job) return { status: 404, directive: "cancel" };
+    const lease = job.lease;
+    if (!lease || lease.token !== token || lease.attempt !== event.attempt) return { status: 409, directive: "cancel" };
+    if (terminalStatuses.includes(job.status) || job.status === "awaiting_confirmation") return { status: 200, directive: "cancel" };
+    lease.expires_at = Date.now() + this.leaseTimeoutMs();
+    if (event.seq <= lease.last_seq) return { status: 200, directive: "continue" };
+    lease.last_seq = event.seq;
+
+    const now = nowIso();
+    let directive: "continue" | "cancel" = "continue";
+    for (const effect of applyEncoderEvent(job, event, (outputId, path) => outputKey(job.id, path), now)) {
+      if ("pause" in effect) {
+        job.lease = null;
+        directive = "cancel";
+      } else if ("progress" in effect) {
+        if (!terminalStatuses.includes(job.status)) {
+          job.progress = Math.max(job.progress, Math.min(100, Math.round(effect.progress)));
+          job.current_stage = effect.stage;
+        }
+      } else if (nextStatus(job.status, effect.action)) {
+        this.applyTransition(job, effect.action, now, effect.error);
+      }
+    }
+    if (terminalStatuses.includes(job.status)) {
+      // Whatever the encoder still holds for this job is of no use now.
+      job.lease = null;
+      directive = "cancel";
+    }
+    job.updated_at = now;
+    this.pending.index = true;
+    this.save();
+    await this.flush();
+    return { status: 200, directive };
+  }
+
+  /** True when `token` authorises the running attempt (the export signing route asks). */
+  holdsLease(token: string): boolean {
+    const lease = this.job?.lease;
+    return lease != null && lease.token === token && !terminalStatuses.includes(this.job!.status);
   }
 
   override async alarm(): Promise<void> {
+    if (this.job && this.watchers.count > 0 && Date.now() - this.lastHeartbeatAt >= HEARTBEAT_MS - 1_000) {
+      this.lastHeartbeatAt = Date.now();
+      this.watchers.broadcast(watchEvent("heartbeat", await this.present(this.job)), false);
+    }
+    await this.watchLease();
     // The alarm was armed for the moment the throttled index write fell due.
     await this.flush({ indexDue: true });
+  }
+
+  /**
+   * The watchdog: an attempt whose encoder has gone silent for LEASE_TIMEOUT_MS is
+   * lost. The job is dispatched again as the next attempt, until MAX_ATTEMPTS have
+   * been lost, when it fails with encoder_lost.
+   */
+  private async watchLease(): Promise<void> {
+    const job = this.job;
+    const lease = job?.lease;
+    if (!job || !lease || lease.expires_at > Date.now()) return;
+    job.lease = null;
+    job.lost_attempts += 1;
+    const maxAttempts = Number(this.env.MAX_ATTEMPTS) || 3;
+    if (job.lost_attempts >= maxAttempts) {
+      await this.transition("fail", { code: "encoder_lost", message: `The encoder stopped reporting ${job.lost_attempts} times; giving up` });
+      return;
+    }
+    if (job.status === "pending") {
+      // Dispatched but never started: the same state, a new attempt.
+      job.attempt += 1;
+      this.pending.dispatchAttempt = job.attempt;
+      this.save();
+      await this.flush();
+      return;
+    }
+    await this.transition("requeue");
+  }
+
+  private leaseTimeoutMs(): number {
+    return Number(this.env.LEASE_TIMEOUT_MS) || 30_000;
+  }
+
+  private async armAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   private owned(orgId: string): boolean {
@@ -225,6 +497,8 @@ export class JobDO extends DurableObject<Env> {
 
   private reset(job: JobState, now: string): void {
     job.attempt += 1;
+    job.lease = null;
+    job.lost_attempts = 0;
     job.progress = 0;
     job.current_stage = null;
     job.error = null;
@@ -234,12 +508,13 @@ export class JobDO extends DurableObject<Env> {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, error: null });
+      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null });
     }
     this.pending.dispatchAttempt = job.attempt;
   }
 
   private save(): void {
+    this.notifyWatchers();
     const sql = this.ctx.storage.sql;
     sql.exec("INSERT OR REPLACE INTO doc (name, body) VALUES ('job', ?), ('pending', ?)", JSON.stringify(this.job), JSON.stringify(this.pending));
   }
@@ -289,10 +564,26 @@ export class JobDO extends DurableObject<Env> {
       }
     }
 
-    this.save();
-    if (nextAt !== null) {
-      const current = await this.ctx.storage.getAlarm();
-      if (current === null || current > nextAt) await this.ctx.storage.setAlarm(nextAt);
+    const webhooks = pending.webhooks ?? [];
+    pending.webhooks = [];
+    for (const [i, webhook] of webhooks.entries()) {
+      try {
+        await scheduleWebhook(this.env, await this.signOutputs(webhook.job, job), webhook.event, job.org_id);
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", job_id: job.id, message: `webhook scheduling failed: ${String(err)}` }));
+        pending.webhooks = [...webhooks.slice(i), ...(pending.webhooks ?? [])];
+        nextAt = Math.min(nextAt ?? Infinity, now + RETRY_MS);
+        break;
+      }
     }
+
+    if (job.lease) nextAt = Math.min(nextAt ?? Infinity, job.lease.expires_at);
+    if (this.watchers.count > 0 && !terminalStatuses.includes(job.status)) nextAt = Math.min(nextAt ?? Infinity, Math.max(now, this.lastHeartbeatAt) + HEARTBEAT_MS);
+    this.save();
+    if (nextAt !== null) await this.armAlarm(nextAt);
   }
+}
+
+function leaseToken(): string {
+  return [...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

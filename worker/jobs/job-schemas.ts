@@ -32,6 +32,17 @@ export const outputSchema = z
     spec: z.record(z.string(), z.unknown()),
     output_url: z.string().nullable(),
     file_size_bytes: z.number().int().nullable(),
+    facts: z
+      .object({
+        duration_ms: z.number().int().nullable(),
+        width: z.number().int().nullable(),
+        height: z.number().int().nullable(),
+        codec: z.string().nullable(),
+        sha256: z.string(),
+        files: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "What ffprobe found in the file the encoder wrote" }),
     error: errorObject.nullable(),
   })
   .openapi("Output");
@@ -60,6 +71,7 @@ export const jobSchema = z
     bundle: z.string().nullable(),
     region: z.string().nullable(),
     webhook_url: z.string().nullable(),
+    webhook_events: z.array(z.string()),
     delayed_start: z.boolean(),
     idempotency_key: z.string().nullable(),
     resubmitted_from: z.string().nullable(),

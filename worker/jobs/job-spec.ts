@@ -4,6 +4,7 @@ import type { CreateJobRequest, PriorityName } from "./spec/create-job";
 import type { OutputSpec } from "./spec/outputs";
 import type { ThumbnailSpec } from "./spec/thumbnails";
 import type { ToolTask } from "./spec/tools";
+import type { WebhookEventType } from "../webhooks/message";
 
 /**
  * The native job: what a request (in any dialect) becomes once validated. Exactly one
@@ -20,6 +21,7 @@ export type JobSpec = JobWork & {
   metadata: Record<string, string | number | boolean>;
   priority: PriorityName;
   webhook_url: string | null;
+  webhook_events: WebhookEventType[];
   delayed_start: boolean;
   output: string | null;
   output_origin_id: string | null;
@@ -70,6 +72,7 @@ export function toJobSpec(request: CreateJobRequest): JobSpec {
     metadata: request.metadata ?? {},
     priority,
     webhook_url: request.webhook_url ?? null,
+    webhook_events: request.webhook_events ?? ["job.completed", "job.failed", "job.canceled", "job.partial"],
     delayed_start: request.delayed_start ?? false,
     output: request.output ?? null,
     output_origin_id: request.output_origin_id ?? null,

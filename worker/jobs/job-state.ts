@@ -1,6 +1,14 @@
 import type { JobSpec } from "./job-spec";
 import type { JobError, JobStatus, Output, Task } from "./model";
 
+export interface Lease {
+  attempt: number;
+  token: string;
+  expires_at: number;
+  /** Highest event sequence number applied, so redelivered events are applied once. */
+  last_seq: number;
+}
+
 /** Everything the JobDO knows about its job; the API view is derived from it. */
 export interface JobState {
   id: string;
@@ -15,6 +23,10 @@ export interface JobState {
   attempt: number;
   /** The attempt a dispatch message was last accepted for; a redelivery of it is a duplicate. */
   dispatched_attempt: number | null;
+  /** The running attempt's lease: its token authorises encoder events until it expires. */
+  lease: Lease | null;
+  /** Attempts the watchdog gave up on; MAX_ATTEMPTS of them fail the job with encoder_lost. */
+  lost_attempts: number;
   tasks: Task[];
   outputs: Output[];
   input_metadata: Record<string, unknown> | null;
@@ -44,7 +56,7 @@ export function jobView(job: JobState) {
     output_origin_id: spec.output_origin_id,
     output_path_template: spec.output_path_template,
     tasks: job.tasks,
-    outputs: job.outputs,
+    outputs: job.outputs.map(({ main_key: _key, ...output }) => output),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,
     error: job.error,
@@ -53,6 +65,7 @@ export function jobView(job: JobState) {
     bundle: spec.bundle,
     region: spec.region,
     webhook_url: spec.webhook_url,
+    webhook_events: spec.webhook_events,
     delayed_start: spec.delayed_start,
     idempotency_key: job.idempotency_key,
     resubmitted_from: job.resubmitted_from,

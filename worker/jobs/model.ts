@@ -38,6 +38,16 @@ export interface Task {
   updated_at: string;
 }
 
+/** What the encoder verified about an output, from ffprobe of the file it wrote. */
+export interface OutputFacts {
+  duration_ms: number | null;
+  width: number | null;
+  height: number | null;
+  codec: string | null;
+  sha256: string;
+  files: number;
+}
+
 export interface Output {
   id: string;
   type: string;
@@ -45,5 +55,8 @@ export interface Output {
   spec: Record<string, unknown>;
   output_url: string | null;
   file_size_bytes: number | null;
+  facts: OutputFacts | null;
   error: JobError | null;
+  /** Storage key of the output's main file (the media file or master playlist); internal. */
+  main_key: string | null;
 }

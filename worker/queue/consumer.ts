@@ -18,7 +18,9 @@ export async function consumeDispatch(batch: MessageBatch<unknown>, env: Env): P
       const stub = env.JOBS.get(env.JOBS.idFromName(parsed.data.job_id));
       const decision = await stub.receiveDispatch(parsed.data);
       console.log(JSON.stringify({ level: "info", job_id: parsed.data.job_id, attempt: parsed.data.attempt, dispatch: decision }));
-      message.ack();
+      // A full encoder pool is back-pressure, not failure: the message waits and comes back.
+      if (decision === "busy") message.retry({ delaySeconds: Math.min(60, 2 ** (message.attempts - 1)) });
+      else message.ack();
     } catch (err) {
       console.error(JSON.stringify({ level: "error", job_id: parsed.data.job_id, message: `dispatch failed: ${String(err)}` }));
       message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });

@@ -11,6 +11,7 @@ import { type JobSpec, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
 import { createJobRequestSchema } from "../jobs/spec/create-job";
 import { authorize } from "../middleware/authenticate";
+import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
 
 const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415)[]) =>
@@ -81,6 +82,36 @@ const resubmitJob = createRoute({
   security,
   request: { params: jobIdParams },
   responses: { 201: jobResponse("The new job"), ...errors(401, 403, 404) },
+});
+
+const watchJob = createRoute({
+  method: "get",
+  path: "/jobs/{id}/watch",
+  summary: "Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream",
+  description:
+    "Events: snapshot on connect, progress (debounced 200 ms), status_change, completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header.",
+  security: [...security, {}],
+  request: { params: jobIdParams, query: z.object({ token: z.string().max(256).optional() }) },
+  responses: {
+    101: { description: "Switching to a WebSocket" },
+    200: {
+      description: "Newline-delimited JSON events",
+      content: { "application/x-ndjson": { schema: z.object({ event: z.enum(["snapshot", "progress", "status_change", "completed", "heartbeat"]), job: jobSchema, server_time: z.string() }).openapi("WatchEvent") } },
+    },
+    ...errors(401, 403, 404),
+  },
+});
+
+const watchTokenRoute = createRoute({
+  method: "post",
+  path: "/jobs/{id}/watch-token",
+  summary: "A short-lived token for one job's Watch, for browsers",
+  security,
+  request: { params: jobIdParams },
+  responses: {
+    201: { description: "The token", content: { "application/json": { schema: z.object({ token: z.string(), expires_at: z.string(), watch_url: z.string() }) } } },
+    ...errors(401, 403, 404),
+  },
 });
 
 function splitList(value: string | undefined): string[] {
@@ -155,6 +186,34 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
   .openapi(actionRoute("cancel", "Cancel a job; completed outputs are kept"), (c) => runAction(c, "cancel"))
   .openapi(actionRoute("confirm", "Confirm a delayed-start job (awaiting_confirmation only)"), (c) => runAction(c, "confirm"))
   .openapi(actionRoute("restart", "Reset the tasks and run again under the same id"), (c) => runAction(c, "restart"))
+  .openapi(watchTokenRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    authorize(c, "jobs:get", `jobs/${id}`);
+    const orgId = c.get("principal").orgId;
+    if (!(await jobStub(c.env, id).get(orgId))) throw jobNotFound(id);
+    const minted = await mintWatchToken(c.env, id, orgId);
+    const watchUrl = new URL(`/v1/jobs/${id}/watch?token=${encodeURIComponent(minted.token)}`, c.req.url).toString().replace(/^http/, "ws");
+    return c.json({ ...minted, watch_url: watchUrl }, 201);
+  })
+  .openapi(watchJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const { token } = c.req.valid("query");
+    let orgId: string;
+    if (token !== undefined) {
+      const tokenOrg = await verifyWatchToken(c.env, id, token);
+      if (!tokenOrg) throw new ApiError(401, "token_invalid", "The watch token is invalid or expired");
+      orgId = tokenOrg;
+    } else {
+      authorize(c, "jobs:get", `jobs/${id}`);
+      orgId = c.get("principal").orgId;
+    }
+    const headers = new Headers({ "x-kiln-org-id": orgId });
+    const upgrade = c.req.header("upgrade");
+    if (upgrade) headers.set("upgrade", upgrade);
+    const response = await jobStub(c.env, id).fetch("https://job/watch", { headers });
+    if (response.status === 404) throw jobNotFound(id);
+    return response as never;
+  })
   .openapi(resubmitJob, async (c) => {
     const { id } = c.req.valid("param");
     authorize(c, "jobs:resubmit", `jobs/${id}`);

@@ -40,6 +40,11 @@ export const createJobRequestSchema = z
       .optional(),
     priority: z.union([z.enum(priorityNames), z.number().int().min(1).max(10)]).optional(),
     webhook_url: httpUrl.optional(),
+    webhook_events: z
+      .array(z.enum(["job.completed", "job.failed", "job.canceled", "job.partial", "job.status_changed"]))
+      .min(1)
+      .optional()
+      .openapi({ description: "Events to deliver to webhook_url; default: every terminal state. job.status_changed adds every transition." }),
     idempotency_key: z.string().min(1).max(128).optional(),
     delayed_start: z.boolean().optional(),
     output: z
@@ -105,6 +110,9 @@ export const createJobRequestSchema = z
         forwardIssues(ctx, ["outputs", i], outputSpecSchema.safeParse({ ...builtIn, ...output }));
       }
     });
+    if (body.webhook_events !== undefined && body.webhook_url === undefined) {
+      ctx.addIssue({ code: "custom", path: ["webhook_events"], message: "webhook_events needs a webhook_url" });
+    }
     if (body.output !== undefined && body.output_origin_id !== undefined) {
       ctx.addIssue({ code: "custom", path: ["output"], message: "give output or output_origin_id, not both" });
     }

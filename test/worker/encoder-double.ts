@@ -1,0 +1,52 @@
+import { type IncomingMessage, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * The encoder pool as the Worker sees it, for Worker tests: it accepts work orders
+ * (or answers 429 when told to) and records them and cancels, so a test can read an
+ * order's lease token and play the encoder's side of the contract through the
+ * Worker's own internal routes. The e2e suite runs the real encoder instead.
+ *
+ * Control: POST /control {job_id, busy: n} answers the next n orders for that job 429;
+ * GET /orders/:job_id and GET /cancels/:job_id list what arrived.
+ */
+export async function startEncoderDouble(): Promise<string> {
+  const orders = new Map<string, unknown[]>();
+  const cancels = new Map<string, number>();
+  const busy = new Map<string, number>();
+  const read = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString() || "null");
+  };
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://double");
+    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (req.method === "POST" && url.pathname === "/work") {
+      const order = (await read(req)) as { job_id: string };
+      const left = busy.get(order.job_id) ?? 0;
+      if (left > 0) {
+        busy.set(order.job_id, left - 1);
+        return json(429, { error: { code: "encoder_full" } });
+      }
+      orders.set(order.job_id, [...(orders.get(order.job_id) ?? []), order]);
+      return json(202, { accepted: true });
+    }
+    if (req.method === "DELETE" && url.pathname.startsWith("/work/")) {
+      const id = decodeURIComponent(url.pathname.slice(6));
+      cancels.set(id, (cancels.get(id) ?? 0) + 1);
+      return json(200, { canceled: true });
+    }
+    if (req.method === "POST" && url.pathname === "/control") {
+      const control = (await read(req)) as { job_id: string; busy: number };
+      busy.set(control.job_id, control.busy);
+      return json(200, {});
+    }
+    if (req.method === "GET" && url.pathname.startsWith("/orders/")) return json(200, orders.get(url.pathname.slice(8)) ?? []);
+    if (req.method === "GET" && url.pathname.startsWith("/cancels/")) return json(200, { count: cancels.get(url.pathname.slice(9)) ?? 0 });
+    json(404, {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}

@@ -1,0 +1,40 @@
+import type { Env } from "../env";
+import { signingSecret } from "../storage/signing";
+
+/**
+ * Short-lived tokens that let a browser open one job's Watch socket: browsers cannot
+ * set an Authorization header on a WebSocket, so the token rides in the query string.
+ * It names the job and its organization and is worthless for anything else.
+ */
+export const WATCH_TOKEN_TTL_S = 300;
+
+const b64url = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const fromB64url = (text: string) => Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+
+function key(env: Env): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new TextEncoder().encode(`watch:${signingSecret(env)}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+const claim = (jobId: string, orgId: string, expires: number) => new TextEncoder().encode(`watch\n${jobId}\n${orgId}\n${expires}`);
+
+export async function mintWatchToken(env: Env, jobId: string, orgId: string, now = Date.now()): Promise<{ token: string; expires_at: string }> {
+  const expires = Math.floor(now / 1000) + WATCH_TOKEN_TTL_S;
+  const sig = await crypto.subtle.sign("HMAC", await key(env), claim(jobId, orgId, expires));
+  return { token: `wt_${expires}.${orgId}.${b64url(sig)}`, expires_at: new Date(expires * 1000).toISOString() };
+}
+
+/** The organization a valid, unexpired token for `jobId` was minted for; null otherwise. */
+export async function verifyWatchToken(env: Env, jobId: string, token: string, now = Date.now()): Promise<string | null> {
+  const match = /^wt_(\d{1,12})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
+  if (!match) return null;
+  const expires = Number(match[1]);
+  if (expires * 1000 <= now) return null;
+  let signature: Uint8Array;
+  try {
+    signature = fromB64url(match[3]!);
+  } catch {
+    return null;
+  }
+  const ok = await crypto.subtle.verify("HMAC", await key(env), signature, claim(jobId, match[2]!, expires));
+  return ok ? match[2]! : null;
+}

@@ -1,0 +1,375 @@
+import type { SignResponse } from "../../encoder/contract";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+
+/**
+ * Signed URLs for managed storage (R2 behind the Worker's /storage routes).
+ *
+ * Two shapes:
+ *
+ * - object scope, one key and one method:
+ *   `/storage/<key>?method=GET|PUT&expires=<unix s>[&max=<bytes>][&ctype=<type>]&sig=<b64url>`
+ * - prefix scope, GET only, any key under a prefix ending in "/":
+ *   `/storage/p/<expires>/<depth>/<sig>/<prefix segments…>/<rest of key>`
+ *   The signature sits in the path because players resolve playlist entries relative
+ *   to the playlist's URL, which drops the query string; `depth` says how many of the
+ *   key's segments make up the signed prefix.
+ *
+ * A URL with a `sig` query parameter is always object scope, so an object key that
+ * happens to begin with "p/" stays addressable.
+ *
+ * The HMAC-SHA256 is over a canonical string of version, method, scope, key or prefix,
+ * expiry and the optional constraints, one per line (keys and content types cannot
+ * hold control characters, so the lines cannot be confused).
+ */
+
+export type StorageMethod = "GET" | "PUT";
+
+export interface SignOptions {
+  method: StorageMethod;
+  /** The object the URL points at. */
+  key: string;
+  expiresInSeconds: number;
+  /** PUT only: the largest body accepted (Content-Length). */
+  maxBytes?: number;
+  /** PUT only: the Content-Type the upload must declare. */
+  contentType?: string;
+  /**
+   * GET only: "prefix" lets the URL also reach every key under `prefix` (default: the
+   * key's directory, e.g. "jobs/j/out/" for "jobs/j/out/master.m3u8").
+   */
+  scope?: "object" | "prefix";
+  prefix?: string;
+}
+
+export interface StorageClaims {
+  method: StorageMethod;
+  scope: "object" | "prefix";
+  /** The key the request addresses. */
+  key: string;
+  /** Prefix scope: the signed prefix (ends in "/"). */
+  prefix?: string;
+  /** Unix seconds. */
+  expires: number;
+  maxBytes?: number;
+  contentType?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; claims: StorageClaims }
+  | { ok: false; reason: "signature_invalid" | "signature_expired"; message: string };
+
+/** The value `npm start` passes (scripts/stack.mjs): fine locally, refused in production. */
+export const DEVELOPMENT_SIGNING_SECRET = "kiln-dev-storage-signing-secret-not-for-production";
+export const MIN_SECRET_LENGTH = 32;
+export const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
+export const MAX_KEY_BYTES = 1024;
+const MAX_CONTENT_TYPE_LENGTH = 255;
+const CANONICAL_VERSION = "KILN-STORAGE-V1";
+const PREFIX_MARKER = "p";
+
+/** Thrown for misuse by the caller or a misconfigured Worker; never for a client's bad URL. */
+export class StorageSigningError extends Error {
+  override name = "StorageSigningError";
+}
+
+// Control characters (C0, DEL, C1) and the backslash, which URL parsers treat as "/".
+const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\\]/;
+
+/** Why `key` is not an acceptable object key, or null when it is. */
+export function keyProblem(key: string): string | null {
+  if (typeof key !== "string" || key.length === 0) return "key is empty";
+  if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes`;
+  if (key.startsWith("/")) return "key must not start with /";
+  if (FORBIDDEN_CHARS.test(key)) return "key contains a control character or backslash";
+  for (const segment of key.split("/")) {
+    if (segment === "") return "key has an empty segment (// or a trailing /)";
+    if (segment === "." || segment === "..") return `key has a "${segment}" segment`;
+  }
+  return null;
+}
+
+/** Why `prefix` is not an acceptable key prefix (non-empty, ending in "/"), or null. */
+export function prefixProblem(prefix: string): string | null {
+  if (typeof prefix !== "string" || !prefix.endsWith("/")) return "prefix must end with /";
+  const problem = keyProblem(prefix.slice(0, -1));
+  return problem && problem.replace(/^key/, "prefix");
+}
+
+/** Encodes a key for a URL path, one segment at a time (the slashes stay). */
+export function encodeKeyPath(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+/** The secret, or a StorageSigningError when it is missing, short, or the dev default in production. */
+export function signingSecret(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">): string {
+  const secret = env.STORAGE_SIGNING_SECRET;
+  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
+    throw new StorageSigningError(
+      `STORAGE_SIGNING_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters; set it with \`wrangler secret put STORAGE_SIGNING_SECRET\``,
+    );
+  }
+  if (env.KILN_ENV === "production" && secret === DEVELOPMENT_SIGNING_SECRET) {
+    throw new StorageSigningError(
+      "STORAGE_SIGNING_SECRET is the development default that `npm start` uses; production must set its own with `wrangler secret put STORAGE_SIGNING_SECRET`",
+    );
+  }
+  return secret;
+}
+
+const keyCache = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keyCache.set(secret, key);
+    key.catch(() => keyCache.delete(secret));
+  }
+  return key;
+}
+
+interface Canonical {
+  method: StorageMethod;
+  scope: "object" | "prefix";
+  /** The key (object scope) or the prefix (prefix scope). */
+  subject: string;
+  expires: number;
+  maxBytes?: number;
+  contentType?: string;
+}
+
+function canonicalString(c: Canonical): string {
+  return [CANONICAL_VERSION, c.method, c.scope, c.subject, String(c.expires), c.maxBytes === undefined ? "" : String(c.maxBytes), c.contentType ?? ""].join("\n");
+}
+
+function toBase64Url(bytes: ArrayBuffer): string {
+  let binary = "";
+  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  // HMAC-SHA256 is 32 bytes: exactly 43 unpadded base64url characters.
+  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null;
+  try {
+    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/") + "=");
+    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+async function sign(secret: string, c: Canonical): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(canonicalString(c)));
+  return toBase64Url(mac);
+}
+
+/**
+ * A signed URL for one object (or, with `scope: "prefix"`, for every object under a
+ * prefix). `baseUrl` is the Worker's origin (and optional path prefix), without "/storage".
+ * `now` (ms) exists for tests that need an already-expired URL.
+ */
+export async function signStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">, options: SignOptions, baseUrl: string, now = Date.now()): Promise<string> {
+  const secret = signingSecret(env);
+  const { method, key, expiresInSeconds, maxBytes, contentType } = options;
+  const scope = options.scope ?? "object";
+  if (method !== "GET" && method !== "PUT") throw new StorageSigningError(`method must be GET or PUT, not ${String(method)}`);
+  const problem = keyProblem(key);
+  if (problem) throw new StorageSigningError(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
+  if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > MAX_EXPIRES_IN_SECONDS) {
+    throw new StorageSigningError(`expiresInSeconds must be an integer from 1 to ${MAX_EXPIRES_IN_SECONDS}`);
+  }
+  if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) throw new StorageSigningError("maxBytes must be a non-negative integer");
+  if (contentType !== undefined && (contentType.length === 0 || contentType.length > MAX_CONTENT_TYPE_LENGTH || FORBIDDEN_CHARS.test(contentType))) {
+    throw new StorageSigningError("contentType must be 1–255 characters without control characters");
+  }
+  if (method === "GET" && (maxBytes !== undefined || contentType !== undefined)) throw new StorageSigningError("maxBytes and contentType constrain uploads only");
+  const base = baseUrl.replace(/\/+$/, "");
+  const expires = Math.floor(now / 1000) + expiresInSeconds;
+
+  if (scope === "prefix") {
+    if (method !== "GET") throw new StorageSigningError("prefix scope is for GET only");
+    const prefix = options.prefix ?? key.slice(0, key.lastIndexOf("/") + 1);
+    const prefixIssue = prefixProblem(prefix);
+    if (prefixIssue) throw new StorageSigningError(`invalid prefix ${JSON.stringify(prefix)}: ${prefixIssue}`);
+    if (!key.startsWith(prefix)) throw new StorageSigningError(`key ${JSON.stringify(key)} is not under prefix ${JSON.stringify(prefix)}`);
+    const depth = prefix.split("/").length - 1;
+    const sig = await sign(secret, { method, scope, subject: prefix, expires });
+    return `${base}/storage/${PREFIX_MARKER}/${expires}/${depth}/${sig}/${encodeKeyPath(key)}`;
+  }
+  if (scope !== "object") throw new StorageSigningError(`unknown scope ${String(scope)}`);
+  if (options.prefix !== undefined) throw new StorageSigningError("prefix needs scope: \"prefix\"");
+
+  const sig = await sign(secret, { method, scope, subject: key, expires, maxBytes, contentType });
+  const query = new URLSearchParams({ method, expires: String(expires) });
+  if (maxBytes !== undefined) query.set("max", String(maxBytes));
+  if (contentType !== undefined) query.set("ctype", contentType);
+  query.set("sig", sig);
+  return `${base}/storage/${encodeKeyPath(key)}?${query}`;
+}
+
+const invalid = (message: string): VerifyResult => ({ ok: false, reason: "signature_invalid", message });
+
+/** Decodes the path segments after "/storage/", or null when one is malformed or holds a "/". */
+function decodeSegments(rawPath: string): string[] | null {
+  const segments = rawPath.split("/");
+  const decoded: string[] = [];
+  for (const raw of segments) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
+    if (segment.includes("/")) return null;
+    decoded.push(segment);
+  }
+  return decoded;
+}
+
+/** The key a /storage URL addresses, whatever its scope, or null when the path is not one. */
+function parseStoragePath(url: URL): { rawPath: string } | null {
+  const marker = "/storage/";
+  const at = url.pathname.indexOf(marker);
+  if (at < 0) return null;
+  return { rawPath: url.pathname.slice(at + marker.length) };
+}
+
+/**
+ * Checks a request against its signed URL: the signature (constant-time, through
+ * WebCrypto's HMAC verify), the method (HEAD counts as GET), the expiry and the key's
+ * shape. Constraints (max bytes, content type) are returned for the route to enforce.
+ * Throws StorageSigningError only when the Worker itself is misconfigured.
+ */
+export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">, request: Request, now = Date.now()): Promise<VerifyResult> {
+  const url = new URL(request.url);
+  const requestMethod = request.method === "HEAD" ? "GET" : request.method;
+  const path = parseStoragePath(url);
+  if (!path) return invalid("Not a storage URL");
+  const params = url.searchParams;
+  for (const name of ["method", "expires", "sig", "max", "ctype"]) {
+    if (params.getAll(name).length > 1) return invalid(`Query parameter ${name} appears more than once`);
+  }
+
+  let canonical: Canonical;
+  let key: string;
+  let sigText: string;
+  if (params.has("sig")) {
+    const segments = decodeSegments(path.rawPath);
+    if (!segments) return invalid("Malformed storage key in the URL");
+    key = segments.join("/");
+    const method = params.get("method");
+    if (method !== "GET" && method !== "PUT") return invalid("The URL names no method");
+    const expires = parseIntStrict(params.get("expires"));
+    if (expires === null) return invalid("The URL has no valid expiry");
+    const maxText = params.get("max");
+    const maxBytes = maxText === null ? undefined : parseIntStrict(maxText);
+    if (maxBytes === null) return invalid("The URL has a malformed size limit");
+    const contentType = params.get("ctype") ?? undefined;
+    if (contentType !== undefined && FORBIDDEN_CHARS.test(contentType)) return invalid("The URL has a malformed content type");
+    sigText = params.get("sig")!;
+    canonical = { method, scope: "object", subject: key, expires, maxBytes, contentType };
+  } else {
+    const segments = decodeSegments(path.rawPath);
+    if (!segments || segments[0] !== PREFIX_MARKER || segments.length < 5) return invalid("The URL carries no signature");
+    const [, expiresText, depthText, sig, ...keySegments] = segments as [string, string, string, string, ...string[]];
+    const expires = parseIntStrict(expiresText);
+    const depth = parseIntStrict(depthText);
+    if (expires === null || depth === null || depth < 1 || depth >= keySegments.length) return invalid("Malformed prefix-scoped URL");
+    key = keySegments.join("/");
+    const prefix = keySegments.slice(0, depth).join("/") + "/";
+    sigText = sig;
+    canonical = { method: "GET", scope: "prefix", subject: prefix, expires };
+  }
+
+  const sigBytes = fromBase64Url(sigText);
+  if (!sigBytes) return invalid("Malformed signature");
+  const problem = keyProblem(key);
+  if (problem) return invalid(`Invalid storage key: ${problem}`);
+  if (canonical.scope === "prefix" && prefixProblem(canonical.subject)) return invalid("Invalid signed prefix");
+
+  const secret = signingSecret(env);
+  const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), sigBytes, new TextEncoder().encode(canonicalString(canonical)));
+  if (!good) return invalid("The signature does not match this URL");
+  if (canonical.method !== requestMethod) return invalid(`The URL is signed for ${canonical.method}, not ${request.method}`);
+  if (Math.floor(now / 1000) >= canonical.expires) return { ok: false, reason: "signature_expired", message: "The signed URL has expired" };
+
+  return {
+    ok: true,
+    claims: {
+      method: canonical.method,
+      scope: canonical.scope,
+      key,
+      ...(canonical.scope === "prefix" ? { prefix: canonical.subject } : {}),
+      expires: canonical.expires,
+      ...(canonical.maxBytes === undefined ? {} : { maxBytes: canonical.maxBytes }),
+      ...(canonical.contentType === undefined ? {} : { contentType: canonical.contentType }),
+    },
+  };
+}
+
+function parseIntStrict(text: string | null): number | null {
+  if (text === null || !/^\d{1,15}$/.test(text)) return null;
+  return Number(text);
+}
+
+// ---- export: one batch of upload URLs for the encoder ----
+
+/** How long the encoder has to start each upload once it holds the URLs. */
+export const UPLOAD_URL_TTL_SECONDS = 3600;
+
+export interface UploadFile {
+  path: string;
+  content_type: string;
+  size_bytes: number;
+}
+
+const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The managed-storage key of a job's output file: `jobs/<jobId>/<path>`. */
+export function outputKey(jobId: string, path: string): string {
+  return `jobs/${jobId}/${path}`;
+}
+
+/**
+ * Signs one PUT URL per file the encoder exported, in one batch (the names of HLS
+ * segments are known only after encoding). Each URL is bound to its key, the declared
+ * size (as the upper limit) and the declared Content-Type. Paths are relative to the
+ * job's folder; one that is absolute, climbs out ("..") or repeats is a 400.
+ */
+export async function signUploads(
+  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
+  baseUrl: string,
+  jobId: string,
+  files: UploadFile[],
+  options: { expiresInSeconds?: number } = {},
+): Promise<SignResponse> {
+  if (!JOB_ID.test(jobId)) throw new ApiError(400, "validation_error", `Invalid job id ${JSON.stringify(jobId)}`);
+  const seen = new Set<string>();
+  for (const [index, file] of files.entries()) {
+    const problem = keyProblem(file.path)?.replace(/^key/, "path") ?? (seen.has(file.path) ? "path is listed twice" : null);
+    if (problem) {
+      throw new ApiError(400, "validation_error", `files.${index}.path: ${problem}`, { issues: [{ path: `files.${index}.path`, message: problem }] });
+    }
+    seen.add(file.path);
+  }
+  const uploads = await Promise.all(
+    files.map(async (file) => ({
+      path: file.path,
+      url: await signStorageUrl(
+        env,
+        {
+          method: "PUT",
+          key: outputKey(jobId, file.path),
+          expiresInSeconds: options.expiresInSeconds ?? UPLOAD_URL_TTL_SECONDS,
+          maxBytes: file.size_bytes,
+          contentType: file.content_type,
+        },
+        baseUrl,
+      ),
+      method: "PUT" as const,
+      headers: {},
+    })),
+  );
+  return { uploads };
+}

@@ -1,0 +1,72 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { jobs, webhookDeliveries } from "../db/schema";
+import type { Env } from "../env";
+import { derivedId, nowIso } from "../ids";
+import type { JobView } from "../jobs/job-state";
+import type { WebhookEventType, WebhookMessage } from "./message";
+
+export type { WebhookEventType } from "./message";
+
+/**
+ * One delivery per (job, event, transition): the id is derived from the job id, the
+ * event, the status and `updated_at`, which changes with every transition. Retrying
+ * the same call names the same delivery.
+ */
+export function webhookDeliveryId(job: Pick<JobView, "id" | "status" | "updated_at">, eventType: WebhookEventType): Promise<string> {
+  return derivedId("whd", `webhook\n${job.id}\n${eventType}\n${job.status}\n${job.updated_at}`);
+}
+
+/**
+ * Records the delivery in D1 (once; a repeat is ignored) and returns the Queue message
+ * for it, and whether it has already been enqueued. Null when the job has no webhook.
+ */
+export async function recordWebhookDelivery(
+  env: Env,
+  job: JobView,
+  eventType: WebhookEventType,
+  orgId?: string,
+): Promise<{ message: WebhookMessage; enqueued: boolean } | null> {
+  if (!job.webhook_url) return null;
+  const orm = drizzle(env.DB);
+  const owner = orgId ?? (await orm.select({ orgId: jobs.orgId }).from(jobs).where(eq(jobs.id, job.id)).get())?.orgId;
+  if (!owner) throw new Error(`cannot schedule a webhook for ${job.id}: no organization given and no index row`);
+  const deliveryId = await webhookDeliveryId(job, eventType);
+  const message: WebhookMessage = {
+    v: 1,
+    delivery_id: deliveryId,
+    org_id: owner,
+    job_id: job.id,
+    event_type: eventType,
+    url: job.webhook_url,
+    // The timestamp is the transition's, so a repeated call builds the same payload.
+    payload: { type: eventType, timestamp: job.updated_at, data: job as unknown as Record<string, unknown> },
+    attempt: 1,
+  };
+  await orm
+    .insert(webhookDeliveries)
+    .values({ id: deliveryId, orgId: owner, jobId: job.id, eventType, url: job.webhook_url, createdAt: nowIso() })
+    .onConflictDoNothing();
+  const row = await orm.select({ enqueuedAt: webhookDeliveries.enqueuedAt }).from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)).get();
+  return { message, enqueued: row?.enqueuedAt != null };
+}
+
+/**
+ * Schedules the webhook of a job event: when the job has a `webhook_url`, records the
+ * delivery and sends it to the `kiln-webhooks` Queue. Idempotent per (job, event,
+ * transition): a call repeated after it succeeded sends nothing; one repeated after a
+ * failure between the send and its bookkeeping may send again, and the consumer then
+ * delivers the same `webhook-id` at most once more (at-least-once, as the Standard
+ * Webhooks spec expects receivers to handle). Throws when D1 or the Queue fails, so
+ * the caller can retry it. `orgId` is the job's organization; without it the D1 index
+ * row is read.
+ */
+export async function scheduleWebhook(env: Env, job: JobView, eventType: WebhookEventType, orgId?: string): Promise<void> {
+  const recorded = await recordWebhookDelivery(env, job, eventType, orgId);
+  if (!recorded || recorded.enqueued) return;
+  await env.WEBHOOKS.send(recorded.message, { contentType: "json" });
+  await drizzle(env.DB)
+    .update(webhookDeliveries)
+    .set({ enqueuedAt: nowIso() })
+    .where(and(eq(webhookDeliveries.id, recorded.message.delivery_id), isNull(webhookDeliveries.enqueuedAt)));
+}
