@@ -1,23 +1,111 @@
-import { Hono } from "hono";
+import { timingSafeEqual } from "node:crypto";
+import os from "node:os";
+import { Hono, type MiddlewareHandler } from "hono";
+import { CONTRACT_VERSION, workOrderSchema } from "./contract";
 import { ffmpegVersion } from "./ffmpeg/version";
+import { Reporter } from "./pipeline/reporter";
+import { runJob } from "./pipeline/run-job";
 
 export const ENCODER_VERSION = "0.1.0";
 
+export interface EncoderOptions {
+  /** Shared secret the Worker presents as `Authorization: Bearer …`. */
+  token: string;
+  concurrency?: number;
+  allowPrivateNetworks?: boolean;
+  heartbeatMs?: number;
+  ffmpeg?: string;
+  ffprobe?: string;
+}
+
+interface Running {
+  attempt: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+function sameSecret(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
- * The encoder's HTTP surface. It turns work orders into media in later work; today
- * it reports its version and the ffmpeg it runs, which is what a container health
- * check and the Worker's dispatcher need to know first.
+ * The encoder's HTTP surface: take a work order (202 at once, 429 when every slot is
+ * busy), cancel one, report health. Each job runs in the background and reports its
+ * progress to the Worker through the order's callback.
  */
-export function createEncoderApp(options: { ffmpeg: string }) {
-  const app = new Hono();
+export function createEncoderApp(options: EncoderOptions) {
+  const concurrency = options.concurrency ?? Math.max(1, os.cpus().length);
+  const running = new Map<string, Running>();
   const ffmpeg = ffmpegVersion(options.ffmpeg);
   ffmpeg.catch(() => undefined);
+
+  const app = new Hono();
+
   app.get("/health", async (c) => {
+    const slots = { busy: running.size, free: Math.max(0, concurrency - running.size), total: concurrency };
     try {
-      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, ffmpeg: await ffmpeg });
+      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, contract: CONTRACT_VERSION, ffmpeg: await ffmpeg, slots });
     } catch (err) {
-      return c.json({ ok: false, service: "kiln-encoder", version: ENCODER_VERSION, error: String(err) }, 503);
+      return c.json({ ok: false, service: "kiln-encoder", version: ENCODER_VERSION, error: String(err), slots }, 503);
     }
   });
-  return app;
+
+  const requireToken: MiddlewareHandler = async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
+    if (!options.token || !sameSecret(presented, options.token)) return c.json({ error: { code: "token_invalid", message: "Bad encoder token" } }, 401);
+    await next();
+  };
+  app.use("/work", requireToken);
+  app.use("/work/*", requireToken);
+
+  app.post("/work", async (c) => {
+    const parsed = workOrderSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: { code: "invalid_work_order", message: "Not a work order", details: parsed.error.issues } }, 400);
+    const order = parsed.data;
+    const current = running.get(order.job_id);
+    if (current && current.attempt >= order.attempt) {
+      // A redelivered order for an attempt already running (or superseded) is not run twice.
+      return c.json({ accepted: true, job_id: order.job_id, attempt: current.attempt, duplicate: true }, 202);
+    }
+    if (current) {
+      current.controller.abort();
+      await current.done;
+    } else if (running.size >= concurrency) {
+      return c.json({ error: { code: "encoder_full", message: `All ${concurrency} slots are busy` } }, 429);
+    }
+    const controller = new AbortController();
+    const reporter = new Reporter(order, () => controller.abort(), options.heartbeatMs ?? 5_000);
+    reporter.startHeartbeat();
+    const entry: Running = {
+      attempt: order.attempt,
+      controller,
+      done: runJob(order, {
+        signal: controller.signal,
+        reporter,
+        allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+        ffmpeg: options.ffmpeg,
+        ffprobe: options.ffprobe,
+      })
+        .catch((err) => console.error(JSON.stringify({ level: "error", job_id: order.job_id, message: String(err) })))
+        .finally(async () => {
+          await reporter.stop();
+          if (running.get(order.job_id) === entry) running.delete(order.job_id);
+        }),
+    };
+    running.set(order.job_id, entry);
+    return c.json({ accepted: true, job_id: order.job_id, attempt: order.attempt }, 202);
+  });
+
+  app.delete("/work/:jobId", async (c) => {
+    const entry = running.get(c.req.param("jobId"));
+    if (!entry) return c.json({ error: { code: "not_found", message: "No such job running here" } }, 404);
+    entry.controller.abort();
+    await entry.done;
+    return c.json({ canceled: true, job_id: c.req.param("jobId") }, 200);
+  });
+
+  return { app, running };
 }

@@ -1,11 +1,28 @@
 import { serve } from "@hono/node-server";
 import { createEncoderApp } from "./app";
 
+const token = process.env.ENCODER_TOKEN;
+if (!token) {
+  console.error("ENCODER_TOKEN must be set: the Worker authenticates to the encoder with it");
+  process.exit(1);
+}
+const { app, running } = createEncoderApp({
+  token,
+  concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
+  // Local development serves inputs from this machine; production never sets this.
+  allowPrivateNetworks: process.env.KILN_ALLOW_PRIVATE_NETWORKS === "1",
+  ffmpeg: process.env.FFMPEG_PATH,
+  ffprobe: process.env.FFPROBE_PATH,
+});
 const port = Number(process.env.PORT ?? 8788);
-const server = serve({ fetch: createEncoderApp({ ffmpeg: process.env.FFMPEG_PATH ?? "ffmpeg" }).fetch, port, hostname: process.env.HOST ?? "0.0.0.0" }, (info) => {
+const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "0.0.0.0" }, (info) => {
   console.log(JSON.stringify({ level: "info", message: "kiln encoder listening", port: info.port }));
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    for (const job of running.values()) job.controller.abort();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3_000).unref();
+  });
 }

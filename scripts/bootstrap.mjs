@@ -44,9 +44,14 @@ export function wrangler(args, options = {}) {
   run(path.join(root, "node_modules", ".bin", "wrangler"), args, options);
 }
 
+/** Where local state lives: wrangler's default, or a directory of its own (tests, benches). */
+export function persistArgs(stateDir) {
+  return stateDir ? ["--persist-to", stateDir] : [];
+}
+
 /** Applies the D1 migrations to the local database that `wrangler dev` uses. */
-export function migrateLocal() {
-  wrangler(["d1", "migrations", "apply", "DB", "--local"], { env: { ...process.env, CI: "true" } });
+export function migrateLocal(stateDir) {
+  wrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(stateDir)], { env: { ...process.env, CI: "true" }, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,7 +1,7 @@
 import type { WorkOrderInput } from "../../encoder/contract";
 import type { Env } from "../env";
 
-export type SendOutcome = "accepted" | "busy" | "rejected";
+export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
 
 function encoderBase(env: Env): string {
   if (!env.ENCODER_URL) throw new Error("ENCODER_URL is not set and no Containers binding is configured");
@@ -10,8 +10,10 @@ function encoderBase(env: Env): string {
 }
 
 /**
- * Hands a work order to the encoder pool. `busy` (429, or the pool unreachable) means
- * try again later; `rejected` means the order itself was refused.
+ * Hands a work order to the encoder pool. `busy` (429) means every slot is taken: try
+ * again later. `unreachable` (no answer, or a 5xx) is treated like an encoder that died
+ * with the order: the attempt's lease runs out and the watchdog counts it as lost.
+ * `rejected` means the order itself was refused.
  */
 export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<SendOutcome> {
   try {
@@ -23,10 +25,11 @@ export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<Se
     });
     await res.body?.cancel();
     if (res.status === 202) return "accepted";
-    if (res.status === 429 || res.status >= 500) return "busy";
+    if (res.status === 429) return "busy";
+    if (res.status >= 500) return "unreachable";
     return "rejected";
   } catch {
-    return "busy";
+    return "unreachable";
   }
 }
 

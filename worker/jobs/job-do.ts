@@ -22,7 +22,7 @@ export type CreateOutcome =
   | { outcome: "existing"; job: JobView }
   | { outcome: "conflict" };
 export type ActionOutcome = { ok: true; job: JobView } | { ok: false; invalidState: JobState["status"] } | null;
-export type DispatchDecision = "accepted" | "duplicate" | "stale" | "busy" | "failed";
+export type DispatchDecision = "accepted" | "duplicate" | "stale" | "busy" | "unreachable" | "failed";
 export type EventOutcome = { status: 200; directive: "continue" | "cancel" } | { status: 404 | 409; directive: "cancel" };
 
 /** Where a job's outputs live in managed storage. */
@@ -352,7 +352,7 @@ export class JobDO extends DurableObject<Env> {
     job.dispatched_attempt = message.attempt;
     job.lease = { attempt: job.attempt, token: leaseToken(), expires_at: Date.now() + this.leaseTimeoutMs(), last_seq: -1 };
     this.save();
-    let outcome: "accepted" | "busy" | "rejected";
+    let outcome: Awaited<ReturnType<typeof sendWorkOrder>>;
     try {
       outcome = await sendWorkOrder(this.env, buildWorkOrder(job, job.lease, this.env.PUBLIC_URL));
     } catch (err) {
@@ -361,9 +361,11 @@ export class JobDO extends DurableObject<Env> {
       await this.transition("fail", { code: err.code, message: err.message });
       return "failed";
     }
-    if (outcome === "accepted") {
+    if (outcome === "accepted" || outcome === "unreachable") {
+      // An unreachable encoder is handled as one that died holding the order: the lease
+      // runs out and the watchdog dispatches the next attempt, or gives up.
       await this.armAlarm(job.lease?.expires_at ?? Date.now());
-      return "accepted";
+      return outcome;
     }
     if (outcome === "busy") {
       if (job.lease?.attempt === message.attempt) job.lease = null;

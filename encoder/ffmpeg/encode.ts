@@ -1,0 +1,31 @@
+import type { EncodeSpec } from "../contract";
+import { PipelineError } from "../errors";
+import { buildAnimationCommand } from "./animation";
+import { buildAudioCommand } from "./audio";
+import type { FfmpegCommand, SourceInfo } from "./command";
+import { buildHlsCommand } from "./hls";
+import { buildImageCommand } from "./image";
+import { buildVideoCommand } from "./video";
+
+/**
+ * A plain file stem: it becomes ffmpeg arguments and paths, so nothing that reads as
+ * an option (-…), a path (/) or an ffmpeg pattern (%d, %v) gets through.
+ */
+const SAFE_STEM = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>` or, for HLS, live under `<outputBase>/`. */
+export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string): FfmpegCommand {
+  if (!SAFE_STEM.test(outputBase)) throw new PipelineError("encode_failed", `"${outputBase}" is not a usable output name`);
+  switch (spec.kind) {
+    case "video":
+      return buildVideoCommand(spec, source, outputBase);
+    case "audio":
+      return buildAudioCommand(spec, source, outputBase);
+    case "image":
+      return buildImageCommand(spec, source, outputBase);
+    case "animation":
+      return buildAnimationCommand(spec, source, outputBase);
+    case "adaptive_video":
+      return buildHlsCommand(spec, source, outputBase);
+  }
+}

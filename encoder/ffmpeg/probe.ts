@@ -1,0 +1,406 @@
+import { execFile } from "node:child_process";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { EncodeSpec, InputMetadata } from "../contract";
+import { PipelineError } from "../errors";
+import type { SourceInfo } from "./command";
+
+/**
+ * The input probe: ffprobe's JSON turned into the job's InputMetadata and the
+ * SourceInfo the builders need, plus the checks that tell a readable media file from
+ * something ffprobe merely tolerated. Argv and parsing are pure; probeFile spawns.
+ */
+
+export type ProbeFailureCode = "input_unreadable" | "input_no_video";
+
+/** A probe failure: a contract code and a message safe to show the user. */
+export class ProbeError extends PipelineError {
+  declare readonly code: ProbeFailureCode;
+  constructor(code: ProbeFailureCode, message: string) {
+    super(code, message);
+    this.name = "ProbeError";
+  }
+}
+
+export interface ProbeResult {
+  metadata: InputMetadata;
+  source: SourceInfo;
+  /** A single picture (png, jpeg, …): it has a video stream but is not a video. */
+  isStillImage: boolean;
+  /** The size of the video stream as stored, before rotation and sample aspect ratio. */
+  coded: { width: number; height: number } | null;
+  /** ffprobe's format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
+  formatName: string;
+}
+
+/** The ffprobe argv for one input; `file` is relative to the job's working directory. */
+export function ffprobeArgv(file: string): string[] {
+  return ["-v", "error", "-protocol_whitelist", "file", "-print_format", "json", "-show_format", "-show_streams", inputUrl(file)];
+}
+
+/** Decodes the first frame(s) of one stream: no output frame means the data does not decode. */
+export function headCheckArgv(file: string, streamIndex: number): string[] {
+  return [
+    "-v", "error", "-protocol_whitelist", "file",
+    "-select_streams", String(streamIndex), "-read_intervals", "%+#5",
+    "-show_frames", "-show_entries", "frame=media_type", "-of", "csv=p=0",
+    inputUrl(file),
+  ];
+}
+
+/** Lists the packets from `fromS` to the end: a truncated file's packets stop short of its declared end. */
+export function tailCheckArgv(file: string, fromS: number): string[] {
+  return [
+    "-v", "error", "-protocol_whitelist", "file",
+    "-read_intervals", `${Math.max(0, fromS).toFixed(3)}%`,
+    "-show_packets", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0",
+    inputUrl(file),
+  ];
+}
+
+/**
+ * `file:` names the protocol so a name can never read as an option or another protocol;
+ * the name must stay inside the working directory.
+ */
+function inputUrl(file: string): string {
+  if (file === "" || path.isAbsolute(file) || file.split(/[\\/]/).includes("..")) {
+    throw new Error(`probe input must be a path inside the job directory: ${JSON.stringify(file)}`);
+  }
+  return `file:${file}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+interface RawStream {
+  index?: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  sample_aspect_ratio?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  start_time?: string;
+  duration?: string;
+  nb_frames?: string;
+  disposition?: Record<string, number>;
+  tags?: Record<string, string>;
+  side_data_list?: { side_data_type?: string; rotation?: number | string }[];
+}
+interface RawFormat {
+  format_name?: string;
+  start_time?: string;
+  duration?: string;
+  bit_rate?: string;
+}
+
+/** Codecs that are pictures, not video, when they come alone. */
+const IMAGE_CODECS = new Set([
+  "png", "apng", "mjpeg", "jpeg2000", "jpegls", "webp", "bmp", "tiff", "gif", "pam", "pbm", "pgm", "pgmyuv",
+  "ppm", "pcx", "qoi", "sgi", "targa", "dpx", "exr", "xbm", "xpm", "xwd", "sunrast", "photocd", "psd", "hdr", "svg",
+]);
+/** Text rendered as pictures (the tty demuxer takes any .txt): ffprobe calls it video, it is not. */
+const TEXT_CODECS = new Set(["ansi", "bintext", "xbin", "idf"]);
+const TEXT_FORMATS = new Set(["tty", "bin", "xbin", "adf", "idf"]);
+
+function num(value: unknown): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string" || value.trim() === "" || value === "N/A") return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** "30000/1001" → 29.97…; "0/0", absent or absurd → null. */
+function rate(value: string | undefined): number | null {
+  if (!value) return null;
+  const [n, d] = value.split("/").map(Number);
+  if (!n || !d || !Number.isFinite(n) || !Number.isFinite(d)) return null;
+  const r = n / d;
+  return r > 0 && r <= 1000 ? r : null;
+}
+
+/** Degrees normalised to 0, 90, 180 or 270. */
+export function normaliseRotation(degrees: number): number {
+  if (!Number.isFinite(degrees)) return 0;
+  const quarter = Math.round(degrees / 90);
+  return (((quarter % 4) + 4) % 4) * 90;
+}
+
+/**
+ * Rotation in ffprobe's display-matrix convention (counter-clockwise degrees, as it prints
+ * `rotation` in side data), normalised. The legacy `rotate` tag counts clockwise, so a tag
+ * of 90 is a display-matrix rotation of -90, i.e. 270; either way 90 and 270 swap the sides.
+ */
+function rotationOf(stream: RawStream): number {
+  for (const side of stream.side_data_list ?? []) {
+    const r = num(side.rotation);
+    if (r !== null && (side.side_data_type === undefined || side.side_data_type === "Display Matrix")) return normaliseRotation(r);
+  }
+  const tag = num(stream.tags?.rotate);
+  return tag === null ? 0 : normaliseRotation(-tag);
+}
+
+function sampleAspect(stream: RawStream): number {
+  const [n, d] = (stream.sample_aspect_ratio ?? "").split(":").map(Number);
+  return n && d && n > 0 && d > 0 ? n / d : 1;
+}
+
+const evenRound = (x: number) => Math.max(2, 2 * Math.round(x / 2));
+
+function isCover(stream: RawStream): boolean {
+  return stream.disposition?.attached_pic === 1 || stream.disposition?.timed_thumbnails === 1;
+}
+
+/**
+ * ffprobe's JSON (`-show_format -show_streams`) as the job's metadata and the builders'
+ * SourceInfo. Throws input_unreadable when it describes nothing ffmpeg could use: no
+ * audio or video stream, only undecodable ones, text, or a stream without a duration
+ * that is not a picture. An input without video is returned (hasVideo false): whether
+ * that is an error depends on the task (see requireStreams).
+ */
+export function parseProbe(json: unknown, fileSizeBytes: number, file = ""): ProbeResult {
+  const doc = (typeof json === "string" ? safeJson(json) : json) as { format?: RawFormat; streams?: RawStream[] } | null;
+  const format: RawFormat = doc?.format ?? {};
+  const streams: RawStream[] = Array.isArray(doc?.streams) ? doc.streams : [];
+  const formatName = format.format_name ?? "";
+
+  const videos = streams.filter((s) => s.codec_type === "video" && !isCover(s));
+  const audios = streams.filter((s) => s.codec_type === "audio");
+  if (TEXT_FORMATS.has(formatName) || videos.some((s) => TEXT_CODECS.has(s.codec_name ?? ""))) {
+    throw new ProbeError("input_unreadable", "The input is a text file, not audio, video or an image");
+  }
+  const video = videos.find((s) => !!s.codec_name && (s.width ?? 0) > 0 && (s.height ?? 0) > 0);
+  const audio = audios.find((s) => !!s.codec_name);
+  if (!video && videos.length > 0) {
+    throw new ProbeError("input_unreadable", "The input's video stream uses a codec or format that cannot be decoded");
+  }
+  if (!video && !audio) {
+    throw new ProbeError(
+      "input_unreadable",
+      audios.length > 0 ? "The input's audio stream uses a codec that cannot be decoded" : "The input has no audio or video streams",
+    );
+  }
+
+  const isStillImage =
+    !!video &&
+    !audio &&
+    (formatName === "image2" ||
+      formatName.endsWith("_pipe") ||
+      (IMAGE_CODECS.has(video.codec_name!) && (num(format.duration) === null || video.nb_frames === "1")));
+
+  const streamEnd = Math.max(0, ...[video, audio].map((s) => num(s?.duration) ?? 0));
+  const durationS = isStillImage ? 0 : (num(format.duration) ?? (streamEnd > 0 ? streamEnd : null));
+  if (durationS === null || (!isStillImage && durationS <= 0)) {
+    throw new ProbeError("input_unreadable", "The input has no duration: it is damaged or not a media file ffmpeg can read");
+  }
+
+  let width: number | null = null;
+  let height: number | null = null;
+  let coded: ProbeResult["coded"] = null;
+  let rotation = 0;
+  let fps: number | null = null;
+  if (video) {
+    coded = { width: video.width!, height: video.height! };
+    const sar = sampleAspect(video);
+    let w = video.width!;
+    const h = video.height!;
+    if (sar !== 1) w = evenRound(w * sar);
+    rotation = rotationOf(video);
+    [width, height] = rotation === 90 || rotation === 270 ? [h, w] : [w, h];
+    fps = isStillImage ? null : (rate(video.avg_frame_rate) ?? rate(video.r_frame_rate));
+  }
+
+  const bitRate = num(format.bit_rate);
+  const bitrate_kbps = isStillImage
+    ? null
+    : bitRate !== null && bitRate > 0
+      ? Math.round(bitRate / 1000)
+      : fileSizeBytes > 0 && durationS > 0
+        ? Math.round((fileSizeBytes * 8) / durationS / 1000)
+        : null;
+
+  const metadata: InputMetadata = {
+    duration_ms: Math.round(durationS * 1000),
+    width,
+    height,
+    codec: (video ?? audio)?.codec_name ?? null,
+    bitrate_kbps,
+    framerate: fps === null ? null : Math.round(fps * 1000) / 1000,
+    file_size_bytes: fileSizeBytes,
+    has_audio: !!audio,
+    audio_codec: audio?.codec_name ?? null,
+    rotation,
+  };
+  const source: SourceInfo = { file, width, height, durationS, fps, hasVideo: !!video, hasAudio: !!audio };
+  return { metadata, source, isStillImage, coded, formatName };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Kind rules
+
+/** Whether the probed input can feed a task of this kind; throws the failure if not. */
+export function requireStreams(result: ProbeResult, kind: EncodeSpec["kind"]): void {
+  switch (kind) {
+    case "video":
+    case "adaptive_video":
+    case "animation":
+      if (!result.source.hasVideo) throw new ProbeError("input_no_video", `The input has no video stream, which a ${kind} output needs`);
+      if (result.isStillImage) throw new ProbeError("input_no_video", `The input is a still image, not a video, which a ${kind} output needs`);
+      return;
+    case "image":
+      if (!result.source.hasVideo) throw new ProbeError("input_no_video", "The input has no video stream or picture to take an image from");
+      return;
+    case "audio":
+      if (!result.source.hasAudio) {
+        throw new ProbeError(
+          "input_unreadable",
+          result.isStillImage
+            ? "The input is a still image and has no audio, which an audio output needs"
+            : "The input has no audio stream, which an audio output needs",
+        );
+      }
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running ffprobe
+
+export interface ProbeOptions {
+  ffprobe?: string;
+  signal?: AbortSignal;
+  /** Per ffprobe run; an input that takes longer to probe is treated as unreadable. */
+  timeoutMs?: number;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  overflow: boolean;
+}
+
+const MAX_OUTPUT = 16 * 1024 * 1024;
+
+function runProbe(argv: string[], cwd: string, options: ProbeOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      options.ffprobe ?? "ffprobe",
+      argv,
+      { cwd, signal: options.signal, timeout: options.timeoutMs ?? 60_000, maxBuffer: MAX_OUTPUT, encoding: "utf8", windowsHide: true },
+      (err, stdout, stderr) => {
+        if (options.signal?.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
+        if (!err) return resolve({ code: 0, stdout, stderr, overflow: false });
+        const e = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean };
+        if (e.code === "ENOENT" || e.code === "EACCES") {
+          return reject(new PipelineError("encode_failed", `ffprobe could not start: ${e.message}`));
+        }
+        if (e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") return resolve({ code: null, stdout, stderr, overflow: true });
+        if (e.killed) return reject(new ProbeError("input_unreadable", "The input could not be read: probing it took too long"));
+        resolve({ code: typeof e.code === "number" ? e.code : null, stdout, stderr, overflow: false });
+      },
+    );
+  });
+}
+
+/** The last line of ffprobe's stderr without the file name or demuxer address, for the user. */
+function reason(stderr: string, file: string): string {
+  const line = stderr.trim().split("\n").filter(Boolean).pop() ?? "";
+  return line
+    .replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, "")
+    .split(`file:${file}: `).join("")
+    .split(`${file}: `).join("")
+    .slice(0, 200)
+    .trim();
+}
+
+/**
+ * Probes `file` (relative to `cwd`, the job's working directory) and checks that it is
+ * really readable: the first frame of the main stream decodes, and in containers that
+ * declare their length up front (MP4/MOV, Matroska/WebM) the packets reach the end, which
+ * catches uploads cut short whose index survived.
+ */
+export async function probeFile(file: string, cwd: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const argv = ffprobeArgv(file);
+  if (options.signal?.aborted) throw new PipelineError("canceled", "The job was canceled");
+  let size: number;
+  try {
+    const st = await stat(path.join(cwd, file));
+    if (!st.isFile()) throw new Error("not a file");
+    size = st.size;
+  } catch {
+    throw new ProbeError("input_unreadable", "The input file could not be read");
+  }
+  if (size === 0) throw new ProbeError("input_unreadable", "The input file is empty");
+
+  const main = await runProbe(argv, cwd, options);
+  if (main.code !== 0) {
+    const why = reason(main.stderr, file);
+    throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
+  }
+  const result = parseProbe(safeJson(main.stdout), size, file);
+
+  const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat };
+  const streams = raw.streams ?? [];
+  const primary = streams.find((s) => s.codec_type === (result.source.hasVideo ? "video" : "audio") && !isCover(s) && s.codec_name);
+  const checks: Promise<void>[] = [];
+  if (primary?.index !== undefined) checks.push(headCheck(file, cwd, primary.index, options));
+  const end = declaredEnd(raw, result);
+  if (!result.isStillImage && end !== null && /(^|,)(mov|matroska)(,|$)/.test(result.formatName)) {
+    checks.push(tailCheck(file, cwd, end, options));
+  }
+  await Promise.all(checks);
+  return result;
+}
+
+async function headCheck(file: string, cwd: string, index: number, options: ProbeOptions): Promise<void> {
+  const run = await runProbe(headCheckArgv(file, index), cwd, options);
+  if (run.overflow) return;
+  const frames = run.stdout.split("\n").filter((l) => l.trim() !== "").length;
+  if (run.code !== 0 || frames === 0) {
+    const why = reason(run.stderr, file);
+    throw new ProbeError("input_unreadable", `The input is damaged: its first frame does not decode${why ? ` (${why})` : ""}`);
+  }
+}
+
+/**
+ * Where the streams say the media ends, in the timestamps ffprobe seeks by: the longest
+ * audio/video stream (its sample index) or, without per-stream durations, the format's.
+ */
+function declaredEnd(raw: { streams?: RawStream[]; format?: RawFormat }, result: ProbeResult): number | null {
+  let end: number | null = null;
+  for (const s of raw.streams ?? []) {
+    if ((s.codec_type !== "video" && s.codec_type !== "audio") || isCover(s)) continue;
+    const d = num(s.duration);
+    if (d === null) continue;
+    const e = (num(s.start_time) ?? 0) + d;
+    end = end === null ? e : Math.max(end, e);
+  }
+  if (end !== null) return end;
+  const fd = num(raw.format?.duration);
+  return fd === null ? (result.source.durationS > 0 ? result.source.durationS : null) : (num(raw.format?.start_time) ?? 0) + fd;
+}
+
+async function tailCheck(file: string, cwd: string, end: number, options: ProbeOptions): Promise<void> {
+  const run = await runProbe(tailCheckArgv(file, end - 2), cwd, options);
+  if (run.overflow) return;
+  let reached = -Infinity;
+  for (const line of run.stdout.split("\n")) {
+    const [pts, dur] = line.split(",").map((v) => num(v));
+    if (pts !== null && pts !== undefined) reached = Math.max(reached, pts + (dur ?? 0));
+  }
+  const tolerance = Math.max(1, end * 0.01);
+  if (run.code !== 0 || reached < end - tolerance) {
+    const where = Number.isFinite(reached) ? `at ${Math.max(0, reached).toFixed(1)} s` : "well before the end";
+    throw new ProbeError("input_unreadable", `The input is truncated: it declares ${end.toFixed(1)} s but its data stops ${where}`);
+  }
+}

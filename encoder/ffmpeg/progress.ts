@@ -1,0 +1,44 @@
+/**
+ * Reads ffmpeg's `-progress pipe:1` output: blocks of key=value lines, each closed by
+ * `progress=continue` or `progress=end`. Only the media time matters here; progress
+ * is that time over the duration the command processes.
+ */
+export class ProgressParser {
+  private buffer = "";
+  private outTimeUs = 0;
+  private lastFraction = 0;
+
+  constructor(
+    private readonly durationS: number,
+    private readonly onProgress: (fraction: number) => void,
+  ) {}
+
+  push(chunk: string): void {
+    this.buffer += chunk;
+    let newline: number;
+    while ((newline = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, newline).trim();
+      this.buffer = this.buffer.slice(newline + 1);
+      this.line(line);
+    }
+  }
+
+  private line(line: string): void {
+    const eq = line.indexOf("=");
+    if (eq < 0) return;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    // out_time_ms is in microseconds too (a long-standing ffmpeg misnomer).
+    if (key === "out_time_us" || key === "out_time_ms") {
+      const us = Number(value);
+      if (Number.isFinite(us) && us > 0) this.outTimeUs = us;
+    } else if (key === "progress") {
+      const fraction = value === "end" ? 1 : this.durationS > 0 ? Math.min(1, this.outTimeUs / 1e6 / this.durationS) : 0;
+      // Monotonic: a rung of a ladder or a muxer flush can report an earlier time.
+      if (fraction > this.lastFraction) {
+        this.lastFraction = fraction;
+        this.onProgress(fraction);
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import path from "node:path";
+import type { OutputFacts, WorkOrder } from "../contract";
+import { PipelineError, toFailure } from "../errors";
+import type { FfmpegCommand } from "../ffmpeg/command";
+import { buildEncodeCommand } from "../ffmpeg/encode";
+import { probeFile, requireStreams } from "../ffmpeg/probe";
+import { runFfmpeg } from "../ffmpeg/runner";
+import { runPostStep } from "../media/avif";
+import { imageFacts } from "../media/image-facts";
+import { type MadeOutput, exportOutputs, listFiles } from "./export";
+import { importInput } from "./import";
+import type { Reporter } from "./reporter";
+import { withWorkDir } from "./workdir";
+
+export interface JobRuntime {
+  signal: AbortSignal;
+  reporter: Reporter;
+  allowPrivateNetworks: boolean;
+  ffmpeg?: string;
+  ffprobe?: string;
+}
+
+/** Shares of overall progress per stage; encode is split between tasks by media duration. */
+const WEIGHT = { import: 10, probe: 2, encode: 80, export: 8 } as const;
+const INPUT_FILE = "input";
+
+/**
+ * Runs one attempt of a job: import → probe → encode each task → export, inside a
+ * working directory that is removed afterwards. An input failure ends the job; a
+ * failed encode task is reported and the remaining tasks still run.
+ */
+export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
+  const { reporter, signal } = runtime;
+  // Which stage a failure happened in; written inside the work closure.
+  const at: { stage: "import" | "probe" | "encode" | "export" } = { stage: "import" };
+  // The last word is sent after the working directory is gone, so "done" means clean.
+  let last: Parameters<Reporter["send"]>[0];
+  try {
+    await withWorkDir(order.job_id, order.attempt, async (dir) => {
+      await reporter.send({ type: "task_started", stage: "import", task_id: null });
+      await importInput(order.input.url, path.join(dir, INPUT_FILE), {
+        maxBytes: order.limits.max_input_bytes,
+        connectTimeoutMs: order.limits.connect_timeout_ms,
+        readTimeoutMs: order.limits.read_timeout_ms,
+        allowPrivateNetworks: runtime.allowPrivateNetworks,
+        signal,
+        onProgress: (bytes, total) => {
+          if (total) reporter.progress("import", null, (bytes / total) * 100, (bytes / total) * WEIGHT.import);
+        },
+      });
+      await reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null });
+
+      at.stage = "probe";
+      await reporter.send({ type: "task_started", stage: "probe", task_id: null });
+      const probed = await probeFile(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal });
+      if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
+        throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
+      }
+      await reporter.send({ type: "metadata", input_metadata: probed.metadata });
+      await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+      reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
+
+      at.stage = "encode";
+      // Input problems are found for every task before any encoding starts.
+      for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+      const source = { ...probed.source, file: INPUT_FILE };
+      const commands = order.tasks.map((task) => ({ task, command: buildEncodeCommand(task.spec, source, task.output_id) }));
+      const totalSeconds = commands.reduce((sum, c) => sum + Math.max(c.command.durationS, 0.001), 0);
+      let doneSeconds = 0;
+      const made: MadeOutput[] = [];
+      for (const { task, command } of commands) {
+        await reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
+        const share = Math.max(command.durationS, 0.001) / totalSeconds;
+        const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
+        try {
+          await runFfmpeg(command, {
+            cwd: dir,
+            signal,
+            ffmpeg: runtime.ffmpeg,
+            onProgress: (f) => reporter.progress("encode", task.task_id, f * 100, base + f * share * WEIGHT.encode),
+          });
+          if (command.post) await runPostStep(command.post, dir);
+          made.push(await describeOutput(task.output_id, command, dir, runtime));
+        } catch (err) {
+          if (signal.aborted) throw err;
+          const failure = toFailure(err, "encode_failed");
+          await reporter.send({ type: "task_failed", stage: "encode", task_id: task.task_id, error: failure });
+        }
+        doneSeconds += Math.max(command.durationS, 0.001);
+      }
+
+      at.stage = "export";
+      if (made.length > 0) {
+        await reporter.send({ type: "task_started", stage: "export", task_id: null });
+        const exported = await exportOutputs(order, dir, made, signal);
+        const byOutput = new Map(exported.map((o) => [o.output_id, o]));
+        for (const { task } of commands) {
+          const facts: OutputFacts | undefined = byOutput.get(task.output_id);
+          if (facts) await reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: facts });
+        }
+        await reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
+      }
+      reporter.progress("export", null, 100, 100);
+    });
+    last = { type: "job_completed" };
+  } catch (err) {
+    const failure = signal.aborted ? { code: "canceled" as const, message: "The job was canceled" } : toFailure(err, at.stage === "export" ? "export_failed" : "encode_failed");
+    last = { type: "task_failed", stage: at.stage, task_id: null, error: failure };
+  }
+  await reporter.send(last);
+}
+
+/** What the output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
+async function describeOutput(outputId: string, command: FfmpegCommand, dir: string, runtime: JobRuntime): Promise<MadeOutput> {
+  const root = command.outputs.length === 1 ? command.outputs[0]! : path.dirname(command.main);
+  const files = (await Promise.all((root === "." ? command.outputs : [root]).map((f) => listFiles(dir, f)))).flat();
+  if (/\.(webp|avif|gif)$/i.test(command.main)) {
+    return { outputId, main: command.main, files, facts: await imageFacts(command.main, dir) };
+  }
+  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe });
+  return {
+    outputId,
+    main: command.main,
+    files,
+    facts: {
+      duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
+      width: probed.source.width,
+      height: probed.source.height,
+      codec: probed.metadata.codec ?? probed.metadata.audio_codec,
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { ChildProcess } from "node:child_process";
+
+export interface StackOptions {
+  port?: number;
+  encoderPort?: number;
+  devKey?: string;
+  stateDir?: string;
+  workDir?: string;
+  vars?: Record<string, string>;
+  log?: "inherit" | "ignore" | number;
+}
+
+export interface Stack {
+  url: string;
+  encoderUrl: string;
+  devKey: string;
+  devOrg: string;
+  worker: ChildProcess;
+  readonly encoder: ChildProcess;
+  startEncoder(): Promise<void>;
+  killEncoder(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEV_ORG: string;
+export function startStack(options?: StackOptions): Promise<Stack>;
+export function processesUnder(dir: string): number[];
+export function waitForHealth(url: string, timeoutMs?: number): Promise<void>;

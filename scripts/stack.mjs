@@ -1,0 +1,165 @@
+// The whole local stack as one object: wrangler dev (local D1, R2, Queues, Durable
+// Objects) and the encoder process, wired together. `npm start` runs it for people;
+// the e2e suite and the benches run it the same way.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { migrateLocal, persistArgs, root, wrangler } from "./bootstrap.mjs";
+
+export const DEV_ORG = "dev";
+const DEV_ENCODER_TOKEN = "kiln-dev-encoder-token-change-me";
+// The Worker refuses this value when KILN_ENV is production (worker/storage/signing.ts).
+const DEV_STORAGE_SIGNING_SECRET = "kiln-dev-storage-signing-secret-not-for-production";
+
+/**
+ * Starts the stack and resolves once both processes answer /health.
+ * Options: port (8787), encoderPort (port + 1), devKey, stateDir (wrangler's state),
+ * workDir (the encoder's working directories), vars (extra Worker vars), log (a
+ * writable fd or "inherit").
+ */
+export async function startStack(options = {}) {
+  const port = options.port ?? 8787;
+  const encoderPort = options.encoderPort ?? port + 1;
+  const devKey = options.devKey ?? "sk_dev_local";
+  const workDir = options.workDir ?? path.join(os.tmpdir(), "kiln-work");
+  const log = options.log ?? "inherit";
+  const url = `http://127.0.0.1:${port}`;
+  const encoderUrl = `http://127.0.0.1:${encoderPort}`;
+
+  migrateLocal(options.stateDir);
+  seedDevOrganization(devKey, options.stateDir);
+
+  const vars = {
+    KILN_ENV: "development",
+    PUBLIC_URL: url,
+    ENCODER_URL: encoderUrl,
+    ENCODER_TOKEN: DEV_ENCODER_TOKEN,
+    STORAGE_SIGNING_SECRET: DEV_STORAGE_SIGNING_SECRET,
+    ...options.vars,
+  };
+  const worker = spawn(
+    path.join(root, "node_modules", ".bin", "wrangler"),
+    [
+      "dev",
+      "--port", String(port),
+      "--ip", "127.0.0.1",
+      "--show-interactive-dev-session=false",
+      ...persistArgs(options.stateDir),
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
+    { cwd: root, stdio: ["ignore", log, log], detached: true },
+  );
+
+  let encoder = null;
+  const startEncoder = () => {
+    encoder = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["encoder/server.ts"], {
+      cwd: root,
+      stdio: ["ignore", log, log],
+      detached: true,
+      env: {
+        ...process.env,
+        PORT: String(encoderPort),
+        HOST: "127.0.0.1",
+        ENCODER_TOKEN: DEV_ENCODER_TOKEN,
+        KILN_WORK_DIR: workDir,
+        // Inputs served from this machine are fine in local development; production never sets this.
+        KILN_ALLOW_PRIVATE_NETWORKS: "1",
+      },
+    });
+    return waitForHealth(`${encoderUrl}/health`);
+  };
+
+  const killGroup = (child, signal) => {
+    try {
+      if (child && child.exitCode === null) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+
+  await Promise.all([startEncoder(), waitForHealth(`${url}/health`)]);
+
+  return {
+    url,
+    encoderUrl,
+    devKey,
+    devOrg: DEV_ORG,
+    worker,
+    get encoder() {
+      return encoder;
+    },
+    startEncoder,
+    /** The encoder dies as a container would: the process and every ffmpeg it started. */
+    killEncoder() {
+      const dying = encoder;
+      killGroup(dying, "SIGKILL");
+      for (const pid of processesUnder(workDir)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      return new Promise((resolve) => (dying.exitCode !== null ? resolve() : dying.once("exit", () => resolve())));
+    },
+    async stop() {
+      const exited = [worker, encoder].filter((c) => c && c.exitCode === null).map((c) => new Promise((r) => c.once("exit", r)));
+      killGroup(encoder, "SIGTERM");
+      killGroup(worker, "SIGTERM");
+      const timer = setTimeout(() => {
+        killGroup(encoder, "SIGKILL");
+        killGroup(worker, "SIGKILL");
+      }, 5_000);
+      await Promise.all(exited);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Processes whose working directory lies under `dir`: the encoder runs ffmpeg in job dirs there. */
+export function processesUnder(dir) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) pids.push(Number(entry));
+    } catch {
+      // exited, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** The dev org and key exist only in the local database, created (or updated) here. */
+function seedDevOrganization(devKey, stateDir) {
+  const hash = createHash("sha256").update(devKey).digest("hex");
+  const now = new Date().toISOString();
+  const quote = (text) => `'${text.replaceAll("'", "''")}'`;
+  const statements = JSON.stringify([{ effect: "allow", actions: ["*"], resources: ["*"] }]);
+  const sql = `
+INSERT INTO organizations (id, name, created_at) VALUES (${quote(DEV_ORG)}, 'Local development', ${quote(now)}) ON CONFLICT(id) DO NOTHING;
+INSERT INTO api_keys (id, name, secret_hash, secret_prefix, statements, created_at) VALUES ('key_dev', 'dev (npm start)', ${quote(hash)}, ${quote(devKey.slice(0, 11))}, ${quote(statements)}, ${quote(now)})
+  ON CONFLICT(id) DO UPDATE SET secret_hash = excluded.secret_hash, secret_prefix = excluded.secret_prefix, revoked_at = NULL;
+INSERT INTO api_key_organizations (key_id, org_id) VALUES ('key_dev', ${quote(DEV_ORG)}) ON CONFLICT DO NOTHING;
+`;
+  const dir = path.join(root, ".wrangler", "tmp");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `seed-dev-${process.pid}.sql`);
+  writeFileSync(file, sql);
+  wrangler(["d1", "execute", "DB", "--local", ...persistArgs(stateDir), `--file=${file}`], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+export async function waitForHealth(url, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`nothing healthy at ${url} after ${timeoutMs} ms`);
+}

@@ -1,0 +1,183 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Parser } from "m3u8-parser";
+import { Webhook } from "standardwebhooks";
+import WebSocket from "ws";
+import { type Stack, startStack } from "../../scripts/stack.mjs";
+
+/** A free loopback port, found by letting the OS pick one. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export interface E2EStack extends Stack {
+  workDir: string;
+  api: (path: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; json: any }>;
+}
+
+/** The whole local stack, started the way `npm start` starts it, in its own state directory. */
+export async function bootStack(vars: Record<string, string> = {}): Promise<E2EStack> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
+  const workDir = path.join(scratch, "work");
+  const port = await freePort();
+  let encoderPort = await freePort();
+  while (encoderPort === port) encoderPort = await freePort();
+  const log = openSync(path.join(scratch, "stack.log"), "a");
+  const stack = await startStack({ port, encoderPort, stateDir: path.join(scratch, "state"), workDir, vars, log });
+  const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${stack.url}${p}`, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers: { authorization: `Bearer ${stack.devKey}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  };
+  console.log(`e2e stack at ${stack.url}, logs in ${path.join(scratch, "stack.log")}`);
+  return Object.assign(stack, { workDir, api });
+}
+
+/** Serves files over loopback HTTP, as a user's own machine would. */
+export async function serveFiles(files: Record<string, string>) {
+  const { readFileSync } = await import("node:fs");
+  const server = createServer((req, res) => {
+    const file = files[(req.url ?? "").slice(1)];
+    if (!file) return res.writeHead(404).end();
+    const bytes = readFileSync(file);
+    res.writeHead(200, { "content-length": bytes.length }).end(bytes);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: (name: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/${name}`, close: () => close(server) };
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((r) => server.close(() => r()));
+}
+
+export interface ReceivedHook {
+  body: string;
+  headers: IncomingHttpHeaders;
+  status: number;
+}
+
+/**
+ * A webhook receiver on loopback. `failFirst` answers 500 that many times first;
+ * every request is recorded with what it was answered.
+ */
+export async function webhookReceiver(failFirst = 0) {
+  const received: ReceivedHook[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const status = received.length < failFirst ? 500 : 200;
+    received.push({ body: Buffer.concat(chunks).toString(), headers: req.headers, status });
+    res.writeHead(status).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, received, close: () => close(server) };
+}
+
+export function verifyHook(secret: string, hook: ReceivedHook): any {
+  const headers = {
+    "webhook-id": String(hook.headers["webhook-id"]),
+    "webhook-timestamp": String(hook.headers["webhook-timestamp"]),
+    "webhook-signature": String(hook.headers["webhook-signature"]),
+  };
+  return new Webhook(secret).verify(hook.body, headers);
+}
+
+export interface WatchEvent {
+  event: string;
+  job: any;
+  server_time: string;
+}
+
+/**
+ * Opens a job's Watch as a browser would (watch token in the query) and collects events
+ * until the server closes it. "Closed" means the server's close frame arrived (the
+ * socket is closing): the local dev proxy is slow to drop the TCP connection after it,
+ * which is not what is under test.
+ */
+export async function watchJob(stack: E2EStack, jobId: string): Promise<{ events: WatchEvent[]; closed: Promise<void> }> {
+  const minted = await stack.api(`/v1/jobs/${jobId}/watch-token`, { method: "POST" });
+  const socket = new WebSocket(minted.json.watch_url);
+  const events: WatchEvent[] = [];
+  let serverClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve, reject) => {
+    serverClosed = resolve;
+    socket.on("close", () => resolve());
+    socket.on("error", reject);
+  });
+  socket.on("message", (data) => {
+    events.push(JSON.parse(String(data)));
+    if (events.at(-1)!.event === "completed") {
+      const check = setInterval(() => {
+        if (socket.readyState >= WebSocket.CLOSING) {
+          clearInterval(check);
+          socket.terminate();
+          serverClosed();
+        }
+      }, 20);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return { events, closed };
+}
+
+export async function download(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url} → ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+export function saveTemp(bytes: Buffer, name: string): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-out-")), name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+export function parsePlaylist(text: string): any {
+  const parser = new Parser();
+  parser.push(text);
+  parser.end();
+  return parser.manifest;
+}
+
+/**
+ * Downloads an HLS package through its signed master URL the way a player does,
+ * resolving every playlist entry relative to the URL it came from.
+ */
+export async function downloadHls(masterUrl: string) {
+  const master = parsePlaylist((await download(masterUrl)).toString());
+  const variants = [];
+  for (const playlist of master.playlists ?? []) {
+    const variantUrl = new URL(playlist.uri, masterUrl).toString();
+    const manifest = parsePlaylist((await download(variantUrl)).toString());
+    const segments: Buffer[] = [];
+    const init = manifest.segments[0]?.map?.uri;
+    const initBytes = init ? await download(new URL(init, variantUrl).toString()) : null;
+    for (const segment of manifest.segments) segments.push(await download(new URL(segment.uri, variantUrl).toString()));
+    variants.push({ attributes: playlist.attributes, manifest, initBytes, segments });
+  }
+  return { master, variants };
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export function ffprobeJson(file: string): any {
+  return JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", file], { encoding: "utf8" }));
+}

@@ -1,0 +1,175 @@
+import { mkdtempSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EncoderEvent } from "../../encoder/contract";
+import { clipPath } from "./clips";
+import { ffprobe, videoStream } from "./ffprobe";
+import { ENCODER_TOKEN, startEncoder, startMediaServer, startSink } from "./harness";
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-service-work-"));
+process.env.KILN_WORK_DIR = workDir;
+
+let media: Awaited<ReturnType<typeof startMediaServer>>;
+let sink: Awaited<ReturnType<typeof startSink>>;
+let encoder: Awaited<ReturnType<typeof startEncoder>>;
+
+beforeAll(async () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-service-media-"));
+  const text = path.join(scratch, "notes.txt");
+  writeFileSync(text, "this is not a video\n".repeat(100));
+  media = await startMediaServer({ "landscape.mp4": clipPath("landscape"), "notes.txt": text });
+  sink = await startSink();
+  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
+});
+afterAll(async () => {
+  await encoder.close();
+  await sink.close();
+  await media.close();
+});
+
+const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
+const terminal = (jobId: string) => sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)));
+
+/** Processes whose working directory is inside the encoder's work root: ffmpeg runs there. */
+function processesInWorkDir(): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(workDir)) pids.push(Number(pid));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe("encoder service", () => {
+  it("refuses requests without the shared token and malformed orders", async () => {
+    expect((await encoder.call("POST", "/work", {}, "wrong")).status).toBe(401);
+    expect((await encoder.call("DELETE", "/work/job_x", undefined, "wrong")).status).toBe(401);
+    const bad = await encoder.call("POST", "/work", { v: 1, job_id: "job_x" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_work_order");
+  });
+
+  it("runs import → probe → encode → export and reports verified output facts", async () => {
+    const order = sink.order("job_e2e_video", media.url("landscape.mp4"), [
+      { task_id: "task_v", output_id: "out_v", spec: { kind: "video", format: "mp4", codec: "h264", width: 320, quality: "low" } },
+    ]);
+    const accepted = await encoder.call("POST", "/work", order);
+    expect(accepted.status).toBe(202);
+    const end = await terminal("job_e2e_video");
+    expect(end.type).toBe("job_completed");
+
+    const events = eventsOf("job_e2e_video");
+    const milestones = events.filter((e) => e.type !== "progress" && e.type !== "heartbeat").map((e) => `${e.type}:${"stage" in e ? e.stage : ""}`);
+    expect(milestones).toEqual([
+      "task_started:import",
+      "task_completed:import",
+      "task_started:probe",
+      "metadata:",
+      "task_completed:probe",
+      "task_started:encode",
+      "task_started:export",
+      "task_completed:encode",
+      "task_completed:export",
+      "job_completed:",
+    ]);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    const progress = events.filter((e) => e.type === "progress" || e.type === "heartbeat").map((e) => (e as { job_progress: number }).job_progress);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1)).toBe(100);
+
+    const metadata = events.find((e) => e.type === "metadata") as Extract<EncoderEvent, { type: "metadata" }>;
+    expect(metadata.input_metadata).toMatchObject({ width: 640, height: 360, has_audio: true, codec: "h264" });
+
+    const done = events.find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
+    const facts = done.output!;
+    expect(facts).toMatchObject({ output_id: "out_v", width: 320, height: 180, codec: "h264" });
+    expect(facts.duration_ms).toBeGreaterThan(2900);
+    expect(facts.duration_ms).toBeLessThan(3100);
+    const uploaded = sink.uploads.get(facts.main)!;
+    expect(uploaded.sha256).toBe(facts.sha256);
+    expect(uploaded.bytes.length).toBe(facts.size_bytes);
+    expect(uploaded.contentType).toBe("video/mp4");
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-out-")), "out.mp4");
+    writeFileSync(file, uploaded.bytes);
+    const probed = ffprobe(file);
+    expect(probed.format.format_name).toContain("mp4");
+    expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 320, height: 180 });
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("fails bad media with a specific code and keeps serving", async () => {
+    await encoder.call("POST", "/work", sink.order("job_bad_text", media.url("notes.txt"), [
+      { task_id: "t", output_id: "o", spec: { kind: "video", format: "mp4", codec: "h264" } },
+    ]));
+    const failed = (await terminal("job_bad_text")) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(failed.type).toBe("task_failed");
+    expect(failed.error.code).toBe("input_unreadable");
+
+    await encoder.call("POST", "/work", sink.order("job_bad_404", media.url("missing.mp4"), [
+      { task_id: "t", output_id: "o", spec: { kind: "video", format: "mp4", codec: "h264" } },
+    ]));
+    const missing = (await terminal("job_bad_404")) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(missing.error.code).toBe("input_unreachable");
+
+    await encoder.call("POST", "/work", sink.order("job_after_bad", media.url("landscape.mp4"), [
+      { task_id: "t", output_id: "o_after", spec: { kind: "audio", format: "mp3" } },
+    ]));
+    expect((await terminal("job_after_bad")).type).toBe("job_completed");
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("cancels a running encode: ffmpeg is gone within 2 s and the working dir removed", async () => {
+    const order = sink.order("job_cancel", media.url("landscape.mp4"), [
+      { task_id: "t", output_id: "o_slow", spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } },
+    ]);
+    await encoder.call("POST", "/work", order);
+    await sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "task_started" && e.stage === "encode");
+    await sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "progress" && e.stage === "encode");
+    expect(processesInWorkDir().length).toBeGreaterThan(0);
+    const started = Date.now();
+    const res = await encoder.call("DELETE", "/work/job_cancel");
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(processesInWorkDir()).toEqual([]);
+    expect(readdirSync(workDir)).toEqual([]);
+    const failed = (await terminal("job_cancel")) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(failed.error.code).toBe("canceled");
+    expect((await encoder.call("DELETE", "/work/job_cancel")).status).toBe(404);
+  });
+
+  it("stops when an event is answered with the cancel directive", async () => {
+    sink.setDirective((e) => (e.job_id === "job_directive" && e.type === "progress" && e.stage === "encode" ? "cancel" : "continue"));
+    await encoder.call("POST", "/work", sink.order("job_directive", media.url("landscape.mp4"), [
+      { task_id: "t", output_id: "o_dir", spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } },
+    ]));
+    const failed = (await terminal("job_directive")) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(failed.error.code).toBe("canceled");
+    sink.setDirective(() => "continue");
+    expect(processesInWorkDir()).toEqual([]);
+  });
+
+  it("heartbeats while working and answers 429 when every slot is busy", async () => {
+    await expect.poll(() => encoder.running.size, { timeout: 10_000 }).toBe(0);
+    const slow = (id: string) =>
+      sink.order(id, media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${id}`, spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } }]);
+    expect((await encoder.call("POST", "/work", slow("job_slot_1"))).status).toBe(202);
+    expect((await encoder.call("POST", "/work", slow("job_slot_2"))).status).toBe(202);
+    const full = await encoder.call("POST", "/work", slow("job_slot_3"));
+    expect(full.status).toBe(429);
+    // A redelivered order for a running attempt is accepted without a second run.
+    const again = await encoder.call("POST", "/work", slow("job_slot_1"));
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as { duplicate?: boolean }).duplicate).toBe(true);
+    await sink.waitFor((e) => e.job_id === "job_slot_1" && e.type === "heartbeat");
+    const health = (await (await fetch(`${encoder.base}/health`)).json()) as { slots: { busy: number; free: number } };
+    expect(health.slots).toMatchObject({ busy: 2, free: 0 });
+    await encoder.call("DELETE", "/work/job_slot_1");
+    await encoder.call("DELETE", "/work/job_slot_2");
+    expect(encoder.running.size).toBe(0);
+  });
+});
