@@ -11,6 +11,7 @@ const { app, running } = createEncoderApp({
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
   // Local development serves inputs from this machine; production never sets this.
   allowPrivateNetworks: process.env.KILN_ALLOW_PRIVATE_NETWORKS === "1",
+  heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,
   ffmpeg: process.env.FFMPEG_PATH,
   ffprobe: process.env.FFPROBE_PATH,
 });

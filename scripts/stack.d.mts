@@ -7,6 +7,7 @@ export interface StackOptions {
   stateDir?: string;
   workDir?: string;
   vars?: Record<string, string>;
+  encoderEnv?: Record<string, string>;
   log?: "inherit" | "ignore" | number;
 }
 
@@ -18,6 +19,7 @@ export interface Stack {
   worker: ChildProcess;
   readonly encoder: ChildProcess;
   startEncoder(): Promise<void>;
+  readonly encoderRunning: boolean;
   killEncoder(): Promise<void>;
   stop(): Promise<void>;
 }

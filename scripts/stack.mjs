@@ -16,8 +16,8 @@ const DEV_STORAGE_SIGNING_SECRET = "kiln-dev-storage-signing-secret-not-for-prod
 /**
  * Starts the stack and resolves once both processes answer /health.
  * Options: port (8787), encoderPort (port + 1), devKey, stateDir (wrangler's state),
- * workDir (the encoder's working directories), vars (extra Worker vars), log (a
- * writable fd or "inherit").
+ * workDir (the encoder's working directories), vars (extra Worker vars), encoderEnv
+ * (extra encoder environment), log (a writable fd or "inherit").
  */
 export async function startStack(options = {}) {
   const port = options.port ?? 8787;
@@ -46,6 +46,9 @@ export async function startStack(options = {}) {
       "--port", String(port),
       "--ip", "127.0.0.1",
       "--show-interactive-dev-session=false",
+      // The encoder runs as the process below (ENCODER_URL), not as the [[containers]]
+      // image, so wrangler must not look for Docker to build it.
+      "--enable-containers=false",
       ...persistArgs(options.stateDir),
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
@@ -66,14 +69,16 @@ export async function startStack(options = {}) {
         KILN_WORK_DIR: workDir,
         // Inputs served from this machine are fine in local development; production never sets this.
         KILN_ALLOW_PRIVATE_NETWORKS: "1",
+        ...options.encoderEnv,
       },
     });
     return waitForHealth(`${encoderUrl}/health`);
   };
 
+  const running = (child) => child && child.exitCode === null && child.signalCode === null;
   const killGroup = (child, signal) => {
     try {
-      if (child && child.exitCode === null) process.kill(-child.pid, signal);
+      if (running(child)) process.kill(-child.pid, signal);
     } catch {
       // already gone
     }
@@ -92,20 +97,30 @@ export async function startStack(options = {}) {
     },
     startEncoder,
     /** The encoder dies as a container would: the process and every ffmpeg it started. */
-    killEncoder() {
+    async killEncoder() {
       const dying = encoder;
+      const exited = new Promise((resolve) => (running(dying) ? dying.once("exit", () => resolve()) : resolve()));
       killGroup(dying, "SIGKILL");
-      for (const pid of processesUnder(workDir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone
+      // ffmpeg runs in a process group of its own; it dies with the "container" too.
+      for (let i = 0; i < 50; i++) {
+        const left = processesUnder(workDir);
+        if (left.length === 0) break;
+        for (const pid of left) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone
+          }
         }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      return new Promise((resolve) => (dying.exitCode !== null ? resolve() : dying.once("exit", () => resolve())));
+      await exited;
+    },
+    get encoderRunning() {
+      return running(encoder);
     },
     async stop() {
-      const exited = [worker, encoder].filter((c) => c && c.exitCode === null).map((c) => new Promise((r) => c.once("exit", r)));
+      const exited = [worker, encoder].filter(running).map((c) => new Promise((r) => c.once("exit", r)));
       killGroup(encoder, "SIGTERM");
       killGroup(worker, "SIGTERM");
       const timer = setTimeout(() => {

@@ -25,14 +25,14 @@ export interface E2EStack extends Stack {
 }
 
 /** The whole local stack, started the way `npm start` starts it, in its own state directory. */
-export async function bootStack(vars: Record<string, string> = {}): Promise<E2EStack> {
+export async function bootStack(vars: Record<string, string> = {}, encoderEnv: Record<string, string> = {}): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
   const workDir = path.join(scratch, "work");
   const port = await freePort();
   let encoderPort = await freePort();
   while (encoderPort === port) encoderPort = await freePort();
   const log = openSync(path.join(scratch, "stack.log"), "a");
-  const stack = await startStack({ port, encoderPort, stateDir: path.join(scratch, "state"), workDir, vars, log });
+  const stack = await startStack({ port, encoderPort, stateDir: path.join(scratch, "state"), workDir, vars, encoderEnv, log });
   const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${stack.url}${p}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),

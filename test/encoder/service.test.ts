@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncoderEvent } from "../../encoder/contract";
-import { clipPath } from "./clips";
+import { audioOnlyPath, clipPath, stillImagePath } from "./clips";
 import { ffprobe, videoStream } from "./ffprobe";
 import { ENCODER_TOKEN, startEncoder, startMediaServer, startSink } from "./harness";
 
@@ -18,7 +18,22 @@ beforeAll(async () => {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-service-media-"));
   const text = path.join(scratch, "notes.txt");
   writeFileSync(text, "this is not a video\n".repeat(100));
-  media = await startMediaServer({ "landscape.mp4": clipPath("landscape"), "notes.txt": text });
+  const empty = path.join(scratch, "empty.mp4");
+  writeFileSync(empty, "");
+  const random = path.join(scratch, "random.mp4");
+  writeFileSync(random, Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919 + 13) % 251)));
+  const truncated = path.join(scratch, "truncated.mp4");
+  const whole = readFileSync(clipPath("landscape"));
+  writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.3)));
+  media = await startMediaServer({
+    "landscape.mp4": clipPath("landscape"),
+    "notes.txt": text,
+    "empty.mp4": empty,
+    "random.mp4": random,
+    "truncated.mp4": truncated,
+    "still.png": stillImagePath(),
+    "tone.m4a": audioOnlyPath(),
+  });
   sink = await startSink();
   encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
 });
@@ -120,6 +135,32 @@ describe("encoder service", () => {
       { task_id: "t", output_id: "o_after", spec: { kind: "audio", format: "mp3" } },
     ]));
     expect((await terminal("job_after_bad")).type).toBe("job_completed");
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it.each([
+    ["a zero-byte file", "empty.mp4", "video", "input_unreadable"],
+    ["random bytes", "random.mp4", "video", "input_unreadable"],
+    ["a truncated mp4", "truncated.mp4", "video", "input_unreadable"],
+    ["a text file", "notes.txt", "animation", "input_unreadable"],
+    ["an image given to audio", "still.png", "audio", "input_unreadable"],
+    ["an audio file given to video", "tone.m4a", "video", "input_no_video"],
+  ] as const)("fails %s with %s… and serves the next order", async (label, file, kind, code) => {
+    const spec =
+      kind === "video"
+        ? { kind, format: "mp4" as const, codec: "h264" as const }
+        : kind === "audio"
+          ? { kind, format: "mp3" as const }
+          : { kind, format: "gif" as const, end: 1 };
+    const jobId = `job_bad_${file.replace(/\W/g, "_")}`;
+    await encoder.call("POST", "/work", sink.order(jobId, media.url(file), [{ task_id: "t", output_id: "o", spec }]));
+    const failed = (await terminal(jobId)) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(failed.type, label).toBe("task_failed");
+    expect(failed.error.code).toBe(code);
+    expect(failed.error.message.length).toBeGreaterThan(0);
+    const next = `${jobId}_next`;
+    await encoder.call("POST", "/work", sink.order(next, media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${next}`, spec: { kind: "image", format: "jpeg" } }]));
+    expect((await terminal(next)).type).toBe("job_completed");
     expect(readdirSync(workDir)).toEqual([]);
   });
 

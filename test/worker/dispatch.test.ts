@@ -127,3 +127,35 @@ describe("the D1 index", () => {
     expect((await call(`/v1/jobs/${job.id}`, { key })).json.progress).toBe(40);
   });
 });
+
+describe("priorities", () => {
+  it("hands a batch to the DOs premium first, then standard, then economy", async () => {
+    const { orgId, key } = await seedOrg();
+    const tiers = ["economy", "standard", "premium"] as const;
+    const jobs: { id: string }[] = [];
+    for (const priority of tiers) jobs.push((await call("/v1/jobs", { key, body: videoJob({ priority }) })).json);
+    // Let the real deliveries land first, so only the batch below is logged.
+    for (const job of jobs) await vi.waitFor(async () => expect((await stateOf(job.id)).dispatched_attempt).toBe(1), { timeout: 5000, interval: 50 });
+    const order: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: string) => {
+      const parsed = JSON.parse(line);
+      if (parsed.dispatch && jobs.some((j) => j.id === parsed.job_id)) order.push(parsed.priority);
+    });
+    try {
+      // Redeliveries of the first attempt: the DOs answer duplicate, in the order they were asked.
+      await deliver(jobs.map((job, i) => ({ ...message(job, orgId, 1), priority: tiers[i] })));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(order).toEqual(["premium", "standard", "economy"]);
+  });
+
+  it("brings premium back sooner than economy when the encoder pool is full", async () => {
+    const { busyRetryDelaySeconds } = await import("../../worker/queue/consumer");
+    for (const deliveries of [1, 2, 3, 6]) {
+      expect(busyRetryDelaySeconds("premium", deliveries)).toBeLessThan(busyRetryDelaySeconds("standard", deliveries));
+      expect(busyRetryDelaySeconds("standard", deliveries)).toBeLessThan(busyRetryDelaySeconds("economy", deliveries));
+    }
+    expect(busyRetryDelaySeconds("economy", 20)).toBe(120);
+  });
+});
