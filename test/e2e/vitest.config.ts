@@ -8,6 +8,9 @@ export default defineConfig({
     environment: "node",
     // Each file starts the whole stack; two at once would fight over 2 cores.
     fileParallelism: false,
+    // After the worker and encoder projects, not beside them: the fault tests time
+    // leases and cancels, which a machine busy with other suites would skew.
+    sequence: { groupOrder: 1 },
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },
