@@ -1,3 +1,4 @@
+import type { EncoderContainer } from "./dispatch/encoder-container";
 import type { JobDO } from "./jobs/job-do";
 import type { DispatchMessage } from "./queue/dispatch-message";
 import type { WebhookMessage } from "./webhooks/message";
@@ -19,6 +20,10 @@ export interface Env {
   PUBLIC_URL: string;
   /** A self-hosted or local encoder pool; the Containers binding serves when unset. */
   ENCODER_URL?: string;
+  /** The encoder as Cloudflare Containers (`[[containers]]` in wrangler.toml), used when ENCODER_URL is unset. */
+  ENCODER?: DurableObjectNamespace<EncoderContainer>;
+  /** Container instances jobs are spread over by job id (default 4; keep ≤ max_instances). */
+  ENCODER_POOL_SIZE?: string;
   /** Shared secret the Worker presents to the encoder. */
   ENCODER_TOKEN: string;
   /** No encoder event for this long means the attempt is lost. */

@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { consumeDispatch } from "./queue/consumer";
 import { WEBHOOK_QUEUE, consumeWebhooks } from "./webhooks/consumer";
 
+export { EncoderContainer } from "./dispatch/encoder-container";
 export { JobDO } from "./jobs/job-do";
 
 export default {

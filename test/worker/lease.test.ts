@@ -17,12 +17,12 @@ interface Order {
 
 const double = (path: string, init?: RequestInit) => fetch(`${env.ENCODER_URL}${path}`, init);
 const ordersFor = async (jobId: string) => (await (await double(`/orders/${jobId}`)).json()) as Order[];
-async function orderNumber(jobId: string, n: number): Promise<Order> {
+async function orderNumber(jobId: string, n: number, timeout = 8000): Promise<Order> {
   let order: Order | undefined;
   await vi.waitFor(async () => {
     order = (await ordersFor(jobId))[n - 1];
     expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
+  }, { timeout, interval: 50 });
   return order!;
 }
 
@@ -74,12 +74,13 @@ describe("dispatch to the encoder", () => {
     await double("/control", { method: "POST", body: JSON.stringify({ job_id: jobId, busy: 2 }) });
     const created = await call("/v1/jobs", { key, body: videoJob({ idempotency_key: idempotencyKey }) });
     expect(created.json.id).toBe(jobId);
-    const order = await orderNumber(jobId, 1);
+    // Two 429s: a standard job asks again after 3 s, then 6 s (busyRetryDelaySeconds).
+    const order = await orderNumber(jobId, 1, 25_000);
     expect(order.attempt).toBe(1);
     await new Promise((r) => setTimeout(r, 500));
     expect(await ordersFor(jobId)).toHaveLength(1);
     expect((await stateOf(jobId)).dispatched_attempt).toBe(1);
-  }, 30_000);
+  }, 40_000);
 
   it("fails a job the encoder cannot run yet with a clear code", async () => {
     const { key } = await seedOrg();

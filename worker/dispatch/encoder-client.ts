@@ -3,10 +3,49 @@ import type { Env } from "../env";
 
 export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
 
-function encoderBase(env: Env): string {
-  if (!env.ENCODER_URL) throw new Error("ENCODER_URL is not set and no Containers binding is configured");
+/** Container instances a job can be routed to when ENCODER_POOL_SIZE is unset. */
+export const DEFAULT_ENCODER_POOL_SIZE = 4;
+
+/**
+ * The container instance that runs a job: `pool-<n>`, n = FNV-1a(job id) mod pool size.
+ * It depends on the job id alone, so the DELETE that cancels a job reaches the instance
+ * its POST went to, and every attempt of a job lands on the same instance.
+ *
+ * The trade-off: this is hashing, not scheduling. A job whose instance has every slot
+ * busy is answered 429 and its dispatch message is retried later, even while another
+ * instance sits idle. A scheduler that knows each instance's free slots (and remembers
+ * where a job went, so cancels still find it) is future work. Changing the pool size
+ * moves jobs: a running job's cancel may then miss it, and the directive answering the
+ * encoder's next event stops it instead.
+ */
+export function encoderInstanceName(jobId: string, poolSize: number): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < jobId.length; i++) {
+    hash ^= jobId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return `pool-${(hash >>> 0) % poolSize}`;
+}
+
+export function encoderPoolSize(env: Pick<Env, "ENCODER_POOL_SIZE">): number {
+  const size = Number(env.ENCODER_POOL_SIZE);
+  return Number.isInteger(size) && size >= 1 ? size : DEFAULT_ENCODER_POOL_SIZE;
+}
+
+type EncoderFetch = (path: string, init: RequestInit) => Promise<Response>;
+
+/** How the Worker reaches the encoder that runs `jobId`: ENCODER_URL when set, else the Containers binding. */
+export function encoderFor(env: Env, jobId: string): { via: "url" | "container"; fetch: EncoderFetch } {
   if (!env.ENCODER_TOKEN) throw new Error("ENCODER_TOKEN is not set: `wrangler secret put ENCODER_TOKEN`");
-  return env.ENCODER_URL.replace(/\/+$/, "");
+  if (env.ENCODER_URL) {
+    const base = env.ENCODER_URL.replace(/\/+$/, "");
+    return { via: "url", fetch: (path, init) => fetch(`${base}${path}`, init) };
+  }
+  const namespace = env.ENCODER;
+  if (!namespace) throw new Error("ENCODER_URL is not set and no Containers binding (ENCODER) is configured");
+  const stub = namespace.get(namespace.idFromName(encoderInstanceName(jobId, encoderPoolSize(env))));
+  // The host is not used for routing: the container class proxies to its defaultPort.
+  return { via: "container", fetch: (path, init) => stub.fetch(`http://encoder${path}`, init) };
 }
 
 /**
@@ -14,18 +53,26 @@ function encoderBase(env: Env): string {
  * again later. `unreachable` (no answer, or a 5xx) is treated like an encoder that died
  * with the order: the attempt's lease runs out and the watchdog counts it as lost.
  * `rejected` means the order itself was refused.
+ *
+ * Through the Containers binding a 503 comes from the container library, not the
+ * encoder: no instance could be started (max_instances reached, or still provisioning),
+ * so the order was never delivered and is retried like a busy pool. The longer timeout
+ * there covers a cold start (the library waits up to ~8 s for an instance and ~20 s for
+ * the port) and stays under the default 30 s lease.
  */
 export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<SendOutcome> {
   try {
-    const res = await fetch(`${encoderBase(env)}/work`, {
+    const encoder = encoderFor(env, order.job_id);
+    const res = await encoder.fetch("/work", {
       method: "POST",
       headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify(order),
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(encoder.via === "container" ? 25_000 : 15_000),
     });
     await res.body?.cancel();
     if (res.status === 202) return "accepted";
     if (res.status === 429) return "busy";
+    if (res.status === 503 && encoder.via === "container") return "busy";
     if (res.status >= 500) return "unreachable";
     return "rejected";
   } catch {
@@ -36,7 +83,7 @@ export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<Se
 /** Tells the encoder to stop a job now; the event directive stops it anyway if this is lost. */
 export async function cancelOnEncoder(env: Env, jobId: string): Promise<void> {
   try {
-    const res = await fetch(`${encoderBase(env)}/work/${encodeURIComponent(jobId)}`, {
+    const res = await encoderFor(env, jobId).fetch(`/work/${encodeURIComponent(jobId)}`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${env.ENCODER_TOKEN}` },
       signal: AbortSignal.timeout(3_000),

@@ -228,7 +228,7 @@ export class JobDO extends DurableObject<Env> {
   async cancel(orgId: string): Promise<ActionOutcome> {
     const wasRunning = this.job?.lease != null;
     const outcome = await this.act(orgId, "cancel");
-    if (outcome?.ok && wasRunning && this.env.ENCODER_URL) await cancelOnEncoder(this.env, this.job!.id);
+    if (outcome?.ok && wasRunning) await cancelOnEncoder(this.env, this.job!.id);
     return outcome;
   }
 
