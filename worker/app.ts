@@ -10,9 +10,13 @@ import { jobRoutes } from "./routes/jobs";
 import { internalRoutes } from "./routes/internal";
 import { keyRoutes } from "./routes/keys";
 import { webhookRoutes } from "./routes/webhooks";
+import { uploadRoutes } from "./routes/uploads";
+import { tusRoutes } from "./uploads/tus";
 
 export const VERSION = "0.1.0";
 const MAX_BODY_BYTES = 1024 * 1024;
+// tus carries raw media bytes of any size; its routes check their own bodies.
+const isTusPath = (path: string) => path === "/v1/uploads/tus" || path.startsWith("/v1/uploads/tus/");
 
 const api = new OpenAPIHono<AppEnv>();
 api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
@@ -23,6 +27,8 @@ api.doc31("/openapi.json", {
 });
 api.use("*", async (c, next) => {
   if (c.req.path === "/v1/openapi.json") return next();
+  // tus discovery (OPTIONS) is public, as tus clients probe it before authenticating.
+  if (c.req.method === "OPTIONS" && isTusPath(c.req.path)) return next();
   // A watch token stands in for the API key on the one route browsers open as a WebSocket.
   if (/^\/v1\/jobs\/[^/]+\/watch$/.test(c.req.path) && c.req.query("token") !== undefined) return next();
   return authenticate(c, next);
@@ -30,16 +36,25 @@ api.use("*", async (c, next) => {
 api.route("/", jobRoutes);
 api.route("/", keyRoutes);
 api.route("/", webhookRoutes);
+api.route("/uploads/tus", tusRoutes);
+api.route("/", uploadRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);
-app.use("/v1/*", cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Organization-ID"], exposeHeaders: ["X-Request-ID"] }));
-app.use(
-  "/v1/*",
-  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }),
+const apiCors = cors({
+    origin: "*",
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Organization-ID", "Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "X-HTTP-Method-Override"],
+    exposeHeaders: ["X-Request-ID", "Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires"],
+  });
+// A plain OPTIONS (no preflight) to tus is protocol discovery, answered by the tus routes.
+app.use("/v1/*", (c, next) =>
+  c.req.method === "OPTIONS" && isTusPath(c.req.path) && !c.req.header("access-control-request-method") ? next() : apiCors(c, next),
 );
+const jsonBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } });
+app.use("/v1/*", (c, next) => (isTusPath(c.req.path) ? next() : jsonBodyLimit(c, next)));
 app.use("/v1/*", async (c, next) => {
   const method = c.req.method;
+  if (isTusPath(c.req.path)) return next();
   if ((method === "POST" || method === "PUT" || method === "PATCH") && c.req.header("content-length") !== "0") {
     const type = c.req.header("content-type");
     const hasBody = type !== undefined || c.req.header("transfer-encoding") !== undefined || Number(c.req.header("content-length") ?? 0) > 0;

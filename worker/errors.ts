@@ -27,6 +27,12 @@ export const errorCodes = [
   "length_required",
   "signature_invalid",
   "signature_expired",
+  "upload_not_found",
+  "upload_not_ready",
+  "upload_expired",
+  "upload_offset_mismatch",
+  "upload_locked",
+  "tus_version_unsupported",
   "rate_limited",
   "internal_error",
 ] as const;

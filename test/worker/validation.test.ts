@@ -82,9 +82,10 @@ describe("input", () => {
     { name: "an http URL", body: videoJob({ input: "http://media.example.com/in.mp4" }) },
     { name: "an s3:// URL", body: videoJob({ input: "s3://my-bucket/videos/in.mp4" }) },
     { name: "a gs:// URL", body: videoJob({ input: "gs://my.bucket/in.mov" }) },
-    { name: "an upload id", body: videoJob({ input: "vid_abc123" }) },
   ]);
   rejects([
+    // Well-formed, but no such upload: the upload lifecycle is in uploads.test.ts.
+    { name: "an unknown upload id", body: videoJob({ input: "vid_abc123" }), code: "upload_not_found" },
     { name: "a missing input", body: { kind: "video" }, code: "input_required" },
     { name: "an ftp:// URL", body: videoJob({ input: "ftp://media.example.com/in.mp4" }), code: "invalid_input" },
     { name: "a file:// URL", body: videoJob({ input: "file:///etc/passwd" }), code: "invalid_input" },

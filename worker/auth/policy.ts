@@ -32,6 +32,10 @@ export const actions = [
   "keys:revoke",
   "webhooks:read_secret",
   "webhooks:rotate_secret",
+  "uploads:create",
+  "uploads:get",
+  "uploads:list",
+  "uploads:delete",
 ] as const;
 export type Action = (typeof actions)[number];
 

@@ -118,3 +118,51 @@ export const webhookAttempts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );
+
+/**
+ * Media users upload (`vid_…`), per organization: by a signed PUT (`protocol: put`) or
+ * tus 1.0 over an R2 multipart upload (`protocol: tus`). The object lives at `key` in
+ * MEDIA. For tus: `upload_offset` = parts × `part_size` + `staged_bytes`, the staged
+ * tail (< one part) kept in R2 at `tus-staging/<id>` until a later PATCH completes the part.
+ */
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    protocol: text("protocol").notNull().$type<"put" | "tus">(),
+    status: text("status").notNull().$type<"waiting" | "uploading" | "ready" | "expired" | "deleted">(),
+    filename: text("filename"),
+    contentType: text("content_type").notNull(),
+    key: text("key").notNull(),
+    maxBytes: integer("max_bytes"),
+    sizeBytes: integer("size_bytes"),
+    etag: text("etag"),
+    uploadLength: integer("upload_length"),
+    uploadOffset: integer("upload_offset").notNull().default(0),
+    uploadMetadata: text("upload_metadata"),
+    multipartId: text("multipart_id"),
+    partSize: integer("part_size"),
+    partsDone: integer("parts_done").notNull().default(0),
+    stagedBytes: integer("staged_bytes").notNull().default(0),
+    lockToken: text("lock_token"),
+    lockExpiresAt: integer("lock_expires_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    completedAt: text("completed_at"),
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [index("uploads_org_created").on(t.orgId, t.createdAt, t.id)],
+);
+
+/** The R2 parts of a tus upload so far (part numbers from 1), until it completes. */
+export const uploadParts = sqliteTable(
+  "upload_parts",
+  {
+    uploadId: text("upload_id").notNull(),
+    partNumber: integer("part_number").notNull(),
+    etag: text("etag").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.partNumber] })],
+);

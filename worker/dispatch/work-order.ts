@@ -1,9 +1,15 @@
 import type { EncodeSpec, WorkOrderInput } from "../../encoder/contract";
+import type { Env } from "../env";
 import type { JobState } from "../jobs/job-state";
+import { signStorageUrl } from "../storage/signing";
+import { isUploadRef, resolveUploadInput } from "../uploads/store";
+
+/** How long the encoder may take to start reading an upload it was given. */
+export const INPUT_URL_TTL_SECONDS = 6 * 3600;
 
 export class UndispatchableJob extends Error {
   constructor(
-    readonly code: "input_unsupported" | "job_unsupported",
+    readonly code: "input_unsupported" | "job_unsupported" | "upload_not_found" | "upload_not_ready",
     message: string,
   ) {
     super(message);
@@ -12,25 +18,39 @@ export class UndispatchableJob extends Error {
 
 /**
  * The work order for the job's current attempt. The encoder gets URLs only: the input
- * as given (http/https), and Worker routes for events and export signing, both
- * authorised by the attempt's lease token.
+ * as given (http/https) or, for an upload (`vid_…`), a signed /storage GET URL of its
+ * object, and Worker routes for events and export signing, both authorised by the
+ * attempt's lease token. An upload of another organization, deleted or unfinished
+ * fails the job (`upload_not_found`, `upload_not_ready`).
  */
-export function buildWorkOrder(job: JobState, lease: { attempt: number; token: string }, publicUrl: string): WorkOrderInput {
+export async function buildWorkOrder(
+  job: JobState,
+  lease: { attempt: number; token: string },
+  publicUrl: string,
+  env: Pick<Env, "DB" | "MEDIA" | "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
+): Promise<WorkOrderInput> {
   const { spec } = job;
   if (spec.mode !== "kind") {
     throw new UndispatchableJob("job_unsupported", `The encoder does not run ${spec.mode === "outputs" ? "outputs[]" : "tool pipeline"} jobs yet`);
   }
-  if (!spec.input || !/^https?:\/\//.test(spec.input)) {
-    throw new UndispatchableJob("input_unsupported", "Only http(s) inputs can be fetched yet; uploads and bucket inputs need storage origins");
+  const base = publicUrl.replace(/\/+$/, "");
+  let inputUrl: string;
+  if (isUploadRef(spec.input)) {
+    const resolved = await resolveUploadInput(env, job.org_id, spec.input);
+    if (!resolved.ok) throw new UndispatchableJob(resolved.code, resolved.message);
+    inputUrl = await signStorageUrl(env, { method: "GET", key: resolved.upload.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }, base);
+  } else if (spec.input && /^https?:\/\//.test(spec.input)) {
+    inputUrl = spec.input;
+  } else {
+    throw new UndispatchableJob("input_unsupported", "Only http(s) inputs and uploads can be fetched yet; bucket inputs need storage origins");
   }
   const encodeTask = job.tasks.find((t) => t.kind === spec.kind)!;
-  const base = publicUrl.replace(/\/+$/, "");
   return {
     v: 1,
     job_id: job.id,
     attempt: lease.attempt,
     lease_token: lease.token,
-    input: { url: spec.input },
+    input: { url: inputUrl },
     tasks: [{ task_id: encodeTask.id, output_id: encodeTask.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }],
     export: { sign_url: `${base}/internal/jobs/${job.id}/sign`, token: lease.token },
     callback: { url: `${base}/internal/jobs/${job.id}/events`, token: lease.token },

@@ -354,7 +354,7 @@ export class JobDO extends DurableObject<Env> {
     this.save();
     let outcome: Awaited<ReturnType<typeof sendWorkOrder>>;
     try {
-      outcome = await sendWorkOrder(this.env, buildWorkOrder(job, job.lease, this.env.PUBLIC_URL));
+      outcome = await sendWorkOrder(this.env, await buildWorkOrder(job, job.lease, this.env.PUBLIC_URL, this.env));
     } catch (err) {
       if (!(err instanceof UndispatchableJob)) throw err;
       job.lease = null;

@@ -13,6 +13,7 @@ import { createJobRequestSchema } from "../jobs/spec/create-job";
 import { authorize } from "../middleware/authenticate";
 import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
+import { assertUploadInput } from "./uploads";
 
 const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415)[]) =>
   Object.fromEntries(
@@ -139,6 +140,7 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
   .openapi(createJob, async (c) => {
     authorize(c, "jobs:create", "jobs/*");
     const body = c.req.valid("json");
+    await assertUploadInput(c, body.input);
     const header = c.req.valid("header")["idempotency-key"];
     if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
       throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");

@@ -1,0 +1,217 @@
+import { and, desc, eq, lt, ne, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { uploadParts, uploads } from "../db/schema";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+import { keyProblem } from "../storage/signing";
+
+export type UploadRow = typeof uploads.$inferSelect;
+export type UploadStatus = UploadRow["status"];
+
+export const GIB = 1024 * 1024 * 1024;
+export const MIB = 1024 * 1024;
+/** The largest upload either protocol accepts. */
+export const MAX_UPLOAD_BYTES = 50 * GIB;
+export const DEFAULT_MAX_BYTES = 5 * GIB;
+/** How long a direct upload's PUT URL, or an idle tus upload, stays usable. */
+export const UPLOAD_TTL_SECONDS = 24 * 3600;
+
+const UPLOAD_ID = /^vid_[a-z0-9]{1,64}$/;
+
+/** `uploads/<org>/<id>/<filename>`: the R2 key of an upload's object. */
+export function uploadObjectKey(orgId: string, uploadId: string, filename: string | null): string {
+  return `uploads/${orgId}/${uploadId}/${filename ?? "file"}`;
+}
+
+/** Where a tus upload keeps the bytes after its last full part (see worker/uploads/tus.ts). */
+export function stagingKey(uploadId: string): string {
+  return `tus-staging/${uploadId}`;
+}
+
+/** Why `name` cannot be an upload's file name (one key segment), or null. */
+export function filenameProblem(name: string): string | null {
+  if (name.includes("/")) return "must not contain /";
+  const problem = keyProblem(name);
+  return problem && problem.replace(/^key/, "filename");
+}
+
+/** A file name from an untrusted source (tus metadata) made safe as a key segment, or null. */
+export function sanitizeFilename(name: string | undefined): string | null {
+  if (name === undefined) return null;
+  let clean = name.replace(/[\u0000-\u001f\u007f-\u009f\\/]/g, "_").trim();
+  while (new TextEncoder().encode(clean).length > 200) clean = clean.slice(0, -1);
+  if (clean === "" || clean === "." || clean === "..") return null;
+  return filenameProblem(clean) ? null : clean;
+}
+
+/** `type/subtype`, lower-case, of the families media arrives in. */
+export const MEDIA_TYPE = /^(?:video|audio|image|application)\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
+export const orm = (db: D1Database) => drizzle(db);
+
+export async function insertUpload(db: D1Database, row: typeof uploads.$inferInsert): Promise<void> {
+  await orm(db).insert(uploads).values(row);
+}
+
+/** The organization's upload, or null (another org's upload is as absent as a missing one). */
+export async function findUpload(db: D1Database, orgId: string, id: string): Promise<UploadRow | null> {
+  if (!UPLOAD_ID.test(id)) return null;
+  const rows = await orm(db).select().from(uploads).where(and(eq(uploads.id, id), eq(uploads.orgId, orgId))).limit(1);
+  return rows[0] ?? null;
+}
+
+export function uploadNotFound(id: string): ApiError {
+  return new ApiError(404, "not_found", `No upload ${id}`);
+}
+
+const isPast = (iso: string, now: number) => Date.parse(iso) <= now;
+
+/**
+ * Brings a row up to date with R2. A direct upload is `waiting` until its PUT lands:
+ * the object's presence (MEDIA.head) flips it to `ready` with its size and ETag. An
+ * unfinished upload past its expiry becomes `expired` (a tus upload's parts and
+ * staged tail are dropped then).
+ */
+export async function refreshUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow, now = Date.now()): Promise<UploadRow> {
+  if (row.protocol === "put" && row.status === "waiting") {
+    const head = await env.MEDIA.head(row.key);
+    if (head) {
+      const at = new Date(now).toISOString();
+      const patch = {
+        status: "ready" as const,
+        sizeBytes: head.size,
+        etag: head.httpEtag,
+        contentType: head.httpMetadata?.contentType ?? row.contentType,
+        completedAt: head.uploaded.toISOString(),
+        updatedAt: at,
+      };
+      await orm(env.DB).update(uploads).set(patch).where(and(eq(uploads.id, row.id), eq(uploads.status, "waiting")));
+      return { ...row, ...patch };
+    }
+  }
+  if ((row.status === "waiting" || row.status === "uploading") && isPast(row.expiresAt, now)) {
+    await expireUpload(env, row);
+    return { ...row, status: "expired", updatedAt: new Date(now).toISOString() };
+  }
+  return row;
+}
+
+async function dropTusState(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Promise<void> {
+  if (row.protocol !== "tus") return;
+  if (row.multipartId && row.status !== "ready") {
+    await env.MEDIA.resumeMultipartUpload(row.key, row.multipartId).abort().catch(() => {});
+  }
+  await env.MEDIA.delete(stagingKey(row.id));
+  await orm(env.DB).delete(uploadParts).where(eq(uploadParts.uploadId, row.id));
+}
+
+async function expireUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Promise<void> {
+  const done = await orm(env.DB)
+    .update(uploads)
+    .set({ status: "expired", updatedAt: new Date().toISOString(), lockToken: null, lockExpiresAt: null })
+    .where(and(eq(uploads.id, row.id), eq(uploads.status, row.status)))
+    .returning({ id: uploads.id });
+  if (done.length > 0) await dropTusState(env, row);
+}
+
+/** Deletes the object (and any unfinished tus state) and marks the row deleted. */
+export async function deleteUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Promise<UploadRow> {
+  const at = new Date().toISOString();
+  await orm(env.DB)
+    .update(uploads)
+    .set({ status: "deleted", deletedAt: at, updatedAt: at, lockToken: null, lockExpiresAt: null })
+    .where(eq(uploads.id, row.id));
+  await dropTusState(env, row);
+  await env.MEDIA.delete(row.key);
+  return { ...row, status: "deleted", deletedAt: at, updatedAt: at };
+}
+
+// ---- the API view ----
+
+export function uploadView(row: UploadRow, extra: { upload_url?: string } = {}) {
+  return {
+    id: row.id,
+    object: "upload" as const,
+    protocol: row.protocol,
+    status: row.status,
+    filename: row.filename,
+    content_type: row.contentType,
+    size_bytes: row.status === "ready" ? row.sizeBytes : null,
+    max_bytes: row.protocol === "put" ? row.maxBytes : row.uploadLength,
+    bytes_received: row.protocol === "tus" ? row.uploadOffset : row.status === "ready" ? row.sizeBytes : null,
+    etag: row.status === "ready" ? row.etag : null,
+    ...extra,
+    expires_at: row.expiresAt,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+    completed_at: row.completedAt,
+    deleted_at: row.deletedAt,
+  };
+}
+export type UploadView = ReturnType<typeof uploadView>;
+
+// ---- listing ----
+
+interface Cursor {
+  created_at: string;
+  id: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const parsed = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
+    if (typeof parsed?.created_at === "string" && typeof parsed?.id === "string") return parsed;
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, "validation_error", "cursor is not one this API returned");
+}
+
+/** Newest first, ties broken by id; deleted uploads only when asked for by status. */
+export async function listUploads(db: D1Database, query: { orgId: string; status: UploadStatus | null; limit: number; cursor: string | null }) {
+  const filters = [eq(uploads.orgId, query.orgId), query.status ? eq(uploads.status, query.status) : ne(uploads.status, "deleted")];
+  if (query.cursor !== null) {
+    const cursor = decodeCursor(query.cursor);
+    filters.push(or(lt(uploads.createdAt, cursor.created_at), and(eq(uploads.createdAt, cursor.created_at), lt(uploads.id, cursor.id)))!);
+  }
+  const rows = await orm(db)
+    .select()
+    .from(uploads)
+    .where(and(...filters))
+    .orderBy(desc(uploads.createdAt), desc(uploads.id))
+    .limit(query.limit + 1);
+  const more = rows.length > query.limit;
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    object: "list" as const,
+    data: page.map((row) => uploadView(row)),
+    has_more: more,
+    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
+  };
+}
+
+// ---- as a job input ----
+
+export type UploadInputProblem = { code: "upload_not_found" | "upload_not_ready"; message: string };
+
+/** The ready upload a job input names, or why it cannot be used. */
+export async function resolveUploadInput(
+  env: Pick<Env, "DB" | "MEDIA">,
+  orgId: string,
+  uploadId: string,
+): Promise<{ ok: true; upload: UploadRow } | ({ ok: false } & UploadInputProblem)> {
+  const found = await findUpload(env.DB, orgId, uploadId);
+  if (!found || found.status === "deleted") return { ok: false, code: "upload_not_found", message: `No upload ${uploadId}` };
+  const row = await refreshUpload(env, found);
+  if (row.status !== "ready") {
+    return { ok: false, code: "upload_not_ready", message: `Upload ${uploadId} is ${row.status}, not ready: finish uploading it first` };
+  }
+  return { ok: true, upload: row };
+}
+
+export const isUploadRef = (input: string | undefined | null): input is string => typeof input === "string" && input.startsWith("vid_");
