@@ -2,6 +2,7 @@ import { type SQL, and, count, desc, eq, exists, inArray, lt, or, sql } from "dr
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor } from "../pagination";
 import type { JobStatus } from "./model";
 
 export interface JobListQuery {
@@ -14,24 +15,6 @@ export interface JobListQuery {
   cursor: string | null;
 }
 
-interface Cursor {
-  created_at: string;
-  id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const parsed = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
-    if (typeof parsed?.created_at === "string" && typeof parsed?.id === "string") return parsed;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ApiError(400, "validation_error", "cursor is not one this API returned");
-}
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 

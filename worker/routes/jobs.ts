@@ -2,11 +2,12 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type Action } from "../auth/policy";
 import type { AppEnv } from "../env";
+import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
 import { derivedId, newId, sha256Hex } from "../ids";
 import type { ActionOutcome, CreateOutcome } from "../jobs/job-do";
 import { listJobs } from "../jobs/job-list";
-import { errorEnvelopeSchema, jobListSchema, jobSchema } from "../jobs/job-schemas";
+import { jobListSchema, jobSchema } from "../jobs/job-schemas";
 import { type JobSpec, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
 import { createJobRequestSchema } from "../jobs/spec/create-job";
@@ -15,19 +16,14 @@ import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
 import { assertUploadInput } from "./uploads";
 
-const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415)[]) =>
-  Object.fromEntries(
-    statuses.map((s) => [s, { description: "Error", content: { "application/json": { schema: errorEnvelopeSchema } } }]),
-  );
 const jobResponse = (description: string) => ({ description, content: { "application/json": { schema: jobSchema } } });
 const jobIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_a1b2c3d4e5f6g7h8j9k0" }) });
-const security = [{ bearer: [] }];
 
 const createJob = createRoute({
   method: "post",
   path: "/jobs",
   summary: "Create a job",
-  security,
+  security: bearerSecurity,
   request: {
     headers: z.object({ "idempotency-key": z.string().min(1).max(128).optional() }),
     body: { required: true, content: { "application/json": { schema: createJobRequestSchema } } },
@@ -35,7 +31,7 @@ const createJob = createRoute({
   responses: {
     201: jobResponse("The job, with its planned tasks"),
     200: jobResponse("The job first created with this idempotency key"),
-    ...errors(400, 401, 403, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415),
   },
 });
 
@@ -43,7 +39,7 @@ const listJobsRoute = createRoute({
   method: "get",
   path: "/jobs",
   summary: "List jobs, newest first",
-  security,
+  security: bearerSecurity,
   request: {
     query: z.object({
       status: z.string().optional().openapi({ description: "Comma-separated statuses; any may match" }),
@@ -54,16 +50,16 @@ const listJobsRoute = createRoute({
       cursor: z.string().min(1).max(512).optional(),
     }),
   },
-  responses: { 200: { description: "A page of jobs", content: { "application/json": { schema: jobListSchema } } }, ...errors(400, 401, 403) },
+  responses: { 200: { description: "A page of jobs", content: { "application/json": { schema: jobListSchema } } }, ...errorResponses(400, 401, 403) },
 });
 
 const getJob = createRoute({
   method: "get",
   path: "/jobs/{id}",
   summary: "Retrieve a job",
-  security,
+  security: bearerSecurity,
   request: { params: jobIdParams },
-  responses: { 200: jobResponse("The job"), ...errors(401, 403, 404) },
+  responses: { 200: jobResponse("The job"), ...errorResponses(401, 403, 404) },
 });
 
 const actionRoute = (action: "cancel" | "confirm" | "restart", summary: string) =>
@@ -71,18 +67,18 @@ const actionRoute = (action: "cancel" | "confirm" | "restart", summary: string) 
     method: "post",
     path: `/jobs/{id}/${action}`,
     summary,
-    security,
+    security: bearerSecurity,
     request: { params: jobIdParams },
-    responses: { 200: jobResponse("The job after the action"), ...errors(401, 403, 404, 409) },
+    responses: { 200: jobResponse("The job after the action"), ...errorResponses(401, 403, 404, 409) },
   });
 
 const resubmitJob = createRoute({
   method: "post",
   path: "/jobs/{id}/resubmit",
   summary: "Run the job again under a new id; the original is untouched",
-  security,
+  security: bearerSecurity,
   request: { params: jobIdParams },
-  responses: { 201: jobResponse("The new job"), ...errors(401, 403, 404) },
+  responses: { 201: jobResponse("The new job"), ...errorResponses(401, 403, 404) },
 });
 
 const watchJob = createRoute({
@@ -91,7 +87,7 @@ const watchJob = createRoute({
   summary: "Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream",
   description:
     "Events: snapshot on connect, progress (debounced 200 ms), status_change, completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header.",
-  security: [...security, {}],
+  security: [...bearerSecurity, {}],
   request: { params: jobIdParams, query: z.object({ token: z.string().max(256).optional() }) },
   responses: {
     101: { description: "Switching to a WebSocket" },
@@ -99,7 +95,7 @@ const watchJob = createRoute({
       description: "Newline-delimited JSON events",
       content: { "application/x-ndjson": { schema: z.object({ event: z.enum(["snapshot", "progress", "status_change", "completed", "heartbeat"]), job: jobSchema, server_time: z.string() }).openapi("WatchEvent") } },
     },
-    ...errors(401, 403, 404),
+    ...errorResponses(401, 403, 404),
   },
 });
 
@@ -107,11 +103,11 @@ const watchTokenRoute = createRoute({
   method: "post",
   path: "/jobs/{id}/watch-token",
   summary: "A short-lived token for one job's Watch, for browsers",
-  security,
+  security: bearerSecurity,
   request: { params: jobIdParams },
   responses: {
     201: { description: "The token", content: { "application/json": { schema: z.object({ token: z.string(), expires_at: z.string(), watch_url: z.string() }) } } },
-    ...errors(401, 403, 404),
+    ...errorResponses(401, 403, 404),
   },
 });
 

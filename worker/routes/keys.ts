@@ -2,8 +2,8 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { createKey, listKeys, revokeKey } from "../auth/api-keys";
 import { grantsWithin, policyStatementSchema } from "../auth/policy";
 import type { AppEnv } from "../env";
+import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
-import { errorEnvelopeSchema } from "../jobs/job-schemas";
 import { authorize } from "../middleware/authenticate";
 
 const keySchema = z
@@ -21,15 +21,12 @@ const createdKeySchema = keySchema
   .extend({ secret: z.string().openapi({ description: "Shown once; only its hash is stored" }), organization_ids: z.array(z.string()) })
   .openapi("CreatedApiKey");
 
-const errors = (...statuses: (400 | 401 | 403 | 404)[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { description: "Error", content: { "application/json": { schema: errorEnvelopeSchema } } }]));
-const security = [{ bearer: [] }];
 
 const createKeyRoute = createRoute({
   method: "post",
   path: "/keys",
   summary: "Create an API key (its secret is shown once)",
-  security,
+  security: bearerSecurity,
   request: {
     body: {
       required: true,
@@ -48,17 +45,17 @@ const createKeyRoute = createRoute({
       },
     },
   },
-  responses: { 201: { description: "The key, with its secret", content: { "application/json": { schema: createdKeySchema } } }, ...errors(400, 401, 403) },
+  responses: { 201: { description: "The key, with its secret", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses(400, 401, 403) },
 });
 
 const listKeysRoute = createRoute({
   method: "get",
   path: "/keys",
   summary: "List the organization's API keys",
-  security,
+  security: bearerSecurity,
   responses: {
     200: { description: "Keys (never their secrets)", content: { "application/json": { schema: z.object({ object: z.literal("list"), data: z.array(keySchema) }) } } },
-    ...errors(401, 403),
+    ...errorResponses(401, 403),
   },
 });
 
@@ -66,9 +63,9 @@ const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/keys/{id}",
   summary: "Revoke an API key",
-  security,
+  security: bearerSecurity,
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: { 200: { description: "Revoked", content: { "application/json": { schema: z.object({ id: z.string(), object: z.literal("api_key"), revoked: z.literal(true) }) } } }, ...errors(401, 403, 404) },
+  responses: { 200: { description: "Revoked", content: { "application/json": { schema: z.object({ id: z.string(), object: z.literal("api_key"), revoked: z.literal(true) }) } } }, ...errorResponses(401, 403, 404) },
 });
 
 export const keyRoutes = new OpenAPIHono<AppEnv>({

@@ -1,9 +1,9 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
 import { newId } from "../ids";
-import { errorEnvelopeSchema } from "../jobs/job-schemas";
 import { authorize } from "../middleware/authenticate";
 import { signStorageUrl } from "../storage/signing";
 import {
@@ -24,11 +24,6 @@ import {
   uploadView,
 } from "../uploads/store";
 
-const errors = (...statuses: (400 | 401 | 403 | 404 | 413 | 415)[]) =>
-  Object.fromEntries(
-    statuses.map((s) => [s, { description: "Error", content: { "application/json": { schema: errorEnvelopeSchema } } }]),
-  );
-const security = [{ bearer: [] }];
 const uploadStatuses = ["waiting", "uploading", "ready", "expired", "deleted"] as const;
 
 export const uploadSchema = z
@@ -88,25 +83,25 @@ const createUpload = createRoute({
   summary: "Create a direct upload: a signed, size-capped PUT URL",
   description:
     "PUT the file to `upload_url` with the declared Content-Type. The upload becomes `ready` once the object is stored; its id (`vid_…`) is then a valid job `input`. Large files: use tus at /v1/uploads/tus.",
-  security,
+  security: bearerSecurity,
   request: { body: { required: true, content: { "application/json": { schema: createUploadBody } } } },
-  responses: { 201: { description: "The upload and its PUT URL", content: { "application/json": { schema: uploadSchema } } }, ...errors(400, 401, 403, 413, 415) },
+  responses: { 201: { description: "The upload and its PUT URL", content: { "application/json": { schema: uploadSchema } } }, ...errorResponses(400, 401, 403, 413, 415) },
 });
 
 const getUpload = createRoute({
   method: "get",
   path: "/uploads/{id}",
   summary: "Retrieve an upload",
-  security,
+  security: bearerSecurity,
   request: { params: idParams },
-  responses: { 200: { description: "The upload", content: { "application/json": { schema: uploadSchema } } }, ...errors(401, 403, 404) },
+  responses: { 200: { description: "The upload", content: { "application/json": { schema: uploadSchema } } }, ...errorResponses(401, 403, 404) },
 });
 
 const listUploadsRoute = createRoute({
   method: "get",
   path: "/uploads",
   summary: "List uploads, newest first",
-  security,
+  security: bearerSecurity,
   request: {
     query: z.object({
       status: z.enum(uploadStatuses).optional().openapi({ description: "Only this status; deleted uploads are listed only when asked for" }),
@@ -123,7 +118,7 @@ const listUploadsRoute = createRoute({
         },
       },
     },
-    ...errors(400, 401, 403),
+    ...errorResponses(400, 401, 403),
   },
 });
 
@@ -131,9 +126,9 @@ const deleteUploadRoute = createRoute({
   method: "delete",
   path: "/uploads/{id}",
   summary: "Delete an upload and its stored object",
-  security,
+  security: bearerSecurity,
   request: { params: idParams },
-  responses: { 200: { description: "The upload, deleted", content: { "application/json": { schema: uploadSchema } } }, ...errors(401, 403, 404) },
+  responses: { 200: { description: "The upload, deleted", content: { "application/json": { schema: uploadSchema } } }, ...errorResponses(401, 403, 404) },
 });
 
 export const uploadRoutes = new OpenAPIHono<AppEnv>({

@@ -3,17 +3,14 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobs } from "../db/schema";
 import type { AppEnv } from "../env";
+import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { validationFailure } from "../errors";
-import { errorEnvelopeSchema } from "../jobs/job-schemas";
 import { authorize } from "../middleware/authenticate";
 import { webhookEventTypes } from "../webhooks/message";
 import { listJobWebhookDeliveries } from "../webhooks/deliveries";
 import { orgWebhookSecret, rotateWebhookSecret } from "../webhooks/secrets";
 import { jobNotFound } from "./route-helpers";
 
-const errors = (...statuses: (400 | 401 | 403 | 404)[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { description: "Error", content: { "application/json": { schema: errorEnvelopeSchema } } }]));
-const security = [{ bearer: [] }];
 
 const secretSchema = z
   .object({
@@ -59,23 +56,23 @@ const getSecret = createRoute({
   method: "get",
   path: "/webhooks/secret",
   summary: "The organization's webhook signing secret (created on first use)",
-  security,
-  responses: { 200: { description: "The secret", content: { "application/json": { schema: secretSchema } } }, ...errors(401, 403) },
+  security: bearerSecurity,
+  responses: { 200: { description: "The secret", content: { "application/json": { schema: secretSchema } } }, ...errorResponses(401, 403) },
 });
 
 const rotateSecret = createRoute({
   method: "post",
   path: "/webhooks/secret/rotate",
   summary: "Replace the webhook signing secret; every attempt from now on is signed with the new one",
-  security,
-  responses: { 200: { description: "The new secret", content: { "application/json": { schema: secretSchema } } }, ...errors(401, 403) },
+  security: bearerSecurity,
+  responses: { 200: { description: "The new secret", content: { "application/json": { schema: secretSchema } } }, ...errorResponses(401, 403) },
 });
 
 const listDeliveries = createRoute({
   method: "get",
   path: "/jobs/{id}/webhooks",
   summary: "A job's webhook deliveries, newest first, with every attempt",
-  security,
+  security: bearerSecurity,
   request: {
     params: z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_a1b2c3d4e5f6g7h8j9k0" }) }),
     query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }),
@@ -85,7 +82,7 @@ const listDeliveries = createRoute({
       description: "Deliveries",
       content: { "application/json": { schema: z.object({ object: z.literal("list"), data: z.array(deliverySchema) }) } },
     },
-    ...errors(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404),
   },
 });
 

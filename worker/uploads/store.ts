@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { uploadParts, uploads } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor } from "../pagination";
 import { keyProblem } from "../storage/signing";
 
 export type UploadRow = typeof uploads.$inferSelect;
@@ -152,24 +153,6 @@ export type UploadView = ReturnType<typeof uploadView>;
 
 // ---- listing ----
 
-interface Cursor {
-  created_at: string;
-  id: string;
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const parsed = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
-    if (typeof parsed?.created_at === "string" && typeof parsed?.id === "string") return parsed;
-  } catch {
-    // fall through
-  }
-  throw new ApiError(400, "validation_error", "cursor is not one this API returned");
-}
 
 /** Newest first, ties broken by id; deleted uploads only when asked for by status. */
 export async function listUploads(db: D1Database, query: { orgId: string; status: UploadStatus | null; limit: number; cursor: string | null }) {
