@@ -280,6 +280,11 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Per ffprobe run; an input that takes longer to probe is treated as unreadable. */
   timeoutMs?: number;
+  /**
+   * Decode the first frame and read the tail (default). Off for files ffmpeg has just
+   * written and closed with success: the streams probe still checks what they are.
+   */
+  integrityChecks?: boolean;
 }
 
 interface RunResult {
@@ -348,6 +353,7 @@ export async function probeFile(file: string, cwd: string, options: ProbeOptions
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }
   const result = parseProbe(safeJson(main.stdout), size, file);
+  if (options.integrityChecks === false) return result;
 
   const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat };
   const streams = raw.streams ?? [];

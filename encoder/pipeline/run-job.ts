@@ -37,7 +37,10 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
   let last: Parameters<Reporter["send"]>[0];
   try {
     await withWorkDir(order.job_id, order.attempt, async (dir) => {
-      await reporter.send({ type: "task_started", stage: "import", task_id: null });
+      // Events are queued in order and not waited for: the encode does not sit behind
+      // round trips to the Worker. Only the probe's completion is awaited (its answer can
+      // pause a delayed-start job) and the final word.
+      void reporter.send({ type: "task_started", stage: "import", task_id: null });
       await importInput(order.input.url, path.join(dir, INPUT_FILE), {
         maxBytes: order.limits.max_input_bytes,
         connectTimeoutMs: order.limits.connect_timeout_ms,
@@ -48,15 +51,15 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
           if (total) reporter.progress("import", null, (bytes / total) * 100, (bytes / total) * WEIGHT.import);
         },
       });
-      await reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null });
+      void reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null });
 
       at.stage = "probe";
-      await reporter.send({ type: "task_started", stage: "probe", task_id: null });
+      void reporter.send({ type: "task_started", stage: "probe", task_id: null });
       const probed = await probeFile(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal });
       if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
         throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
       }
-      await reporter.send({ type: "metadata", input_metadata: probed.metadata });
+      void reporter.send({ type: "metadata", input_metadata: probed.metadata });
       await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
       reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
 
@@ -69,7 +72,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       let doneSeconds = 0;
       const made: MadeOutput[] = [];
       for (const { task, command } of commands) {
-        await reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
+        void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
         const share = Math.max(command.durationS, 0.001) / totalSeconds;
         const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
         try {
@@ -84,21 +87,21 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         } catch (err) {
           if (signal.aborted) throw err;
           const failure = toFailure(err, "encode_failed");
-          await reporter.send({ type: "task_failed", stage: "encode", task_id: task.task_id, error: failure });
+          void reporter.send({ type: "task_failed", stage: "encode", task_id: task.task_id, error: failure });
         }
         doneSeconds += Math.max(command.durationS, 0.001);
       }
 
       at.stage = "export";
       if (made.length > 0) {
-        await reporter.send({ type: "task_started", stage: "export", task_id: null });
+        void reporter.send({ type: "task_started", stage: "export", task_id: null });
         const exported = await exportOutputs(order, dir, made, signal);
         const byOutput = new Map(exported.map((o) => [o.output_id, o]));
         for (const { task } of commands) {
           const facts: OutputFacts | undefined = byOutput.get(task.output_id);
-          if (facts) await reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: facts });
+          if (facts) void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: facts });
         }
-        await reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
+        void reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
       }
       reporter.progress("export", null, 100, 100);
     });
@@ -117,7 +120,7 @@ async function describeOutput(outputId: string, command: FfmpegCommand, dir: str
   if (/\.(webp|avif|gif)$/i.test(command.main)) {
     return { outputId, main: command.main, files, facts: await imageFacts(command.main, dir) };
   }
-  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe });
+  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe, integrityChecks: false });
   return {
     outputId,
     main: command.main,
