@@ -335,6 +335,16 @@ function reason(stderr: string, file: string): string {
  * catches uploads cut short whose index survived.
  */
 export async function probeFile(file: string, cwd: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const { result, verify } = await probeStreams(file, cwd, options);
+  if (options.integrityChecks !== false) await verify();
+  return result;
+}
+
+/**
+ * The streams probe alone, with the damage checks (first-frame decode, tail read) as a
+ * separate step the caller may run alongside the encode instead of before it.
+ */
+export async function probeStreams(file: string, cwd: string, options: ProbeOptions = {}): Promise<{ result: ProbeResult; verify: () => Promise<void> }> {
   const argv = ffprobeArgv(file);
   if (options.signal?.aborted) throw new PipelineError("canceled", "The job was canceled");
   let size: number;
@@ -353,19 +363,20 @@ export async function probeFile(file: string, cwd: string, options: ProbeOptions
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }
   const result = parseProbe(safeJson(main.stdout), size, file);
-  if (options.integrityChecks === false) return result;
 
   const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat };
   const streams = raw.streams ?? [];
   const primary = streams.find((s) => s.codec_type === (result.source.hasVideo ? "video" : "audio") && !isCover(s) && s.codec_name);
-  const checks: Promise<void>[] = [];
-  if (primary?.index !== undefined) checks.push(headCheck(file, cwd, primary.index, options));
   const end = declaredEnd(raw, result);
-  if (!result.isStillImage && end !== null && /(^|,)(mov|matroska)(,|$)/.test(result.formatName)) {
-    checks.push(tailCheck(file, cwd, end, options));
-  }
-  await Promise.all(checks);
-  return result;
+  const verify = async () => {
+    const checks: Promise<void>[] = [];
+    if (primary?.index !== undefined) checks.push(headCheck(file, cwd, primary.index, options));
+    if (!result.isStillImage && end !== null && /(^|,)(mov|matroska)(,|$)/.test(result.formatName)) {
+      checks.push(tailCheck(file, cwd, end, options));
+    }
+    await Promise.all(checks);
+  };
+  return { result, verify };
 }
 
 async function headCheck(file: string, cwd: string, index: number, options: ProbeOptions): Promise<void> {

@@ -3,7 +3,7 @@ import type { OutputFacts, WorkOrder } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
-import { probeFile, requireStreams } from "../ffmpeg/probe";
+import { probeFile, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { runFfmpeg } from "../ffmpeg/runner";
 import { runPostStep } from "../media/avif";
 import { imageFacts } from "../media/image-facts";
@@ -55,7 +55,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
 
       at.stage = "probe";
       void reporter.send({ type: "task_started", stage: "probe", task_id: null });
-      const probed = await probeFile(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal });
+      const { result: probed, verify } = await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal });
       if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
         throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
       }
@@ -66,6 +66,23 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       at.stage = "encode";
       // Input problems are found for every task before any encoding starts.
       for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+      // The damage checks (a first-frame decode, a read of the tail) run beside the
+      // encode rather than before it; a damaged input stops the encode and fails the job.
+      const encodeControl = new AbortController();
+      const stopEncode = () => encodeControl.abort();
+      signal.addEventListener("abort", stopEncode, { once: true });
+      let damage: unknown = null;
+      const integrity = verify().catch((err) => {
+        damage = err;
+        encodeControl.abort();
+      });
+      const failIfDamaged = async () => {
+        await integrity;
+        if (damage) {
+          at.stage = "probe";
+          throw damage;
+        }
+      };
       const source = { ...probed.source, file: INPUT_FILE };
       const commands = order.tasks.map((task) => ({ task, command: buildEncodeCommand(task.spec, source, task.output_id) }));
       const totalSeconds = commands.reduce((sum, c) => sum + Math.max(c.command.durationS, 0.001), 0);
@@ -78,7 +95,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         try {
           await runFfmpeg(command, {
             cwd: dir,
-            signal,
+            signal: encodeControl.signal,
             ffmpeg: runtime.ffmpeg,
             onProgress: (f) => reporter.progress("encode", task.task_id, f * 100, base + f * share * WEIGHT.encode),
           });
@@ -86,11 +103,15 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
           made.push(await describeOutput(task.output_id, command, dir, runtime));
         } catch (err) {
           if (signal.aborted) throw err;
+          if (encodeControl.signal.aborted) await failIfDamaged();
           const failure = toFailure(err, "encode_failed");
           void reporter.send({ type: "task_failed", stage: "encode", task_id: task.task_id, error: failure });
         }
         doneSeconds += Math.max(command.durationS, 0.001);
       }
+
+      await failIfDamaged();
+      signal.removeEventListener("abort", stopEncode);
 
       at.stage = "export";
       if (made.length > 0) {
