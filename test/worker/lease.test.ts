@@ -167,6 +167,27 @@ describe("encoder events", () => {
   });
 });
 
+describe("webhooks on transitions", () => {
+  it("delivers every status change when the job asks for job.status_changed", async () => {
+    const { key } = await seedOrg();
+    const job = (await call("/v1/jobs", { key, body: videoJob({ webhook_url: "http://10.0.0.1/hook", webhook_events: ["job.status_changed", "job.canceled"] }) })).json;
+    const send = encoderFor(await orderNumber(job.id, 1));
+    await send({ type: "task_started", stage: "import", task_id: null });
+    await call(`/v1/jobs/${job.id}/cancel`, { key, method: "POST" });
+    await vi.waitFor(async () => {
+      const rows = await env.DB.prepare("SELECT event_type FROM webhook_deliveries WHERE job_id = ? ORDER BY rowid").bind(job.id).all();
+      expect(rows.results.map((r) => r.event_type)).toEqual(["job.status_changed", "job.status_changed", "job.canceled"]);
+    }, { timeout: 5000, interval: 50 });
+  });
+
+  it("refuses webhook_events without a webhook_url", async () => {
+    const { key } = await seedOrg();
+    const res = await call("/v1/jobs", { key, body: videoJob({ webhook_events: ["job.completed"] }) });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("validation_error");
+  });
+});
+
 describe("cancel", () => {
   it("reaches the running encoder directly and through the directive", async () => {
     const { key } = await seedOrg();

@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { call, seedOrg, videoJob } from "./helpers";
@@ -146,5 +147,23 @@ describe("Watch as NDJSON", () => {
     const job = (await call("/v1/jobs", { key: a.key, body: videoJob() })).json;
     expect((await call(`/v1/jobs/${job.id}/watch`, { key: b.key })).status).toBe(404);
     expect((await call(`/v1/jobs/${job.id}/watch-token`, { key: b.key, method: "POST" })).status).toBe(404);
+  });
+});
+
+describe("Watch heartbeats", () => {
+  it("sends a heartbeat when the DO's alarm fires while a watcher is connected", async () => {
+    const { key } = await seedOrg();
+    const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
+    await firstOrder(job.id);
+    const res = await exports.default.fetch(new Request(`https://kiln.test/v1/jobs/${job.id}/watch`, { headers: { upgrade: "websocket", authorization: `Bearer ${key}` } }));
+    const socket = res.webSocket!;
+    const messages: WatchMessage[] = [];
+    socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
+    socket.accept();
+    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await vi.waitFor(() => expect(messages.map((m) => m.event)).toEqual(["snapshot", "heartbeat"]), { timeout: 3000, interval: 20 });
+    expect(messages[1]!.job.id).toBe(job.id);
+    socket.close();
   });
 });
