@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import * as tus from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
 import {
@@ -110,5 +112,55 @@ describe("every kind through the whole local stack", () => {
     const top = variants.find((v) => (v.attributes.RESOLUTION as { height: number } | undefined)?.height === 360)!;
     const probed = ffprobeJson(saveTemp(Buffer.concat([top.initBytes!, ...top.segments]), "rung.mp4"));
     expect(probed.streams.find((s: any) => s.codec_type === "video")).toMatchObject({ codec_name: "h264", height: 360 });
+  });
+});
+
+describe("uploads from the user's machine", () => {
+  it("tus-js-client uploads in chunks, is interrupted and resumes; the upload feeds a job whose output is fetched with Range", async () => {
+    const bytes = readFileSync(clipPath("landscape"));
+    const common = {
+      endpoint: `${stack.url}/v1/uploads/tus`,
+      headers: { authorization: `Bearer ${stack.devKey}` },
+      chunkSize: 64 * 1024,
+      metadata: { filename: "clip.mp4", filetype: "video/mp4" },
+      retryDelays: [],
+    };
+    // First session: stopped by the client after two chunks, as a dropped connection would.
+    let chunks = 0;
+    const uploadUrl = await new Promise<string>((resolve, reject) => {
+      const upload: tus.Upload = new tus.Upload(bytes, {
+        ...common,
+        onError: reject,
+        onChunkComplete: () => {
+          if (++chunks === 2) void upload.abort().then(() => resolve(upload.url!));
+        },
+      });
+      upload.start();
+    });
+    const head = await fetch(uploadUrl, { method: "HEAD", headers: { authorization: `Bearer ${stack.devKey}`, "tus-resumable": "1.0.0" } });
+    const offset = Number(head.headers.get("upload-offset"));
+    expect(offset).toBe(2 * 64 * 1024);
+    expect(offset).toBeLessThan(bytes.length);
+
+    // Second session: resumes from the server's offset and finishes.
+    await new Promise<void>((resolve, reject) => {
+      new tus.Upload(bytes, { ...common, uploadUrl, onError: reject, onSuccess: () => resolve() }).start();
+    });
+    const uploadId = uploadUrl.split("/").pop()!;
+    const upload = await stack.api(`/v1/uploads/${uploadId}`);
+    expect(upload.json).toMatchObject({ id: uploadId, status: "ready", size_bytes: bytes.length });
+
+    const job = (await stack.api("/v1/jobs", { body: { input: uploadId, kind: "video", options: { format: "mp4", codec: "h264", width: 320, quality: "low" } } })).json;
+    const watch = await watchJob(stack, job.id);
+    await watch.closed;
+    const done = watch.events.at(-1)!.job;
+    expect(done.status).toBe("completed");
+    const output = done.outputs[0];
+    const ranged = await fetch(output.output_url, { headers: { range: "bytes=0-1023" } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("content-range")).toBe(`bytes 0-1023/${output.file_size_bytes}`);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(1024);
+    const whole = await download(output.output_url);
+    expect(ffprobeJson(saveTemp(whole, "from-upload.mp4")).streams.find((s: any) => s.codec_type === "video")).toMatchObject({ codec_name: "h264", width: 320 });
   });
 });
