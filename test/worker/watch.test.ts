@@ -167,3 +167,24 @@ describe("Watch heartbeats", () => {
     socket.close();
   });
 });
+
+describe("Watch events are news only", () => {
+  it("sends progress without a status_change when the status did not change", async () => {
+    const { key } = await seedOrg();
+    const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
+    const order = await firstOrder(job.id);
+    const send = encoderFor(order);
+    await send({ type: "task_started", stage: "import", task_id: null });
+    const res = await exports.default.fetch(new Request(`https://kiln.test/v1/jobs/${job.id}/watch`, { headers: { upgrade: "websocket", authorization: `Bearer ${key}` } }));
+    const socket = res.webSocket!;
+    const messages: WatchMessage[] = [];
+    socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
+    socket.accept();
+    await send({ type: "progress", stage: "import", task_id: null, task_progress: 50, job_progress: 5 });
+    await vi.waitFor(() => expect(messages.map((m) => m.event)).toEqual(["snapshot", "progress"]), { timeout: 3000, interval: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(messages.map((m) => m.event)).toEqual(["snapshot", "progress"]);
+    expect(messages[1]!.job.progress).toBe(5);
+    socket.close();
+  });
+});

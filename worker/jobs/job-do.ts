@@ -72,6 +72,10 @@ export class JobDO extends DurableObject<Env> {
       if (row.name === "job") this.job = JSON.parse(row.body);
       if (row.name === "pending") this.pending = JSON.parse(row.body);
     }
+    // Watchers (hibernated sockets) have seen the state as it was when this instance
+    // woke: only changes from here on are news to them.
+    this.notified.status = this.job?.status ?? null;
+    this.notified.progress = this.job?.progress ?? -1;
   }
 
   async create(command: {
@@ -129,7 +133,6 @@ export class JobDO extends DurableObject<Env> {
     const orgId = request.headers.get("x-kiln-org-id") ?? "";
     if (new URL(request.url).pathname !== "/watch" || !this.owned(orgId)) return new Response(null, { status: 404 });
     const job = this.job!;
-    this.notified.status ??= job.status;
     const view = await this.present(job);
     const done = terminalStatuses.includes(job.status);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
@@ -162,7 +165,13 @@ export class JobDO extends DurableObject<Env> {
    */
   private notifyWatchers(): void {
     const job = this.job;
-    if (!job || this.watchers.count === 0) return;
+    if (!job) return;
+    if (this.watchers.count === 0) {
+      // Nobody to tell; a watcher that connects later starts from a snapshot.
+      this.notified.status = job.status;
+      this.notified.progress = job.progress;
+      return;
+    }
     if (job.status !== this.notified.status) {
       this.notified.status = job.status;
       this.notified.progress = job.progress;
