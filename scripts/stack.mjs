@@ -12,6 +12,8 @@ export const DEV_ORG = "dev";
 const DEV_ENCODER_TOKEN = "kiln-dev-encoder-token-change-me";
 // The Worker refuses this value when KILN_ENV is production (worker/storage/signing.ts).
 const DEV_STORAGE_SIGNING_SECRET = "kiln-dev-storage-signing-secret-not-for-production";
+// 32 bytes, base64: encrypts origin credentials in the local database only.
+const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!").toString("base64");
 
 /**
  * Starts the stack and resolves once both processes answer /health.
@@ -37,6 +39,7 @@ export async function startStack(options = {}) {
     ENCODER_URL: encoderUrl,
     ENCODER_TOKEN: DEV_ENCODER_TOKEN,
     STORAGE_SIGNING_SECRET: DEV_STORAGE_SIGNING_SECRET,
+    ORIGIN_CREDENTIALS_KEY: DEV_ORIGIN_CREDENTIALS_KEY,
     ...options.vars,
   };
   const worker = spawn(

@@ -11,6 +11,7 @@ import { internalRoutes } from "./routes/internal";
 import { keyRoutes } from "./routes/keys";
 import { webhookRoutes } from "./routes/webhooks";
 import { uploadRoutes } from "./routes/uploads";
+import { originRoutes } from "./routes/origins";
 import { tusRoutes } from "./uploads/tus";
 
 export const VERSION = "0.1.0";
@@ -38,6 +39,7 @@ api.route("/", keyRoutes);
 api.route("/", webhookRoutes);
 api.route("/uploads/tus", tusRoutes);
 api.route("/", uploadRoutes);
+api.route("/", originRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);

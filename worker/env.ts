@@ -14,6 +14,8 @@ export interface Env {
   MEDIA: R2Bucket;
   /** HMAC key for signed /storage URLs (≥ 32 chars; `wrangler secret put` in production). */
   STORAGE_SIGNING_SECRET: string;
+  /** AES-GCM key for origin credentials at rest: base64 of 32 bytes (`wrangler secret put ORIGIN_CREDENTIALS_KEY`). */
+  ORIGIN_CREDENTIALS_KEY?: string;
   /** First webhook retry delay in seconds (default 30); later ones grow ×5 up to 12 h. */
   WEBHOOK_RETRY_BASE_SECONDS?: string;
   /** The Worker's own origin as the encoder reaches it (callbacks, signed storage URLs). */

@@ -33,6 +33,9 @@ export const errorCodes = [
   "upload_offset_mismatch",
   "upload_locked",
   "tus_version_unsupported",
+  "origin_access_denied",
+  "origin_not_found",
+  "origin_unreachable",
   "rate_limited",
   "internal_error",
 ] as const;

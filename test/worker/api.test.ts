@@ -20,6 +20,8 @@ describe("GET /v1/openapi.json", () => {
         "/jobs/{id}/webhooks",
         "/keys",
         "/keys/{id}",
+        "/origins",
+        "/origins/{id}",
         "/uploads",
         "/uploads/{id}",
         "/webhooks/secret",

@@ -19,6 +19,8 @@ export default defineConfig(async () => {
           ENCODER_URL: encoderUrl,
           // Tests run in production mode, so they need a real secret, not the dev default.
           STORAGE_SIGNING_SECRET: "test-storage-signing-secret-0123456789abcdef",
+          // base64 of 32 bytes: the AES-GCM key for origin credentials at rest.
+          ORIGIN_CREDENTIALS_KEY: "a2lsbi10ZXN0LW9yaWdpbi1jcmVkZW50aWFscy1rZXk=",
           ENCODER_TOKEN: "test-encoder-token-0123456789",
         },
       },

@@ -36,6 +36,10 @@ export const actions = [
   "uploads:get",
   "uploads:list",
   "uploads:delete",
+  "origins:create",
+  "origins:get",
+  "origins:list",
+  "origins:delete",
 ] as const;
 export type Action = (typeof actions)[number];
 

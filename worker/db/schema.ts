@@ -166,3 +166,26 @@ export const uploadParts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.uploadId, t.partNumber] })],
 );
+
+/**
+ * A user's own bucket (`ori_…`), per organization: S3, R2 or GCS (through its
+ * S3-compatible HMAC endpoint). `credentials` is AES-GCM ciphertext (worker/origins/crypto.ts),
+ * never plaintext; `permissions` a JSON array of "read" / "write".
+ */
+export const origins = sqliteTable(
+  "origins",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    provider: text("provider").notNull().$type<"s3" | "r2" | "gcs">(),
+    bucket: text("bucket").notNull(),
+    path: text("path"),
+    region: text("region").notNull(),
+    endpoint: text("endpoint"),
+    permissions: text("permissions").notNull(),
+    credentials: text("credentials").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("origins_org_created").on(t.orgId, t.createdAt, t.id)],
+);

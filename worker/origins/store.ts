@@ -1,0 +1,75 @@
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { origins } from "../db/schema";
+import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor } from "../pagination";
+
+export type OriginRow = typeof origins.$inferSelect;
+export type OriginProvider = OriginRow["provider"];
+export const originProviders = ["s3", "r2", "gcs"] as const satisfies readonly OriginProvider[];
+export const originPermissionValues = ["read", "write"] as const;
+export type OriginPermission = (typeof originPermissionValues)[number];
+
+const ORIGIN_ID = /^ori_[a-z0-9]{1,64}$/;
+
+const orm = (db: D1Database) => drizzle(db);
+
+export async function insertOrigin(db: D1Database, row: typeof origins.$inferInsert): Promise<void> {
+  await orm(db).insert(origins).values(row);
+}
+
+/** The organization's origin, or null (another org's origin is as absent as a missing one). */
+export async function findOrigin(db: D1Database, orgId: string, id: string): Promise<OriginRow | null> {
+  if (!ORIGIN_ID.test(id)) return null;
+  const rows = await orm(db).select().from(origins).where(and(eq(origins.id, id), eq(origins.orgId, orgId))).limit(1);
+  return rows[0] ?? null;
+}
+
+/** Removes the row, and with it the only copy of the encrypted credentials. */
+export async function deleteOrigin(db: D1Database, row: OriginRow): Promise<void> {
+  await orm(db).delete(origins).where(and(eq(origins.id, row.id), eq(origins.orgId, row.orgId)));
+}
+
+export function originNotFound(id: string): ApiError {
+  return new ApiError(404, "not_found", `No origin ${id}`);
+}
+
+/** The API view: everything but the credentials, which are never returned. */
+export function originView(row: OriginRow) {
+  return {
+    id: row.id,
+    object: "origin" as const,
+    name: row.name,
+    provider: row.provider,
+    bucket: row.bucket,
+    path: row.path,
+    region: row.region,
+    endpoint: row.endpoint,
+    permissions: JSON.parse(row.permissions) as OriginPermission[],
+    created_at: row.createdAt,
+  };
+}
+
+/** Newest first, ties broken by id. */
+export async function listOrigins(db: D1Database, query: { orgId: string; limit: number; cursor: string | null }) {
+  const filters = [eq(origins.orgId, query.orgId)];
+  if (query.cursor !== null) {
+    const cursor = decodeCursor(query.cursor);
+    filters.push(or(lt(origins.createdAt, cursor.created_at), and(eq(origins.createdAt, cursor.created_at), lt(origins.id, cursor.id)))!);
+  }
+  const rows = await orm(db)
+    .select()
+    .from(origins)
+    .where(and(...filters))
+    .orderBy(desc(origins.createdAt), desc(origins.id))
+    .limit(query.limit + 1);
+  const more = rows.length > query.limit;
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    object: "list" as const,
+    data: page.map(originView),
+    has_more: more,
+    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
+  };
+}

@@ -1,0 +1,209 @@
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../env";
+import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { ApiError, validationFailure } from "../errors";
+import { newId } from "../ids";
+import { authorize } from "../middleware/authenticate";
+import { OriginKeyError, encryptCredentials, originKey } from "../origins/crypto";
+import { checkOriginAccess, defaultRegion } from "../origins/s3";
+import {
+  deleteOrigin,
+  findOrigin,
+  insertOrigin,
+  listOrigins,
+  originNotFound,
+  originPermissionValues,
+  originProviders,
+  originView,
+} from "../origins/store";
+import {
+  bucketProblem,
+  endpointRefusal,
+  endpointShapeProblem,
+  normalizeEndpoint,
+  normalizeOriginPath,
+  originPathProblem,
+} from "../origins/validation";
+
+export const originSchema = z
+  .object({
+    id: z.string().openapi({ example: "ori_a1b2c3d4e5f6g7h8j9k0" }),
+    object: z.literal("origin"),
+    name: z.string(),
+    provider: z.enum(originProviders),
+    bucket: z.string(),
+    path: z.string().nullable().openapi({ description: "The folder inside the bucket objects are read from and written under; null for the root" }),
+    region: z.string(),
+    endpoint: z.string().nullable().openapi({ description: "The S3-compatible service URL; null for the provider's default" }),
+    permissions: z.array(z.enum(originPermissionValues)),
+    created_at: z.string(),
+  })
+  .openapi("Origin");
+
+/** A check's message must never echo what it checks: these fields are secrets. */
+const credentialText = (label: string, max: number) =>
+  z.string().min(1, `${label} is required`).max(max, `${label} is too long`).regex(/^[\x21-\x7e]+$/, `${label} must be printable ASCII without spaces`);
+
+const createOriginBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).openapi({ example: "Marketing bucket" }),
+    provider: z.enum(originProviders).openapi({ description: "gcs uses its S3-compatible endpoint with an HMAC key" }),
+    bucket: z.string().min(1).max(222),
+    path: z.string().max(512).optional().openapi({ example: "videos/incoming", description: "A folder inside the bucket" }),
+    region: z.string().regex(/^[a-z0-9-]{1,32}$/, "a region such as us-east-1 (or auto)").optional().openapi({ description: "Default us-east-1 for s3, auto for r2 and gcs" }),
+    endpoint: z
+      .string()
+      .max(2048)
+      .superRefine((endpoint, ctx) => {
+        const problem = endpointShapeProblem(endpoint);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .openapi({ example: "https://<account>.r2.cloudflarestorage.com", description: "Required for r2 (the account URL); https (http only outside production)" }),
+    credentials: z
+      .strictObject({ access_key_id: credentialText("access_key_id", 128), secret_access_key: credentialText("secret_access_key", 256) })
+      .openapi({ description: "Encrypted at rest; never returned" }),
+    permissions: z
+      .array(z.enum(originPermissionValues))
+      .min(1)
+      .max(2)
+      .refine((p) => new Set(p).size === p.length, "permissions must not repeat"),
+  })
+  .superRefine((body, ctx) => {
+    const bucket = bucketProblem(body.provider, body.bucket);
+    if (bucket) ctx.addIssue({ code: "custom", path: ["bucket"], message: bucket });
+    const path = normalizeOriginPath(body.path);
+    if (path !== null) {
+      const problem = originPathProblem(path);
+      if (problem) ctx.addIssue({ code: "custom", path: ["path"], message: problem });
+    }
+    if (body.provider === "r2" && body.endpoint === undefined) {
+      ctx.addIssue({ code: "custom", path: ["endpoint"], message: "r2 needs its account endpoint, https://<account_id>.r2.cloudflarestorage.com" });
+    }
+  })
+  .openapi("CreateOriginRequest");
+
+const idParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "ori_a1b2c3d4e5f6g7h8j9k0" }) });
+
+const createOrigin = createRoute({
+  method: "post",
+  path: "/origins",
+  summary: "Connect a bucket of your own (S3, R2 or GCS)",
+  description:
+    "The credentials are checked with real signed requests before the origin exists: a one-key listing for `read`, a probe object written and deleted under `path` for `write`. They are encrypted at rest and never returned.",
+  security: bearerSecurity,
+  request: { body: { required: true, content: { "application/json": { schema: createOriginBody } } } },
+  responses: { 201: { description: "The origin", content: { "application/json": { schema: originSchema } } }, ...errorResponses(400, 401, 403) },
+});
+
+const getOrigin = createRoute({
+  method: "get",
+  path: "/origins/{id}",
+  summary: "Retrieve an origin",
+  security: bearerSecurity,
+  request: { params: idParams },
+  responses: { 200: { description: "The origin", content: { "application/json": { schema: originSchema } } }, ...errorResponses(401, 403, 404) },
+});
+
+const listOriginsRoute = createRoute({
+  method: "get",
+  path: "/origins",
+  summary: "List origins, newest first",
+  security: bearerSecurity,
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z.string().min(1).max(512).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of origins",
+      content: {
+        "application/json": {
+          schema: z.object({ object: z.literal("list"), data: z.array(originSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("OriginList"),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const deleteOriginRoute = createRoute({
+  method: "delete",
+  path: "/origins/{id}",
+  summary: "Delete an origin and its stored credentials",
+  security: bearerSecurity,
+  request: { params: idParams },
+  responses: { 200: { description: "The origin, deleted", content: { "application/json": { schema: originSchema } } }, ...errorResponses(401, 403, 404) },
+});
+
+export const originRoutes = new OpenAPIHono<AppEnv>({
+  defaultHook: (result) => {
+    if (!result.success) throw validationFailure(result.error, result.target);
+  },
+})
+  .openapi(createOrigin, async (c) => {
+    authorize(c, "origins:create", "origins/*");
+    const body = c.req.valid("json");
+    const orgId = c.get("principal").orgId;
+    if (body.endpoint !== undefined) {
+      const refusal = endpointRefusal(body.endpoint, c.env);
+      if (refusal) {
+        throw new ApiError(400, "validation_error", `endpoint: ${refusal}`, { target: "json", issues: [{ path: "endpoint", message: refusal }] });
+      }
+    }
+    // Refuse before touching the bucket if credentials could not be stored encrypted.
+    await originKeyOrRefuse(c.env, c.get("requestId"));
+    const location = {
+      provider: body.provider,
+      bucket: body.bucket,
+      path: normalizeOriginPath(body.path),
+      region: body.region ?? defaultRegion(body.provider),
+      endpoint: normalizeEndpoint(body.endpoint),
+    };
+    const problem = await checkOriginAccess(location, body.credentials, body.permissions);
+    if (problem) throw new ApiError(400, problem.code, problem.message, problem.details);
+    const id = newId("ori");
+    const row = {
+      id,
+      orgId,
+      name: body.name,
+      ...location,
+      permissions: JSON.stringify(body.permissions),
+      credentials: await encryptCredentials(c.env, { orgId, originId: id }, body.credentials),
+      createdAt: new Date().toISOString(),
+    };
+    await insertOrigin(c.env.DB, row);
+    return c.json(originView(row), 201);
+  })
+  .openapi(listOriginsRoute, async (c) => {
+    authorize(c, "origins:list", "origins/*");
+    const query = c.req.valid("query");
+    return c.json(await listOrigins(c.env.DB, { orgId: c.get("principal").orgId, limit: query.limit, cursor: query.cursor ?? null }), 200);
+  })
+  .openapi(getOrigin, async (c) => {
+    const { id } = c.req.valid("param");
+    authorize(c, "origins:get", `origins/${id}`);
+    const row = await findOrigin(c.env.DB, c.get("principal").orgId, id);
+    if (!row) throw originNotFound(id);
+    return c.json(originView(row), 200);
+  })
+  .openapi(deleteOriginRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    authorize(c, "origins:delete", `origins/${id}`);
+    const row = await findOrigin(c.env.DB, c.get("principal").orgId, id);
+    if (!row) throw originNotFound(id);
+    await deleteOrigin(c.env.DB, row);
+    return c.json(originView(row), 200);
+  });
+
+async function originKeyOrRefuse(env: AppEnv["Bindings"], requestId: string): Promise<void> {
+  try {
+    await originKey(env);
+  } catch (err) {
+    if (!(err instanceof OriginKeyError)) throw err;
+    console.error(JSON.stringify({ level: "error", request_id: requestId, message: err.message }));
+    throw new ApiError(500, "internal_error", "Origins are not configured on this server: its ORIGIN_CREDENTIALS_KEY secret is missing or invalid");
+  }
+}
