@@ -1,6 +1,10 @@
+import { type SQL, type SQLWrapper, and, eq, lt, or } from "drizzle-orm";
 import { ApiError } from "./errors";
 
-/** Where a newest-first list stopped: the last row's creation time and id. */
+/**
+ * Newest-first lists ordered by (created_at DESC, id DESC) page with an opaque cursor
+ * holding the last row's pair, so pages never skip or repeat a row.
+ */
 export interface Cursor {
   created_at: string;
   id: string;
@@ -18,4 +22,18 @@ export function decodeCursor(text: string): Cursor {
     // fall through to the error below
   }
   throw new ApiError(400, "validation_error", "cursor is not one this API returned");
+}
+
+/** The rows after `cursorText` in (created_at DESC, id DESC) order. */
+export function afterCursor(createdAt: SQLWrapper, id: SQLWrapper, cursorText: string): SQL {
+  const cursor = decodeCursor(cursorText);
+  return or(lt(createdAt as never, cursor.created_at), and(eq(createdAt as never, cursor.created_at), lt(id as never, cursor.id)))!;
+}
+
+/** Splits `limit + 1` fetched rows into the page and the cursor for the next one. */
+export function pageOf<Row extends { createdAt: string; id: string }>(rows: Row[], limit: number) {
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, has_more: more, next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null };
 }

@@ -1,8 +1,7 @@
-import { type SQL, and, count, desc, eq, exists, inArray, lt, or, sql } from "drizzle-orm";
+import { type SQL, and, count, desc, eq, exists, inArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
-import { ApiError } from "../errors";
-import { decodeCursor, encodeCursor } from "../pagination";
+import { afterCursor, pageOf } from "../pagination";
 import type { JobStatus } from "./model";
 
 export interface JobListQuery {
@@ -47,10 +46,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
     );
   }
   const page = [...filters];
-  if (query.cursor !== null) {
-    const cursor = decodeCursor(query.cursor);
-    page.push(or(lt(jobs.createdAt, cursor.created_at), and(eq(jobs.createdAt, cursor.created_at), lt(jobs.id, cursor.id)))!);
-  }
+  if (query.cursor !== null) page.push(afterCursor(jobs.createdAt, jobs.id, query.cursor));
   const [rows, totals] = await orm.batch([
     orm
       .select()
@@ -60,9 +56,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       .limit(query.limit + 1),
     orm.select({ total: count() }).from(jobs).where(and(...filters)),
   ]);
-  const more = rows.length > query.limit;
-  const pageRows = rows.slice(0, query.limit);
-  const last = pageRows[pageRows.length - 1];
+  const { page: pageRows, next_cursor } = pageOf(rows, query.limit);
   return {
     object: "list" as const,
     data: pageRows.map((row) => ({
@@ -83,7 +77,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       started_at: row.startedAt,
       completed_at: row.completedAt,
     })),
-    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
+    next_cursor,
     total_count: totals[0]?.total ?? 0,
   };
 }

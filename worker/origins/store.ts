@@ -1,8 +1,8 @@
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { origins } from "../db/schema";
 import { ApiError } from "../errors";
-import { decodeCursor, encodeCursor } from "../pagination";
+import { afterCursor, pageOf } from "../pagination";
 
 export type OriginRow = typeof origins.$inferSelect;
 export type OriginProvider = OriginRow["provider"];
@@ -53,23 +53,13 @@ export function originView(row: OriginRow) {
 /** Newest first, ties broken by id. */
 export async function listOrigins(db: D1Database, query: { orgId: string; limit: number; cursor: string | null }) {
   const filters = [eq(origins.orgId, query.orgId)];
-  if (query.cursor !== null) {
-    const cursor = decodeCursor(query.cursor);
-    filters.push(or(lt(origins.createdAt, cursor.created_at), and(eq(origins.createdAt, cursor.created_at), lt(origins.id, cursor.id)))!);
-  }
+  if (query.cursor !== null) filters.push(afterCursor(origins.createdAt, origins.id, query.cursor));
   const rows = await orm(db)
     .select()
     .from(origins)
     .where(and(...filters))
     .orderBy(desc(origins.createdAt), desc(origins.id))
     .limit(query.limit + 1);
-  const more = rows.length > query.limit;
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    object: "list" as const,
-    data: page.map(originView),
-    has_more: more,
-    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
-  };
+  const { page, has_more, next_cursor } = pageOf(rows, query.limit);
+  return { object: "list" as const, data: page.map(originView), has_more, next_cursor };
 }

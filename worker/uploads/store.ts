@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, ne, or } from "drizzle-orm";
+import { and, desc, eq, ne } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { uploadParts, uploads } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { decodeCursor, encodeCursor } from "../pagination";
+import { afterCursor, pageOf } from "../pagination";
 import { keyProblem } from "../storage/signing";
 
 export type UploadRow = typeof uploads.$inferSelect;
@@ -153,29 +153,18 @@ export type UploadView = ReturnType<typeof uploadView>;
 
 // ---- listing ----
 
-
 /** Newest first, ties broken by id; deleted uploads only when asked for by status. */
 export async function listUploads(db: D1Database, query: { orgId: string; status: UploadStatus | null; limit: number; cursor: string | null }) {
   const filters = [eq(uploads.orgId, query.orgId), query.status ? eq(uploads.status, query.status) : ne(uploads.status, "deleted")];
-  if (query.cursor !== null) {
-    const cursor = decodeCursor(query.cursor);
-    filters.push(or(lt(uploads.createdAt, cursor.created_at), and(eq(uploads.createdAt, cursor.created_at), lt(uploads.id, cursor.id)))!);
-  }
+  if (query.cursor !== null) filters.push(afterCursor(uploads.createdAt, uploads.id, query.cursor));
   const rows = await orm(db)
     .select()
     .from(uploads)
     .where(and(...filters))
     .orderBy(desc(uploads.createdAt), desc(uploads.id))
     .limit(query.limit + 1);
-  const more = rows.length > query.limit;
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    object: "list" as const,
-    data: page.map((row) => uploadView(row)),
-    has_more: more,
-    next_cursor: more && last ? encodeCursor({ created_at: last.createdAt, id: last.id }) : null,
-  };
+  const { page, has_more, next_cursor } = pageOf(rows, query.limit);
+  return { object: "list" as const, data: page.map((row) => uploadView(row)), has_more, next_cursor };
 }
 
 // ---- as a job input ----
