@@ -1,15 +1,10 @@
-import { execFile } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import os from "node:os";
+import { closeSync, openSync, readSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import sharp from "sharp";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncodeSpec } from "../../encoder/contract";
-import type { SourceInfo } from "../../encoder/ffmpeg/command";
-import { buildEncodeCommand } from "../../encoder/ffmpeg/encode";
-import { runPostStep } from "../../encoder/media/avif";
-import { type ClipName, clipPath, clips } from "./clips";
+import { type ClipName } from "./clips";
+import { encodeClip } from "./encode-clip";
 import { type Probed, audioStream, ffprobe, frameRate, videoStream } from "./ffprobe";
 
 /**
@@ -17,35 +12,9 @@ import { type Probed, audioStream, ffprobe, frameRate, videoStream } from "./ffp
  * ffmpeg 5.1 cannot read the result). AV1 and HEVC run on 1 s at 320 px to stay fast.
  */
 
-const run = promisify(execFile);
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** What the probe would report for a clip: display sizes, so a 90° phone clip is portrait. */
-function sourceOf(name: ClipName): SourceInfo {
-  const clip = clips[name];
-  const turned = "rotate" in clip && (clip.rotate === 90 || clip.rotate === 270);
-  return {
-    file: "input",
-    width: turned ? clip.height : clip.width,
-    height: turned ? clip.width : clip.height,
-    durationS: clip.seconds,
-    fps: clip.fps,
-    hasVideo: true,
-    hasAudio: clip.audio,
-  };
-}
-
-/** Builds, runs (as the runner would, minus progress) and post-processes one task in a fresh directory; returns the main file. */
+/** Encodes one task and returns the path of its main file. */
 async function encode(clip: ClipName, spec: EncodeSpec): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "kiln-encode-"));
-  dirs.push(dir);
-  symlinkSync(clipPath(clip), path.join(dir, "input"));
-  const cmd = buildEncodeCommand(spec, sourceOf(clip), "out");
-  await run("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", ...cmd.args], { cwd: dir });
-  if (cmd.post) await runPostStep(cmd.post, dir);
+  const { dir, cmd } = await encodeClip(clip, spec, "out");
   return path.join(dir, cmd.main);
 }
 

@@ -1,14 +1,10 @@
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncodeSpec } from "../../encoder/contract";
-import type { SourceInfo } from "../../encoder/ffmpeg/command";
-import { buildEncodeCommand } from "../../encoder/ffmpeg/encode";
-import { type ClipName, clipPath, clips } from "./clips";
+import { type ClipName, clips } from "./clips";
+import { encodeClip } from "./encode-clip";
 import { audioStream, ffprobe, videoStream } from "./ffprobe";
 
 /** Real HLS packages, read back the way a player would: playlists through m3u8-parser. */
@@ -31,24 +27,9 @@ function parse(file: string): Manifest {
   return parser.manifest;
 }
 
-const run = promisify(execFile);
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function sourceOf(name: ClipName): SourceInfo {
-  const clip = clips[name];
-  return { file: "input", width: clip.width, height: clip.height, durationS: clip.seconds, fps: clip.fps, hasVideo: true, hasAudio: clip.audio };
-}
-
 /** Encodes a clip to HLS and reads every playlist; returns paths relative to the package. */
 async function encodeHls(clip: ClipName, options: Partial<Extract<EncodeSpec, { kind: "adaptive_video" }>> = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "kiln-hls-"));
-  dirs.push(dir);
-  symlinkSync(clipPath(clip), path.join(dir, "input"));
-  const cmd = buildEncodeCommand({ kind: "adaptive_video", format: "hls", ...options }, sourceOf(clip), "pkg");
-  await run("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", ...cmd.args], { cwd: dir });
+  const { dir, cmd } = await encodeClip(clip, { kind: "adaptive_video", format: "hls", ...options }, "pkg");
   const masterFile = path.join(dir, cmd.main);
   const master = parse(masterFile);
   const root = path.dirname(masterFile);
