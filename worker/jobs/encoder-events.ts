@@ -31,7 +31,7 @@ function mark(task: Task | undefined, status: Task["status"], now: string, error
  * caller applies the actions through the transition table, so an event can never
  * move a job along an illegal edge.
  */
-export function applyEncoderEvent(job: JobState, event: EncoderEvent, outputKey: (outputId: string, path: string) => string, now: string): JobEffect[] {
+export function applyEncoderEvent(job: JobState, event: EncoderEvent, outputKey: (path: string) => string, now: string): JobEffect[] {
   switch (event.type) {
     case "heartbeat":
       return [];
@@ -57,7 +57,7 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, outputKey:
         if (output) {
           output.status = "completed";
           output.file_size_bytes = event.output.size_bytes;
-          output.main_key = outputKey(output.id, event.output.main);
+          output.main_key = outputKey(event.output.main);
           output.facts = {
             duration_ms: event.output.duration_ms,
             width: event.output.width,

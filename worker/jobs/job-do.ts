@@ -12,7 +12,7 @@ import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
 import { Watchers, watchEvent } from "./watchers";
-import { signStorageUrl } from "../storage/signing";
+import { outputKey, signStorageUrl } from "../storage/signing";
 import type { WebhookEventType } from "../webhooks/message";
 import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
@@ -25,10 +25,6 @@ export type ActionOutcome = { ok: true; job: JobView } | { ok: false; invalidSta
 export type DispatchDecision = "accepted" | "duplicate" | "stale" | "busy" | "unreachable" | "failed";
 export type EventOutcome = { status: 200; directive: "continue" | "cancel" } | { status: 404 | 409; directive: "cancel" };
 
-/** Where a job's outputs live in managed storage. */
-export function outputKey(jobId: string, path: string): string {
-  return `jobs/${jobId}/${path}`;
-}
 
 /** Duties the DO owes the outside world, retried by its alarm until done. */
 interface Pending {
@@ -401,10 +397,15 @@ export class JobDO extends DurableObject<Env> {
     lease.expires_at = Date.now() + this.leaseTimeoutMs();
     if (event.seq <= lease.last_seq) return { status: 200, directive: "continue" };
     lease.last_seq = event.seq;
+    if (event.type === "heartbeat") {
+      // Only the lease moves: nothing for the index, the watchers or updated_at.
+      this.save();
+      return { status: 200, directive: "continue" };
+    }
 
     const now = nowIso();
     let directive: "continue" | "cancel" = "continue";
-    for (const effect of applyEncoderEvent(job, event, (outputId, path) => outputKey(job.id, path), now)) {
+    for (const effect of applyEncoderEvent(job, event, (path) => outputKey(job.id, path), now)) {
       if ("pause" in effect) {
         job.lease = null;
         directive = "cancel";
