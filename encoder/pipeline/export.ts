@@ -7,13 +7,15 @@ import { type ExportedFile, type OutputFacts, type WorkOrder, signResponseSchema
 import { PipelineError } from "../errors";
 import { contentTypeOf } from "../media/content-types";
 
-/** One output ready to export: its files (relative to the working dir) and its verified facts. */
+/** One output ready to export: its files, relative to the working dir. */
 export interface MadeOutput {
   outputId: string;
   main: string;
   files: string[];
-  facts: Pick<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
 }
+
+/** What export knows of an output; the media facts come from its verification. */
+export type StoredOutput = Omit<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
 
 const UPLOAD_CONCURRENCY = 4;
 
@@ -31,7 +33,7 @@ export async function listFiles(dir: string, rel: string): Promise<string[]> {
 async function describe(dir: string, file: string): Promise<ExportedFile> {
   const hash = createHash("sha256");
   let size = 0;
-  for await (const chunk of createReadStream(path.join(dir, file))) {
+  for await (const chunk of createReadStream(path.join(dir, file), { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
@@ -42,7 +44,7 @@ async function describe(dir: string, file: string): Promise<ExportedFile> {
  * Uploads every file of every output through URLs the Worker signs in one batch, so
  * the encoder never holds storage credentials, and returns what was stored.
  */
-export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal): Promise<OutputFacts[]> {
+export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal): Promise<StoredOutput[]> {
   const described = await Promise.all(outputs.map(async (o) => ({ output: o, files: await Promise.all(o.files.map((f) => describe(dir, f))) })));
   const signRes = await fetch(order.export.sign_url, {
     method: "POST",
@@ -89,7 +91,6 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
       files,
       size_bytes: files.reduce((sum, f) => sum + f.size_bytes, 0),
       sha256: main.sha256,
-      ...output.facts,
     };
   });
 }

@@ -88,6 +88,9 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       const totalSeconds = commands.reduce((sum, c) => sum + Math.max(c.command.durationS, 0.001), 0);
       let doneSeconds = 0;
       const made: MadeOutput[] = [];
+      // Each output's ffprobe verification runs beside the next encode and the export;
+      // an output is reported completed only once it is verified.
+      const verifications = new Map<string, Promise<VerifiedFacts>>();
       for (const { task, command } of commands) {
         void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
         const share = Math.max(command.durationS, 0.001) / totalSeconds;
@@ -100,12 +103,15 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
             onProgress: (f) => reporter.progress("encode", task.task_id, f * 100, base + f * share * WEIGHT.encode),
           });
           if (command.post) await runPostStep(command.post, dir);
-          made.push(await describeOutput(task.output_id, command, dir, runtime));
+          made.push({ outputId: task.output_id, main: command.main, files: await outputFiles(command, dir) });
+          const verification = verifyOutput(command, dir, runtime, signal);
+          // Observed later, after export; until then a failure must not count as unhandled.
+          verification.catch(() => {});
+          verifications.set(task.task_id, verification);
         } catch (err) {
           if (signal.aborted) throw err;
           if (encodeControl.signal.aborted) await failIfDamaged();
-          const failure = toFailure(err, "encode_failed");
-          void reporter.send({ type: "task_failed", stage: "encode", task_id: task.task_id, error: failure });
+          reportTaskFailure(reporter, task.task_id, err);
         }
         doneSeconds += Math.max(command.durationS, 0.001);
       }
@@ -116,11 +122,20 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       at.stage = "export";
       if (made.length > 0) {
         void reporter.send({ type: "task_started", stage: "export", task_id: null });
-        const exported = await exportOutputs(order, dir, made, signal);
+        // Nothing the job started may outlive its working directory.
+        const exported = await exportOutputs(order, dir, made, signal).finally(() => Promise.allSettled(verifications.values()));
         const byOutput = new Map(exported.map((o) => [o.output_id, o]));
         for (const { task } of commands) {
-          const facts: OutputFacts | undefined = byOutput.get(task.output_id);
-          if (facts) void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: facts });
+          const stored = byOutput.get(task.output_id);
+          const verification = verifications.get(task.task_id);
+          if (!stored || !verification) continue;
+          try {
+            const output: OutputFacts = { ...stored, ...(await verification) };
+            void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output });
+          } catch (err) {
+            // Its files were stored, but the Worker records outputs only from task_completed.
+            reportTaskFailure(reporter, task.task_id, err);
+          }
         }
         void reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
       }
@@ -134,23 +149,26 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
   await reporter.send(last);
 }
 
-/** What the output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
-async function describeOutput(outputId: string, command: FfmpegCommand, dir: string, runtime: JobRuntime): Promise<MadeOutput> {
+function reportTaskFailure(reporter: Reporter, taskId: string, err: unknown): void {
+  void reporter.send({ type: "task_failed", stage: "encode", task_id: taskId, error: toFailure(err, "encode_failed") });
+}
+
+/** The files an output consists of: its one file, or everything under its package directory. */
+async function outputFiles(command: FfmpegCommand, dir: string): Promise<string[]> {
   const root = command.outputs.length === 1 ? command.outputs[0]! : path.dirname(command.main);
-  const files = (await Promise.all((root === "." ? command.outputs : [root]).map((f) => listFiles(dir, f)))).flat();
-  if (/\.(webp|avif|gif)$/i.test(command.main)) {
-    return { outputId, main: command.main, files, facts: await imageFacts(command.main, dir) };
-  }
-  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe, integrityChecks: false });
+  return (await Promise.all((root === "." ? command.outputs : [root]).map((f) => listFiles(dir, f)))).flat();
+}
+
+type VerifiedFacts = Pick<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
+
+/** What the output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
+async function verifyOutput(command: FfmpegCommand, dir: string, runtime: JobRuntime, signal: AbortSignal): Promise<VerifiedFacts> {
+  if (/\.(webp|avif|gif)$/i.test(command.main)) return imageFacts(command.main, dir);
+  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe, signal, integrityChecks: false });
   return {
-    outputId,
-    main: command.main,
-    files,
-    facts: {
-      duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
-      width: probed.source.width,
-      height: probed.source.height,
-      codec: probed.metadata.codec ?? probed.metadata.audio_codec,
-    },
+    duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
+    width: probed.source.width,
+    height: probed.source.height,
+    codec: probed.metadata.codec ?? probed.metadata.audio_codec,
   };
 }
