@@ -16,6 +16,12 @@ export interface Env {
   STORAGE_SIGNING_SECRET: string;
   /** AES-GCM key for origin credentials at rest: base64 of 32 bytes (`wrangler secret put ORIGIN_CREDENTIALS_KEY`). */
   ORIGIN_CREDENTIALS_KEY?: string;
+  /**
+   * Tests only: one endpoint origin (e.g. `http://127.0.0.1:4568`, a local S3 server)
+   * exempt from the production rules for origin and secret endpoints. Set by
+   * test/worker/vitest.config.ts; never in wrangler.toml or by `npm start`.
+   */
+  TEST_ONLY_ALLOWED_S3_ENDPOINT?: string;
   /** First webhook retry delay in seconds (default 30); later ones grow ×5 up to 12 h. */
   WEBHOOK_RETRY_BASE_SECONDS?: string;
   /** The Worker's own origin as the encoder reaches it (callbacks, signed storage URLs). */

@@ -36,6 +36,9 @@ export const errorCodes = [
   "origin_access_denied",
   "origin_not_found",
   "origin_unreachable",
+  "origin_permission_denied",
+  "secret_not_found",
+  "secret_name_taken",
   "rate_limited",
   "internal_error",
 ] as const;

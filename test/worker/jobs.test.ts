@@ -68,7 +68,7 @@ describe("creating jobs plans their tasks", () => {
     const res = await call("/v1/jobs", {
       key,
       body: {
-        input: "gs://my-bucket/uploads/video.mp4",
+        input: "https://media.example.com/uploads/video.mp4",
         outputs: [
           { type: "mp4", video: [{ codec: "h264", resolution: "1080p", quality: "standard" }] },
           { type: "hls", video: [{ codec: "h264", resolution: "720p" }, { codec: "h264", resolution: "480p" }], audio: [{ codec: "aac" }] },

@@ -13,9 +13,9 @@ import { call, seedOrg } from "./helpers";
  * The S3 side of origins, played at the outbound fetch boundary for the fake hosts
  * only (workerd cannot run an S3 server). The fake checks what a real S3 checks first:
  * a SigV4 Authorization header naming a known access key, a signature that matches the
- * key's secret (recomputed here with the request's own x-amz-date), then the bucket.
- * The real-protocol test against s3rver on loopback belongs to the e2e suite (issue 5,
- * Acceptance); it is not written yet.
+ * key's secret (recomputed here with the request's own x-amz-date), then the bucket;
+ * s3rver, the real S3 server the other origin tests use (origin-jobs.test.ts, e2e),
+ * checks no signatures, so a wrong secret is only caught here.
  */
 const FAKE_ENDPOINT = "https://s3.fake-origin.test";
 const FAKE_HOSTS = new Set(["s3.fake-origin.test", "storage.googleapis.com", "s3.us-east-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"]);

@@ -80,12 +80,13 @@ describe("input", () => {
   accepts([
     { name: "an https URL", body: videoJob() },
     { name: "an http URL", body: videoJob({ input: "http://media.example.com/in.mp4" }) },
-    { name: "an s3:// URL", body: videoJob({ input: "s3://my-bucket/videos/in.mp4" }) },
-    { name: "a gs:// URL", body: videoJob({ input: "gs://my.bucket/in.mov" }) },
   ]);
   rejects([
     // Well-formed, but no such upload: the upload lifecycle is in uploads.test.ts.
     { name: "an unknown upload id", body: videoJob({ input: "vid_abc123" }), code: "upload_not_found" },
+    // Well-formed, but the org has no origin for the bucket: origin-jobs.test.ts resolves them.
+    { name: "an s3:// URL without an origin", body: videoJob({ input: "s3://my-bucket/videos/in.mp4" }), code: "origin_not_found", status: 422 },
+    { name: "a gs:// URL without an origin", body: videoJob({ input: "gs://my.bucket/in.mov" }), code: "origin_not_found", status: 422 },
     { name: "a missing input", body: { kind: "video" }, code: "input_required" },
     { name: "an ftp:// URL", body: videoJob({ input: "ftp://media.example.com/in.mp4" }), code: "invalid_input" },
     { name: "a file:// URL", body: videoJob({ input: "file:///etc/passwd" }), code: "invalid_input" },
@@ -520,14 +521,15 @@ describe("idempotency_key", () => {
 
 describe("output, output_origin_id and output_path_template", () => {
   accepts([
-    { name: "output s3://bucket/key", body: videoJob({ output: "s3://bucket/key" }) },
-    { name: "output gs://bucket", body: videoJob({ output: "gs://bucket" }) },
-    { name: "output r2:// with a secret", body: videoJob({ output: "r2://{creds}@my-bucket/out/" }) },
-    { name: "an output_origin_id", body: videoJob({ output_origin_id: "ori_abc123" }) },
     { name: "a path template with every variable", body: videoJob({ output_path_template: "{job_id}/{output_id}/{date}/{resolution}-{quality}-{codec}.{format}" }) },
     { name: "a path template without variables", body: videoJob({ output_path_template: "videos/out" }) },
   ]);
   rejects([
+    // Well-formed, but naming no origin or secret of the org: origin-jobs.test.ts resolves them.
+    { name: "output s3://bucket/key without an origin", body: videoJob({ output: "s3://bucket/key" }), code: "origin_not_found", status: 422 },
+    { name: "output gs://bucket without an origin", body: videoJob({ output: "gs://bucket" }), code: "origin_not_found", status: 422 },
+    { name: "output r2:// with an unknown secret", body: videoJob({ output: "r2://{creds}@my-bucket/out/" }), code: "secret_not_found", status: 422 },
+    { name: "an unknown output_origin_id", body: videoJob({ output_origin_id: "ori_abc123" }), code: "origin_not_found", status: 422 },
     { name: 'output "https://x"', body: videoJob({ output: "https://x" }), code: "validation_error" },
     { name: "output s3:// without a bucket", body: videoJob({ output: "s3://" }), code: "validation_error" },
     { name: "an output_origin_id of the wrong form", body: videoJob({ output_origin_id: "origin_1" }), code: "validation_error" },

@@ -2,11 +2,15 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startEncoderDouble } from "./encoder-double";
+import { startS3Server } from "./s3-server";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
 export default defineConfig(async () => {
   const encoderUrl = await startEncoderDouble();
+  // A real S3 server for origins and secrets; tests make their own buckets in it.
+  const s3 = await startS3Server();
+  s3.unref();
   return {
   plugins: [
     cloudflareTest({
@@ -22,6 +26,8 @@ export default defineConfig(async () => {
           // base64 of 32 bytes: the AES-GCM key for origin credentials at rest.
           ORIGIN_CREDENTIALS_KEY: "a2lsbi10ZXN0LW9yaWdpbi1jcmVkZW50aWFscy1rZXk=",
           ENCODER_TOKEN: "test-encoder-token-0123456789",
+          // The one loopback endpoint production mode lets origins and secrets use: the S3 server above.
+          TEST_ONLY_ALLOWED_S3_ENDPOINT: s3.url,
         },
       },
     }),

@@ -40,6 +40,10 @@ export const actions = [
   "origins:get",
   "origins:list",
   "origins:delete",
+  "secrets:create",
+  "secrets:get",
+  "secrets:list",
+  "secrets:delete",
 ] as const;
 export type Action = (typeof actions)[number];
 

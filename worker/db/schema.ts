@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const organizations = sqliteTable("organizations", {
   id: text("id").primaryKey(),
@@ -188,4 +188,26 @@ export const origins = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [index("origins_org_created").on(t.orgId, t.createdAt, t.id)],
+);
+
+/**
+ * Named S3-style credentials (`sec_…`) per organization, used by jobs as
+ * `s3://{name}@bucket/key` (VTK's form). `credentials` is AES-GCM ciphertext bound to
+ * the org and secret id (worker/origins/crypto.ts); `access_key_hint` is the access key
+ * id's last four characters, all a response ever shows of it. `region` and `endpoint`
+ * say where the bucket is (not secret).
+ */
+export const secrets = sqliteTable(
+  "secrets",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    credentials: text("credentials").notNull(),
+    accessKeyHint: text("access_key_hint").notNull(),
+    region: text("region"),
+    endpoint: text("endpoint"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("secrets_org_name").on(t.orgId, t.name), index("secrets_org_created").on(t.orgId, t.createdAt, t.id)],
 );

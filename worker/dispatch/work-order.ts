@@ -3,13 +3,14 @@ import type { Env } from "../env";
 import type { JobState } from "../jobs/job-state";
 import { signStorageUrl } from "../storage/signing";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
+import { BucketRefError, openBucket, presignBucketObject } from "../origins/buckets";
 
 /** How long the encoder may take to start reading an upload it was given. */
 export const INPUT_URL_TTL_SECONDS = 6 * 3600;
 
 export class UndispatchableJob extends Error {
   constructor(
-    readonly code: "input_unsupported" | "job_unsupported" | "upload_not_found" | "upload_not_ready",
+    readonly code: "input_unsupported" | "job_unsupported" | "upload_not_found" | "upload_not_ready" | BucketRefError["code"],
     message: string,
   ) {
     super(message);
@@ -18,24 +19,32 @@ export class UndispatchableJob extends Error {
 
 /**
  * The work order for the job's current attempt. The encoder gets URLs only: the input
- * as given (http/https) or, for an upload (`vid_…`), a signed /storage GET URL of its
- * object, and Worker routes for events and export signing, both authorised by the
- * attempt's lease token. An upload of another organization, deleted or unfinished
- * fails the job (`upload_not_found`, `upload_not_ready`).
+ * as given (http/https), for an upload (`vid_…`) a signed /storage GET URL of its
+ * object, for a bucket input (an origin's or a secret's) a SigV4-presigned GET URL, and
+ * Worker routes for events and export signing, both authorised by the attempt's lease
+ * token. An upload of another organization, deleted or unfinished fails the job
+ * (`upload_not_found`, `upload_not_ready`); so does an origin or secret of the input or
+ * the outputs that was deleted since creation (`origin_not_found`, `secret_not_found`),
+ * before anything is encoded.
  */
 export async function buildWorkOrder(
   job: JobState,
   lease: { attempt: number; token: string },
   publicUrl: string,
-  env: Pick<Env, "DB" | "MEDIA" | "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
+  env: Pick<Env, "DB" | "MEDIA" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
 ): Promise<WorkOrderInput> {
   const { spec } = job;
   if (spec.mode !== "kind") {
     throw new UndispatchableJob("job_unsupported", `The encoder does not run ${spec.mode === "outputs" ? "outputs[]" : "tool pipeline"} jobs yet`);
   }
   const base = publicUrl.replace(/\/+$/, "");
+  const { input: bucketInput, output: bucketOutput } = spec.storage;
   let inputUrl: string;
-  if (isUploadRef(spec.input)) {
+  if (bucketInput !== null) {
+    inputUrl = await undispatchableIfMissing(async () =>
+      presignBucketObject(await openBucket(env, job.org_id, bucketInput.bucket, "read"), { method: "GET", key: bucketInput.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
+    );
+  } else if (isUploadRef(spec.input)) {
     const resolved = await resolveUploadInput(env, job.org_id, spec.input);
     if (!resolved.ok) throw new UndispatchableJob(resolved.code, resolved.message);
     inputUrl = await signStorageUrl(env, { method: "GET", key: resolved.upload.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }, base);
@@ -44,6 +53,8 @@ export async function buildWorkOrder(
   } else {
     throw new UndispatchableJob("input_unsupported", "Only http(s) inputs and uploads can be fetched yet; bucket inputs need storage origins");
   }
+  // Checked now rather than at export, so a job whose destination is gone is not encoded for nothing.
+  if (bucketOutput !== null) await undispatchableIfMissing(() => openBucket(env, job.org_id, bucketOutput.bucket, "write"));
   const encodeTask = job.tasks.find((t) => t.kind === spec.kind)!;
   return {
     v: 1,
@@ -55,4 +66,13 @@ export async function buildWorkOrder(
     export: { sign_url: `${base}/internal/jobs/${job.id}/sign`, token: lease.token },
     callback: { url: `${base}/internal/jobs/${job.id}/events`, token: lease.token },
   };
+}
+
+async function undispatchableIfMissing<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof BucketRefError) throw new UndispatchableJob(err.code, err.message);
+    throw err;
+  }
 }

@@ -1,5 +1,6 @@
 import type { EncoderEvent } from "../../encoder/contract";
 import type { JobState } from "./job-state";
+import type { PlacementResult } from "./output-placement";
 import type { JobError, Task } from "./model";
 import type { JobAction } from "./transitions";
 
@@ -31,7 +32,7 @@ function mark(task: Task | undefined, status: Task["status"], now: string, error
  * caller applies the actions through the transition table, so an event can never
  * move a job along an illegal edge.
  */
-export function applyEncoderEvent(job: JobState, event: EncoderEvent, outputKey: (path: string) => string, now: string): JobEffect[] {
+export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (outputId: string, path: string) => PlacementResult, now: string): JobEffect[] {
   switch (event.type) {
     case "heartbeat":
       return [];
@@ -54,10 +55,18 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, outputKey:
       mark(taskFor(job, event.stage, event.task_id), "completed", now);
       if (event.output) {
         const output = job.outputs.find((o) => o.id === event.output!.output_id);
-        if (output) {
+        // Export signing placed the files the same way and refused what it could not
+        // place, so this fails only for a main file the export could not have written.
+        const placed = output ? place(output.id, event.output.main) : null;
+        if (output && placed && !placed.ok) {
+          output.status = "failed";
+          output.error = { code: "export_failed", message: placed.problem };
+        } else if (output && placed?.ok) {
+          const { placement } = placed;
           output.status = "completed";
           output.file_size_bytes = event.output.size_bytes;
-          output.main_key = outputKey(event.output.main);
+          output.main_key = placement.store === "managed" ? placement.key : null;
+          output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
           output.facts = {
             duration_ms: event.output.duration_ms,
             width: event.output.width,

@@ -12,7 +12,10 @@ import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
 import { Watchers, watchEvent } from "./watchers";
-import { outputKey, signStorageUrl } from "../storage/signing";
+import { signStorageUrl } from "../storage/signing";
+import type { ExportJob } from "../storage/export-uploads";
+import { bucketReadUrl } from "../origins/buckets";
+import { placeOutputFile } from "./output-placement";
 import type { WebhookEventType } from "../webhooks/message";
 import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
@@ -211,8 +214,14 @@ export class JobDO extends DurableObject<Env> {
   private async signOutputs(view: JobView, job: JobState): Promise<JobView> {
     await Promise.all(
       view.outputs.map(async (output) => {
-        const key = job.outputs.find((o) => o.id === output.id)?.main_key;
-        if (output.status !== "completed" || !key) return;
+        const stored = job.outputs.find((o) => o.id === output.id);
+        if (output.status !== "completed" || !stored) return;
+        if (stored.main_object) {
+          output.output_url = await bucketReadUrl(this.env, job.org_id, stored.main_object, OUTPUT_URL_TTL_S);
+          return;
+        }
+        const key = stored.main_key;
+        if (!key) return;
         const playlist = /\.(m3u8|mpd)$/.test(key);
         output.output_url = await signStorageUrl(
           this.env,
@@ -405,7 +414,7 @@ export class JobDO extends DurableObject<Env> {
 
     const now = nowIso();
     let directive: "continue" | "cancel" = "continue";
-    for (const effect of applyEncoderEvent(job, event, (path) => outputKey(job.id, path), now)) {
+    for (const effect of applyEncoderEvent(job, event, (outputId, path) => placeOutputFile(job, outputId, path), now)) {
       if ("pause" in effect) {
         job.lease = null;
         directive = "cancel";
@@ -430,10 +439,15 @@ export class JobDO extends DurableObject<Env> {
     return { status: 200, directive };
   }
 
-  /** True when `token` authorises the running attempt (the export signing route asks). */
-  holdsLease(token: string): boolean {
-    const lease = this.job?.lease;
-    return lease != null && lease.token === token && !terminalStatuses.includes(this.job!.status);
+  /**
+   * What the export signing route needs to place the files, when `token` authorises the
+   * running attempt; null otherwise.
+   */
+  exportJob(token: string): ExportJob | null {
+    const job = this.job;
+    const lease = job?.lease;
+    if (!job || lease == null || lease.token !== token || terminalStatuses.includes(job.status)) return null;
+    return { id: job.id, org_id: job.org_id, created_at: job.created_at, spec: job.spec, outputs: job.outputs.map(({ id, type, spec }) => ({ id, type, spec })) };
   }
 
   override async alarm(): Promise<void> {
@@ -520,7 +534,7 @@ export class JobDO extends DurableObject<Env> {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null });
+      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null });
     }
     this.pending.dispatchAttempt = job.attempt;
   }

@@ -30,7 +30,8 @@ export const outputSchema = z
     type: z.string(),
     status: z.enum(outputStatuses),
     spec: z.record(z.string(), z.unknown()),
-    output_url: z.string().nullable(),
+    output_url: z.string().nullable().openapi({ description: "A fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read" }),
+    location: z.string().nullable().openapi({ example: "s3://my-bucket/out/job_a1b2/out_m1n2.mp4", description: "Where an output written to a bucket lives; null in managed storage" }),
     file_size_bytes: z.number().int().nullable(),
     facts: z
       .object({
@@ -58,6 +59,8 @@ export const jobSchema = z
     kind: z.string().nullable(),
     options: z.record(z.string(), z.unknown()).nullable(),
     input: z.string().nullable(),
+    input_origin_id: z.string().nullable(),
+    input_path: z.string().nullable(),
     output: z.string().nullable(),
     output_origin_id: z.string().nullable(),
     output_path_template: z.string().nullable(),

@@ -5,6 +5,7 @@ import type { OutputSpec } from "./spec/outputs";
 import type { ThumbnailSpec } from "./spec/thumbnails";
 import type { ToolTask } from "./spec/tools";
 import type { WebhookEventType } from "../webhooks/message";
+import type { JobStorage } from "../origins/buckets";
 
 /**
  * The native job: what a request (in any dialect) becomes once validated. Exactly one
@@ -17,6 +18,8 @@ export type JobWork =
 
 export type JobSpec = JobWork & {
   input: string | null;
+  input_origin_id: string | null;
+  input_path: string | null;
   tags: string[];
   metadata: Record<string, string | number | boolean>;
   priority: PriorityName;
@@ -26,6 +29,8 @@ export type JobSpec = JobWork & {
   output: string | null;
   output_origin_id: string | null;
   output_path_template: string | null;
+  /** The buckets behind input_origin_id, output_origin_id and bucket URIs, resolved at creation (names only, no credentials). */
+  storage: JobStorage;
   thumbnails: ThumbnailSpec[];
   bundle: string | null;
   region: string | null;
@@ -61,13 +66,16 @@ function toWork(request: CreateJobRequest): JobWork {
   return { mode: "tasks", tasks: request.tasks! };
 }
 
-export function toJobSpec(request: CreateJobRequest): JobSpec {
+/** `storage` is what resolveJobStorage made of the request's bucket fields. */
+export function toJobSpec(request: CreateJobRequest, storage: JobStorage): JobSpec {
   const tags: string[] = [];
   for (const tag of request.tags ?? []) if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
   const priority = typeof request.priority === "number" ? priorityFromRank(request.priority) : (request.priority ?? "standard");
   return {
     ...toWork(request),
     input: request.input ?? null,
+    input_origin_id: request.input_origin_id ?? null,
+    input_path: request.input_path ?? null,
     tags,
     metadata: request.metadata ?? {},
     priority,
@@ -77,6 +85,7 @@ export function toJobSpec(request: CreateJobRequest): JobSpec {
     output: request.output ?? null,
     output_origin_id: request.output_origin_id ?? null,
     output_path_template: request.output_path_template ?? null,
+    storage,
     thumbnails: request.thumbnails ?? [],
     bundle: request.bundle ?? null,
     region: request.region ?? null,

@@ -1,3 +1,4 @@
+import { bucketObjectUri } from "../origins/buckets";
 import type { JobSpec } from "./job-spec";
 import type { JobError, JobStatus, Output, Task } from "./model";
 
@@ -52,11 +53,13 @@ export function jobView(job: JobState) {
     kind: spec.mode === "kind" ? spec.kind : null,
     options: spec.mode === "kind" ? spec.options : null,
     input: spec.input,
+    input_origin_id: spec.input_origin_id,
+    input_path: spec.input_path,
     output: spec.output,
     output_origin_id: spec.output_origin_id,
     output_path_template: spec.output_path_template,
     tasks: job.tasks,
-    outputs: job.outputs.map(({ main_key: _key, ...output }) => output),
+    outputs: job.outputs.map(({ main_key: _key, main_object: object, ...output }) => ({ ...output, location: object ? bucketObjectUri(object) : null })),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,
     error: job.error,

@@ -1,3 +1,5 @@
+import type { BucketObject } from "../origins/buckets";
+
 export const jobStatuses = [
   "pending",
   "probing",
@@ -57,6 +59,8 @@ export interface Output {
   file_size_bytes: number | null;
   facts: OutputFacts | null;
   error: JobError | null;
-  /** Storage key of the output's main file (the media file or master playlist); internal. */
+  /** Managed-storage key of the output's main file (the media file or master playlist); internal. */
   main_key: string | null;
+  /** The main file when the output went to a bucket (an origin or a secret's); internal, shown as `location`. */
+  main_object: BucketObject | null;
 }

@@ -19,7 +19,7 @@ function task(now: string, planned: PlannedTask): Task {
 }
 
 function output(type: string, spec: Record<string, unknown>): Output {
-  return { id: newId("out"), type, status: "pending", spec, output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null };
+  return { id: newId("out"), type, status: "pending", spec, output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null };
 }
 
 const stage = (kind: string, options: Record<string, unknown> = {}, outputId: string | null = null): PlannedTask => ({

@@ -1,10 +1,11 @@
 import type { Env } from "../env";
 
 /**
- * Origin credentials at rest: AES-256-GCM under the `ORIGIN_CREDENTIALS_KEY` Worker
- * secret (base64 of 32 random bytes; `wrangler secret put ORIGIN_CREDENTIALS_KEY`), a
- * fresh random 12-byte IV per record, and the owning org and origin id as additional
- * authenticated data, so a ciphertext copied onto another row does not decrypt.
+ * Origin and secret credentials at rest: AES-256-GCM under the `ORIGIN_CREDENTIALS_KEY`
+ * Worker secret (base64 of 32 random bytes; `wrangler secret put ORIGIN_CREDENTIALS_KEY`),
+ * a fresh random 12-byte IV per record, and the owning org and the origin's or secret's
+ * id as additional authenticated data, so a ciphertext copied onto another row (or from
+ * an origin onto a secret) does not decrypt.
  * Stored as `v1.<iv base64>.<ciphertext+tag base64>`; the version prefix leaves room
  * for key rotation (not implemented: one key today).
  */
@@ -50,25 +51,29 @@ export function originKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">): Promise<Cry
   return key;
 }
 
-const aad = (orgId: string, originId: string) => new TextEncoder().encode(`kiln-origin:${orgId}:${originId}`);
+/** The record a ciphertext belongs to. */
+export type CredentialBinding = { orgId: string; originId: string } | { orgId: string; secretId: string };
+
+const aad = (binding: CredentialBinding) =>
+  new TextEncoder().encode("originId" in binding ? `kiln-origin:${binding.orgId}:${binding.originId}` : `kiln-secret:${binding.orgId}:${binding.secretId}`);
 
 export async function encryptCredentials(
   env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">,
-  binding: { orgId: string; originId: string },
+  binding: CredentialBinding,
   credentials: OriginCredentials,
 ): Promise<string> {
   const key = await originKey(env);
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const plain = new TextEncoder().encode(JSON.stringify({ a: credentials.access_key_id, s: credentials.secret_access_key }));
   const sealed = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(binding.orgId, binding.originId) }, key, plain),
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(binding) }, key, plain),
   );
   return `${VERSION}.${encodeBase64(iv)}.${encodeBase64(sealed)}`;
 }
 
 export async function decryptCredentials(
   env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">,
-  binding: { orgId: string; originId: string },
+  binding: CredentialBinding,
   stored: string,
 ): Promise<OriginCredentials> {
   const key = await originKey(env);
@@ -78,7 +83,7 @@ export async function decryptCredentials(
   if (version !== VERSION || !iv || iv.byteLength !== 12 || !sealed) throw new OriginKeyError("stored origin credentials are not in a known format");
   let plain: ArrayBuffer;
   try {
-    plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad(binding.orgId, binding.originId) }, key, sealed);
+    plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad(binding) }, key, sealed);
   } catch {
     throw new OriginKeyError("stored origin credentials do not decrypt under ORIGIN_CREDENTIALS_KEY (wrong key, or a tampered record)");
   }

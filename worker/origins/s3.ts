@@ -26,7 +26,7 @@ export function defaultRegion(provider: OriginProvider): string {
 }
 
 /** The endpoint requests go to: the origin's own, or the provider's public one. */
-export function resolvedEndpoint(origin: OriginLocation): string {
+export function resolvedEndpoint(origin: Omit<OriginLocation, "path">): string {
   if (origin.endpoint) return origin.endpoint.replace(/\/+$/, "");
   if (origin.provider === "gcs") return GCS_ENDPOINT;
   if (origin.provider === "s3") return `https://s3.${origin.region}.amazonaws.com`;
@@ -39,11 +39,16 @@ export function originObjectKey(origin: Pick<OriginLocation, "path">, key: strin
   return origin.path ? `${origin.path}/${key}` : key;
 }
 
-export function objectUrl(origin: OriginLocation, key: string): URL {
-  return new URL(`${resolvedEndpoint(origin)}/${encodeURIComponent(origin.bucket)}/${encodeKeyPath(originObjectKey(origin, key))}`);
+/** The URL of the object at `bucketKey`, a key from the bucket's root (not under `path`). */
+export function bucketObjectUrl(location: Omit<OriginLocation, "path">, bucketKey: string): URL {
+  return new URL(`${resolvedEndpoint(location)}/${encodeURIComponent(location.bucket)}/${encodeKeyPath(bucketKey)}`);
 }
 
-function client(origin: OriginLocation, credentials: OriginCredentials): AwsClient {
+export function objectUrl(origin: OriginLocation, key: string): URL {
+  return bucketObjectUrl(origin, originObjectKey(origin, key));
+}
+
+function client(origin: Omit<OriginLocation, "path">, credentials: OriginCredentials): AwsClient {
   return new AwsClient({
     accessKeyId: credentials.access_key_id,
     secretAccessKey: credentials.secret_access_key,
@@ -154,12 +159,26 @@ export async function presignOriginUrl(
   if (!originPermissions(origin).includes(needed)) throw new OriginPresignError(`origin ${origin.id} is not granted ${needed}`);
   const problem = keyProblem(options.key);
   if (problem) throw new OriginPresignError(problem);
+  const credentials = await decryptCredentials(env, { orgId: origin.orgId, originId: origin.id }, origin.credentials);
+  return presignObjectUrl(origin, credentials, { ...options, key: originObjectKey(origin, options.key) });
+}
+
+/**
+ * The same for any S3-compatible location and credentials (an origin's or a secret's),
+ * with `key` from the bucket's root.
+ */
+export async function presignObjectUrl(
+  location: Omit<OriginLocation, "path">,
+  credentials: OriginCredentials,
+  options: { method: "GET" | "PUT"; key: string; expiresInSeconds: number },
+): Promise<string> {
+  const problem = keyProblem(options.key);
+  if (problem) throw new OriginPresignError(problem);
   const expires = Math.floor(options.expiresInSeconds);
   if (!(expires >= 1 && expires <= MAX_PRESIGN_SECONDS)) throw new OriginPresignError(`expiresInSeconds must be 1…${MAX_PRESIGN_SECONDS}`);
-  const credentials = await decryptCredentials(env, { orgId: origin.orgId, originId: origin.id }, origin.credentials);
-  const url = objectUrl(origin, options.key);
+  const url = bucketObjectUrl(location, options.key);
   url.searchParams.set("X-Amz-Expires", String(expires));
-  const signed = await client(origin, credentials).sign(url.toString(), { method: options.method, aws: { signQuery: true } });
+  const signed = await client(location, credentials).sign(url.toString(), { method: options.method, aws: { signQuery: true } });
   return signed.url;
 }
 

@@ -25,6 +25,11 @@ export async function findOrigin(db: D1Database, orgId: string, id: string): Pro
   return rows[0] ?? null;
 }
 
+/** The organization's origins for one bucket (several may differ in path, provider or endpoint). */
+export async function findOriginsForBucket(db: D1Database, orgId: string, bucket: string): Promise<OriginRow[]> {
+  return orm(db).select().from(origins).where(and(eq(origins.orgId, orgId), eq(origins.bucket, bucket)));
+}
+
 /** Removes the row, and with it the only copy of the encrypted credentials. */
 export async function deleteOrigin(db: D1Database, row: OriginRow): Promise<void> {
   await orm(db).delete(origins).where(and(eq(origins.id, row.id), eq(origins.orgId, row.orgId)));

@@ -3,13 +3,13 @@ import { encoderEventSchema, signRequestSchema } from "../../encoder/contract";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { EventOutcome } from "../jobs/job-do";
-import { signUploads } from "../storage/signing";
+import { type ExportJob, signExportUploads } from "../storage/export-uploads";
 import { jobStub } from "./route-helpers";
 
 /**
  * Routes the encoder calls back on, authorised by the lease token of the attempt it
  * runs (a Bearer token), never by an API key: events, and the batch signing of
- * upload URLs at export.
+ * upload URLs at export (each file to managed storage or its output's bucket).
  */
 export const internalRoutes = new Hono<AppEnv>();
 
@@ -34,6 +34,7 @@ internalRoutes.post("/jobs/:id/sign", async (c) => {
   const parsed = signRequestSchema.safeParse(await c.req.json().catch(() => undefined));
   if (!parsed.success) throw new ApiError(400, "validation_error", "Not a signing request", { issues: parsed.error.issues });
   if (parsed.data.job_id !== jobId) throw new ApiError(400, "validation_error", "The request names another job");
-  if (!(await jobStub(c.env, jobId).holdsLease(token))) throw new ApiError(403, "forbidden", "This token does not hold the job's lease");
-  return c.json(await signUploads(c.env, c.env.PUBLIC_URL, jobId, parsed.data.files), 200);
+  const job = (await jobStub(c.env, jobId).exportJob(token)) as ExportJob | null;
+  if (!job) throw new ApiError(403, "forbidden", "This token does not hold the job's lease");
+  return c.json(await signExportUploads(c.env, c.env.PUBLIC_URL, job, parsed.data.files), 200);
 });

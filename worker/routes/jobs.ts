@@ -15,6 +15,7 @@ import { authorize } from "../middleware/authenticate";
 import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
 import { assertUploadInput } from "./uploads";
+import { BucketRefError, type JobStorage, type StorageFields, resolveJobStorage } from "../origins/buckets";
 
 const jobResponse = (description: string) => ({ description, content: { "application/json": { schema: jobSchema } } });
 const jobIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_a1b2c3d4e5f6g7h8j9k0" }) });
@@ -31,7 +32,7 @@ const createJob = createRoute({
   responses: {
     201: jobResponse("The job, with its planned tasks"),
     200: jobResponse("The job first created with this idempotency key"),
-    ...errorResponses(400, 401, 403, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422),
   },
 });
 
@@ -78,7 +79,7 @@ const resubmitJob = createRoute({
   summary: "Run the job again under a new id; the original is untouched",
   security: bearerSecurity,
   request: { params: jobIdParams },
-  responses: { 201: jobResponse("The new job"), ...errorResponses(401, 403, 404) },
+  responses: { 201: jobResponse("The new job"), ...errorResponses(401, 403, 404, 422) },
 });
 
 const watchJob = createRoute({
@@ -137,13 +138,20 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     authorize(c, "jobs:create", "jobs/*");
     const body = c.req.valid("json");
     await assertUploadInput(c, body.input);
+    const storage = await resolveStorage(c, {
+      input: body.input ?? null,
+      input_origin_id: body.input_origin_id ?? null,
+      input_path: body.input_path ?? null,
+      output: body.output ?? null,
+      output_origin_id: body.output_origin_id ?? null,
+    });
     const header = c.req.valid("header")["idempotency-key"];
     if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
       throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");
     }
     const idempotencyKey = body.idempotency_key ?? header ?? null;
     const { idempotency_key: _key, ...request } = body;
-    const result = await createFromSpec(c, toJobSpec(body), {
+    const result = await createFromSpec(c, toJobSpec(body, storage), {
       idempotencyKey,
       resubmittedFrom: null,
       requestHash: await sha256Hex(canonicalJson(request)),
@@ -216,12 +224,24 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     const { id } = c.req.valid("param");
     authorize(c, "jobs:resubmit", `jobs/${id}`);
     authorize(c, "jobs:create", "jobs/*");
-    const spec = await jobStub(c.env, id).spec(c.get("principal").orgId);
-    if (!spec) throw jobNotFound(id);
+    const original = await jobStub(c.env, id).spec(c.get("principal").orgId);
+    if (!original) throw jobNotFound(id);
+    // The origins and secrets the original named are looked up again: they may be gone.
+    const spec = { ...original, storage: await resolveStorage(c, original) };
     const result = await createFromSpec(c, spec, { idempotencyKey: null, resubmittedFrom: id, requestHash: await sha256Hex(canonicalJson(spec)) });
     if (result.outcome === "conflict") throw new Error("a fresh job id collided");
     return c.json(result.job, 201);
   });
+
+/** The job's bucket fields resolved, or a 422 naming what is missing (a 403 for an origin or secret the key may not use). */
+async function resolveStorage(c: Context<AppEnv>, fields: StorageFields): Promise<JobStorage> {
+  try {
+    return await resolveJobStorage(c.env, c.get("principal").orgId, fields, (action, resource) => authorize(c, action, resource));
+  } catch (err) {
+    if (err instanceof BucketRefError) throw new ApiError(422, err.code, err.message);
+    throw err;
+  }
+}
 
 async function runAction(c: Context<AppEnv>, action: "cancel" | "confirm" | "restart") {
   const id = c.req.param("id")!;

@@ -44,25 +44,41 @@ export const originSchema = z
 const credentialText = (label: string, max: number) =>
   z.string().min(1, `${label} is required`).max(max, `${label} is too long`).regex(/^[\x21-\x7e]+$/, `${label} must be printable ASCII without spaces`);
 
+/** S3-style credentials as origins and secrets take them. */
+export const credentialsBody = z
+  .strictObject({ access_key_id: credentialText("access_key_id", 128), secret_access_key: credentialText("secret_access_key", 256) })
+  .openapi({ description: "Encrypted at rest; never returned" });
+
+export const regionBody = z
+  .string()
+  .regex(/^[a-z0-9-]{1,32}$/, "a region such as us-east-1 (or auto)")
+  .optional();
+
+export const endpointBody = z
+  .string()
+  .max(2048)
+  .superRefine((endpoint, ctx) => {
+    const problem = endpointShapeProblem(endpoint);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .optional();
+
+/** The production rules for an endpoint (https, no private hosts), as a 400 on `endpoint`. */
+export function assertEndpointAllowed(endpoint: string | undefined, env: AppEnv["Bindings"]): void {
+  if (endpoint === undefined) return;
+  const refusal = endpointRefusal(endpoint, env);
+  if (refusal) throw new ApiError(400, "validation_error", `endpoint: ${refusal}`, { target: "json", issues: [{ path: "endpoint", message: refusal }] });
+}
+
 const createOriginBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100).openapi({ example: "Marketing bucket" }),
     provider: z.enum(originProviders).openapi({ description: "gcs uses its S3-compatible endpoint with an HMAC key" }),
     bucket: z.string().min(1).max(222),
     path: z.string().max(512).optional().openapi({ example: "videos/incoming", description: "A folder inside the bucket" }),
-    region: z.string().regex(/^[a-z0-9-]{1,32}$/, "a region such as us-east-1 (or auto)").optional().openapi({ description: "Default us-east-1 for s3, auto for r2 and gcs" }),
-    endpoint: z
-      .string()
-      .max(2048)
-      .superRefine((endpoint, ctx) => {
-        const problem = endpointShapeProblem(endpoint);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .optional()
-      .openapi({ example: "https://<account>.r2.cloudflarestorage.com", description: "Required for r2 (the account URL); https (http only outside production)" }),
-    credentials: z
-      .strictObject({ access_key_id: credentialText("access_key_id", 128), secret_access_key: credentialText("secret_access_key", 256) })
-      .openapi({ description: "Encrypted at rest; never returned" }),
+    region: regionBody.openapi({ description: "Default us-east-1 for s3, auto for r2 and gcs" }),
+    endpoint: endpointBody.openapi({ example: "https://<account>.r2.cloudflarestorage.com", description: "Required for r2 (the account URL); https (http only outside production)" }),
+    credentials: credentialsBody,
     permissions: z
       .array(z.enum(originPermissionValues))
       .min(1)
@@ -147,12 +163,7 @@ export const originRoutes = new OpenAPIHono<AppEnv>({
     authorize(c, "origins:create", "origins/*");
     const body = c.req.valid("json");
     const orgId = c.get("principal").orgId;
-    if (body.endpoint !== undefined) {
-      const refusal = endpointRefusal(body.endpoint, c.env);
-      if (refusal) {
-        throw new ApiError(400, "validation_error", `endpoint: ${refusal}`, { target: "json", issues: [{ path: "endpoint", message: refusal }] });
-      }
-    }
+    assertEndpointAllowed(body.endpoint, c.env);
     // Refuse before touching the bucket if credentials could not be stored encrypted.
     await originKeyOrRefuse(c.env, c.get("requestId"));
     const location = {
@@ -198,7 +209,7 @@ export const originRoutes = new OpenAPIHono<AppEnv>({
     return c.json(originView(row), 200);
   });
 
-async function originKeyOrRefuse(env: AppEnv["Bindings"], requestId: string): Promise<void> {
+export async function originKeyOrRefuse(env: AppEnv["Bindings"], requestId: string): Promise<void> {
   try {
     await originKey(env);
   } catch (err) {

@@ -331,20 +331,8 @@ export function outputKey(jobId: string, path: string): string {
   return `jobs/${jobId}/${path}`;
 }
 
-/**
- * Signs one PUT URL per file the encoder exported, in one batch (the names of HLS
- * segments are known only after encoding). Each URL is bound to its key, the declared
- * size (as the upper limit) and the declared Content-Type. Paths are relative to the
- * job's folder; one that is absolute, climbs out ("..") or repeats is a 400.
- */
-export async function signUploads(
-  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
-  baseUrl: string,
-  jobId: string,
-  files: UploadFile[],
-  options: { expiresInSeconds?: number } = {},
-): Promise<SignResponse> {
-  if (!JOB_ID.test(jobId)) throw new ApiError(400, "validation_error", `Invalid job id ${JSON.stringify(jobId)}`);
+/** A 400 for an export listing a path that is absolute, climbs out ("..") or repeats. */
+export function assertExportPaths(files: { path: string }[]): void {
   const seen = new Set<string>();
   for (const [index, file] of files.entries()) {
     const problem = keyProblem(file.path)?.replace(/^key/, "path") ?? (seen.has(file.path) ? "path is listed twice" : null);
@@ -353,6 +341,25 @@ export async function signUploads(
     }
     seen.add(file.path);
   }
+}
+
+/**
+ * Signs one PUT URL per file the encoder exported, in one batch (the names of HLS
+ * segments are known only after encoding). Each URL is bound to its key, the declared
+ * size (as the upper limit) and the declared Content-Type. Paths are relative to the
+ * job's folder; one that is absolute, climbs out ("..") or repeats is a 400. `keyOf`
+ * places a file elsewhere than `jobs/<jobId>/<path>` (a path template's key).
+ */
+export async function signUploads(
+  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
+  baseUrl: string,
+  jobId: string,
+  files: UploadFile[],
+  options: { expiresInSeconds?: number; keyOf?: (file: UploadFile) => string } = {},
+): Promise<SignResponse> {
+  if (!JOB_ID.test(jobId)) throw new ApiError(400, "validation_error", `Invalid job id ${JSON.stringify(jobId)}`);
+  assertExportPaths(files);
+  const keyOf = options.keyOf ?? ((file: UploadFile) => outputKey(jobId, file.path));
   const uploads = await Promise.all(
     files.map(async (file) => ({
       path: file.path,
@@ -360,7 +367,7 @@ export async function signUploads(
         env,
         {
           method: "PUT",
-          key: outputKey(jobId, file.path),
+          key: keyOf(file),
           expiresInSeconds: options.expiresInSeconds ?? UPLOAD_URL_TTL_SECONDS,
           maxBytes: file.size_bytes,
           contentType: file.content_type,

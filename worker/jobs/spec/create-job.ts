@@ -2,19 +2,35 @@ import { z } from "@hono/zod-openapi";
 import { builtInPresets } from "../presets";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
+import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";
+import { keyProblem } from "../../storage/signing";
 import { pathTemplate } from "./path-template";
 import { thumbnailSpecSchema } from "./thumbnails";
 import { toolParameterSchemas, toolTaskSchema } from "./tools";
 
-/** A media URL the pipeline can import, or the id of an upload (`vid_…`). */
+const HTTP_URL = /^https?:\/\/[^\s/$.?#][^\s]*$/;
+const UPLOAD_ID = /^vid_[a-z0-9]{1,64}$/;
+
+/**
+ * A media URL the pipeline can import, the id of an upload (`vid_…`), or one object of
+ * a bucket: `s3://bucket/key`, `gs://bucket/key` (through the org's origin for that
+ * bucket) or `s3://{secret}@bucket/key` (with an org secret's credentials).
+ */
 export const inputRef = z
   .string()
   .max(4096)
-  .regex(
-    /^(?:https?:\/\/[^\s/$.?#][^\s]*|(?:s3|gs):\/\/[a-z0-9][a-z0-9.-]{1,62}\/\S+|vid_[a-z0-9]{1,64})$/,
-    "an http(s), s3:// or gs:// URL, or an upload id (vid_…)",
-  )
+  .superRefine((input, ctx) => {
+    if (HTTP_URL.test(input) || UPLOAD_ID.test(input)) return;
+    if (isBucketUri(input)) {
+      const parsed = parseInputUri(input);
+      if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.problem });
+      return;
+    }
+    ctx.addIssue({ code: "custom", message: "an http(s), s3:// or gs:// URL, or an upload id (vid_…)" });
+  })
   .openapi({ example: "https://example.com/upload.mov" });
+
+const originId = z.string().regex(/^ori_[a-z0-9]{1,40}$/, "an origin id (ori_…)");
 
 const httpUrl = z
   .string()
@@ -47,12 +63,29 @@ export const createJobRequestSchema = z
       .openapi({ description: "Events to deliver to webhook_url; default: every terminal state. job.status_changed adds every transition." }),
     idempotency_key: z.string().min(1).max(128).optional(),
     delayed_start: z.boolean().optional(),
+    input_origin_id: originId.optional().openapi({ description: "Read the input from this origin (it must grant read), at input_path" }),
+    input_path: z
+      .string()
+      .max(1024)
+      .superRefine((path, ctx) => {
+        const problem = keyProblem(path);
+        if (problem) ctx.addIssue({ code: "custom", message: problem.replace(/^key/, "input_path") });
+      })
+      .optional()
+      .openapi({ example: "uploads/video.mp4", description: "The object's key inside the input origin's path" }),
     output: z
       .string()
       .max(2048)
-      .regex(/^(?:s3|gs|r2):\/\/(?:\{[A-Za-z0-9_-]{1,64}\}@)?[a-z0-9][a-z0-9.-]{1,62}(?:\/\S*)?$/, "s3://bucket/key (or gs://, r2://)")
-      .optional(),
-    output_origin_id: z.string().regex(/^ori_[a-z0-9]{1,40}$/, "an origin id (ori_…)").optional(),
+      .superRefine((output, ctx) => {
+        const parsed = parseOutputUri(output);
+        if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.problem });
+      })
+      .optional()
+      .openapi({
+        example: "s3://my-bucket/processed/{job_id}/",
+        description: "A folder (ending in /) or, for one single-file output, an exact key: s3://bucket/…, gs://…, r2://…, or s3://{secret}@bucket/…. May hold path-template variables.",
+      }),
+    output_origin_id: originId.optional().openapi({ description: "Write outputs to this origin (it must grant write), under its path" }),
     output_path_template: pathTemplate.optional(),
     thumbnails: z.array(thumbnailSpecSchema).max(5).optional(),
     bundle: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "1–128 letters, digits, _ . -").optional(),
@@ -60,7 +93,7 @@ export const createJobRequestSchema = z
   })
   .superRefine((body, ctx) => {
     const fetchesOwnInput = body.tasks?.some((t) => t.tool === "storage:get") ?? false;
-    if (body.input === undefined && !fetchesOwnInput) {
+    if (body.input === undefined && body.input_origin_id === undefined && !fetchesOwnInput) {
       ctx.addIssue({ code: "custom", path: ["input"], params: { code: "input_required" }, message: "input is required" });
     }
     const modes = [body.kind, body.outputs, body.tasks].filter((m) => m !== undefined).length;
@@ -116,7 +149,42 @@ export const createJobRequestSchema = z
     if (body.output !== undefined && body.output_origin_id !== undefined) {
       ctx.addIssue({ code: "custom", path: ["output"], message: "give output or output_origin_id, not both" });
     }
+    if (body.input !== undefined && body.input_origin_id !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["input_origin_id"], message: "give input or input_origin_id, not both" });
+    }
+    if (body.input_origin_id !== undefined && body.input_path === undefined) {
+      ctx.addIssue({ code: "custom", path: ["input_path"], message: "input_path is required with input_origin_id" });
+    }
+    if (body.input_path !== undefined && body.input_origin_id === undefined) {
+      ctx.addIssue({ code: "custom", path: ["input_path"], message: "input_path goes with input_origin_id" });
+    }
+    const output = body.output === undefined ? null : parseOutputUri(body.output);
+    if (output?.ok && !isFolderKey(output.uri.key)) {
+      for (const problem of exactOutputProblems(body)) ctx.addIssue({ code: "custom", ...problem });
+    }
   });
+
+const streamingOutputTypes: readonly string[] = ["hls", "dash", "adaptive"];
+
+/** An output naming one object holds one file: one output, not a package, and no template to place it elsewhere. */
+function exactOutputProblems(body: {
+  kind?: string;
+  outputs?: { type?: string; preset?: string; path_template?: string }[];
+  thumbnails?: unknown[];
+  output_path_template?: string;
+}): { path: (string | number)[]; message: string }[] {
+  const hint = "; end output with / to name a folder instead";
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  if (body.output_path_template !== undefined) problems.push({ path: ["output_path_template"], message: `output names one object, so there is nothing to template${hint}` });
+  const outputs = body.outputs ?? (body.kind !== undefined ? [{ type: body.kind === "adaptive_video" ? "hls" : undefined }] : []);
+  if (outputs.length + (body.thumbnails?.length ?? 0) > 1) problems.push({ path: ["output"], message: `output names one object but the job makes several outputs${hint}` });
+  outputs.forEach((o, i) => {
+    const type = o.type ?? (o.preset !== undefined && Object.hasOwn(builtInPresets, o.preset) ? builtInPresets[o.preset]!.type : undefined);
+    if (type !== undefined && streamingOutputTypes.includes(type)) problems.push({ path: ["output"], message: `output names one object but a ${type} output is a package of files${hint}` });
+    if (o.path_template !== undefined) problems.push({ path: ["outputs", i, "path_template"], message: `output names one object, so there is nothing to template${hint}` });
+  });
+  return problems;
+}
 export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 
 function forwardIssues(ctx: z.RefinementCtx, prefix: (string | number)[], result: z.ZodSafeParseResult<unknown>): void {
