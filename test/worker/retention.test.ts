@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../worker/index";
@@ -14,9 +14,7 @@ import { call, seedOrg, videoJob } from "./helpers";
 const DAY = 24 * 3600 * 1000;
 
 async function cron(at: number) {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "17 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "17 * * * *" }), env);
 }
 
 async function readyUpload(key: string) {
