@@ -91,7 +91,7 @@ describe("probing uploads", () => {
     const batch = createMessageBatch("kiln-probes", [{ id: "m1", timestamp: new Date(), attempts: 2, body: { v: 1, upload_id: upload.id, org_id: orgId } }]);
     await consumeProbes(batch, env);
     const result = await getQueueResult(batch, createExecutionContext());
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     expect((await call(`/v1/uploads/${upload.id}`, { key })).json.probe.status).toBe("pending");
   });
 
