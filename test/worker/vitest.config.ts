@@ -2,11 +2,13 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startEncoderDouble } from "./encoder-double";
+import { startS3Server } from "./s3-server";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
 export default defineConfig(async () => {
   const encoderUrl = await startEncoderDouble();
+  const s3Endpoint = await startS3Server();
   return {
   plugins: [
     cloudflareTest({
@@ -17,6 +19,7 @@ export default defineConfig(async () => {
           // Tests flush the index through the alarm explicitly instead of waiting on the clock.
           PROGRESS_MIRROR_INTERVAL_MS: "3600000",
           ENCODER_URL: encoderUrl,
+          S3_TEST_ENDPOINT: s3Endpoint,
           // Tests run in production mode, so they need a real secret, not the dev default.
           STORAGE_SIGNING_SECRET: "test-storage-signing-secret-0123456789abcdef",
           // base64 of 32 bytes: the AES-GCM key for origin credentials at rest.
