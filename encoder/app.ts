@@ -1,8 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import os from "node:os";
 import { Hono, type MiddlewareHandler } from "hono";
-import { CONTRACT_VERSION, workOrderSchema } from "./contract";
+import { CONTRACT_VERSION, probeRequestSchema, workOrderSchema } from "./contract";
 import { ffmpegVersion } from "./ffmpeg/version";
+import { probeUpload } from "./pipeline/probe-upload";
 import { Reporter } from "./pipeline/reporter";
 import { runJob } from "./pipeline/run-job";
 
@@ -32,12 +33,15 @@ function sameSecret(presented: string, expected: string): boolean {
 
 /**
  * The encoder's HTTP surface: take a work order (202 at once, 429 when every slot is
- * busy), cancel one, report health. Each job runs in the background and reports its
- * progress to the Worker through the order's callback.
+ * busy), cancel one, probe a file for the Worker (an upload's media facts), report
+ * health. Each job runs in the background and reports its progress to the Worker
+ * through the order's callback.
  */
 export function createEncoderApp(options: EncoderOptions) {
   const concurrency = options.concurrency ?? Math.max(1, os.cpus().length);
   const running = new Map<string, Running>();
+  // Probes answer synchronously and are short next to encodes: they have slots of their own.
+  let probing = 0;
   const ffmpeg = ffmpegVersion(options.ffmpeg);
   ffmpeg.catch(() => undefined);
 
@@ -60,6 +64,27 @@ export function createEncoderApp(options: EncoderOptions) {
   };
   app.use("/work", requireToken);
   app.use("/work/*", requireToken);
+  app.use("/probe", requireToken);
+
+  app.post("/probe", async (c) => {
+    const parsed = probeRequestSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: { code: "invalid_probe_request", message: "Not a probe request", details: parsed.error.issues } }, 400);
+    if (probing >= concurrency) return c.json({ error: { code: "encoder_full", message: `All ${concurrency} probe slots are busy` } }, 429);
+    probing++;
+    try {
+      const result = await probeUpload(parsed.data, {
+        allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+        ffprobe: options.ffprobe,
+        signal: c.req.raw.signal,
+      });
+      return c.json(result, 200);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", message: `probe failed: ${String(err)}` }));
+      return c.json({ error: { code: "probe_failed", message: "The encoder could not probe the file" } }, 500);
+    } finally {
+      probing--;
+    }
+  });
 
   app.post("/work", async (c) => {
     const parsed = workOrderSchema.safeParse(await c.req.json().catch(() => undefined));

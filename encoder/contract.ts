@@ -176,14 +176,99 @@ export type EncoderEvent = z.infer<typeof encoderEventSchema>;
 export const directiveSchema = z.object({ directive: z.enum(["continue", "cancel"]) });
 export type Directive = z.infer<typeof directiveSchema>;
 
-/** Export: the encoder lists the files it made; the Worker answers with one upload URL each. */
+/**
+ * Export: the encoder lists the files it made; the Worker answers with one upload plan
+ * each. An encoder that sets `multipart` can upload a large file in parts; one that does
+ * not (an older encoder) is only ever answered with single PUTs, so this stays version 1.
+ */
 export const signRequestSchema = z.object({
   job_id: id,
   attempt: z.number().int().min(1),
+  multipart: z.boolean().default(false),
   files: z.array(z.object({ output_id: id, path: z.string().min(1).max(1024), content_type: z.string(), size_bytes: z.number().int().nonnegative() })).min(1).max(10_000),
 });
 export type SignRequest = z.infer<typeof signRequestSchema>;
+export type SignRequestInput = z.input<typeof signRequestSchema>;
+
+/** The most parts one multipart upload may have (S3's and R2's limit). */
+export const MAX_UPLOAD_PARTS = 10_000;
+const headers = z.record(z.string(), z.string()).default({});
+const partNumber = z.number().int().min(1).max(MAX_UPLOAD_PARTS);
+
+/** One PUT of the whole file. Entries from before multipart carry no `kind`. */
+export const singleUploadSchema = z.object({ kind: z.literal("put").default("put"), path: z.string(), url, method: z.literal("PUT"), headers });
+
+/**
+ * The file in parts: PUT bytes [offset, offset + size_bytes) of the file to each part's
+ * URL, keep each answer's ETag header, then POST {parts: [{part_number, etag}]} to
+ * `complete_url` (or, giving up, POST to `abort_url`), both with the export token.
+ */
+export const multipartUploadSchema = z.object({
+  kind: z.literal("multipart"),
+  path: z.string(),
+  /** The file's output, echoed in completion and abort so the Worker finds the file's place. */
+  output_id: id,
+  upload_id: z.string().min(1).max(1024),
+  parts: z
+    .array(z.object({ part_number: partNumber, url, offset: z.number().int().nonnegative(), size_bytes: z.number().int().positive() }))
+    .min(1)
+    .max(MAX_UPLOAD_PARTS),
+  headers,
+  complete_url: url,
+  abort_url: url,
+});
+export type MultipartUpload = z.infer<typeof multipartUploadSchema>;
+
 export const signResponseSchema = z.object({
-  uploads: z.array(z.object({ path: z.string(), url, method: z.literal("PUT"), headers: z.record(z.string(), z.string()).default({}) })),
+  uploads: z.array(z.discriminatedUnion("kind", [singleUploadSchema, multipartUploadSchema])),
 });
 export type SignResponse = z.infer<typeof signResponseSchema>;
+export type SignResponseInput = z.input<typeof signResponseSchema>;
+
+const multipartTarget = {
+  job_id: id,
+  attempt: z.number().int().min(1),
+  output_id: id,
+  path: z.string().min(1).max(1024),
+  upload_id: z.string().min(1).max(1024),
+};
+
+/** The encoder's word that every part is stored: the Worker assembles the object. */
+export const multipartCompletionSchema = z.object({
+  ...multipartTarget,
+  parts: z.array(z.object({ part_number: partNumber, etag: z.string().min(1).max(256) })).min(1).max(MAX_UPLOAD_PARTS),
+});
+export type MultipartCompletion = z.infer<typeof multipartCompletionSchema>;
+/** The assembled object, as the Worker stored it. */
+export const multipartCompletedSchema = z.object({ path: z.string(), size_bytes: z.number().int().nonnegative() });
+
+/** The encoder gave up on a multipart upload: the Worker drops its parts. */
+export const multipartAbortSchema = z.object(multipartTarget);
+export type MultipartAbort = z.infer<typeof multipartAbortSchema>;
+
+// ---- probing an upload ----
+
+/** The Worker asks the encoder to probe one file (an upload) without a job: `POST /probe`. */
+export const probeRequestSchema = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  url,
+  limits: z
+    .object({
+      max_input_bytes: z.number().int().positive().default(10 * 1024 ** 3),
+      connect_timeout_ms: z.number().int().positive().default(10_000),
+      read_timeout_ms: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+});
+export type ProbeRequest = z.infer<typeof probeRequestSchema>;
+export type ProbeRequestInput = z.input<typeof probeRequestSchema>;
+
+/** The input failures a probe can conclude with; anything else is the encoder's problem (5xx). */
+export const uploadProbeFailureCodes = ["input_unreachable", "input_forbidden", "input_too_large", "input_unreadable"] as const satisfies readonly FailureCode[];
+export type UploadProbeFailureCode = (typeof uploadProbeFailureCodes)[number];
+
+export const probeResponseSchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), metadata: inputMetadataSchema }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.enum(uploadProbeFailureCodes), message: z.string().max(8192) }) }),
+]);
+export type ProbeResponse = z.infer<typeof probeResponseSchema>;

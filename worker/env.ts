@@ -1,6 +1,7 @@
 import type { EncoderContainer } from "./dispatch/encoder-container";
 import type { JobDO } from "./jobs/job-do";
 import type { DispatchMessage } from "./queue/dispatch-message";
+import type { ProbeMessage } from "./queue/probe-message";
 import type { WebhookMessage } from "./webhooks/message";
 
 export interface Env {
@@ -8,10 +9,18 @@ export interface Env {
   JOBS: DurableObjectNamespace<JobDO>;
   DISPATCH: Queue<DispatchMessage>;
   WEBHOOKS: Queue<WebhookMessage>;
+  /** Uploads that became ready, for the encoder to probe (worker/queue/probe-consumer.ts). */
+  PROBES: Queue<ProbeMessage>;
   KILN_ENV: string;
   PROGRESS_MIRROR_INTERVAL_MS: string;
   /** Managed storage: job outputs, served through signed /storage URLs. */
   MEDIA: R2Bucket;
+  /** Exported files larger than this many bytes are uploaded in parts (default 96 MiB; worker/storage/multipart.ts). */
+  MULTIPART_THRESHOLD_BYTES?: string;
+  /** The size of each part but the last (default 64 MiB, at least 5 MiB). */
+  MULTIPART_PART_BYTES?: string;
+  /** Days managed uploads and job outputs are kept before the cron deletes them (default 30; 0 keeps them). */
+  RETENTION_DAYS?: string;
   /** HMAC key for signed /storage URLs (≥ 32 chars; `wrangler secret put` in production). */
   STORAGE_SIGNING_SECRET: string;
   /** AES-GCM key for origin credentials at rest: base64 of 32 bytes (`wrangler secret put ORIGIN_CREDENTIALS_KEY`). */

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { Readable } from "node:stream";
-import { type ExportedFile, type OutputFacts, type WorkOrder, signResponseSchema } from "../contract";
+import { type ExportedFile, type OutputFacts, type SignRequestInput, type WorkOrder, signResponseSchema } from "../contract";
 import { PipelineError } from "../errors";
 import { contentTypeOf } from "../media/content-types";
+import { createLimiter, putRange, uploadInParts } from "./upload";
 
 /** One output ready to export: its files, relative to the working dir. */
 export interface MadeOutput {
@@ -42,7 +42,10 @@ async function describe(dir: string, file: string): Promise<ExportedFile> {
 
 /**
  * Uploads every file of every output through URLs the Worker signs in one batch, so
- * the encoder never holds storage credentials, and returns what was stored.
+ * the encoder never holds storage credentials, and returns what was stored. A large
+ * file may come back with a multipart plan: its parts are uploaded (sharing the
+ * export's concurrency with everything else) and the Worker assembles them. The first
+ * failure stops the other uploads and fails the export.
  */
 export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal): Promise<StoredOutput[]> {
   const described = await Promise.all(outputs.map(async (o) => ({ output: o, files: await Promise.all(o.files.map((f) => describe(dir, f))) })));
@@ -52,8 +55,9 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
     body: JSON.stringify({
       job_id: order.job_id,
       attempt: order.attempt,
+      multipart: true,
       files: described.flatMap(({ output, files }) => files.map((f) => ({ output_id: output.outputId, path: f.path, content_type: f.content_type, size_bytes: f.size_bytes }))),
-    }),
+    } satisfies SignRequestInput),
     signal,
   }).catch((err: Error) => {
     throw signal.aborted ? new PipelineError("canceled", "The job was canceled") : new PipelineError("export_failed", `could not reach the signing endpoint: ${err.message}`);
@@ -61,27 +65,33 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   if (!signRes.ok) throw new PipelineError("export_failed", `the signing endpoint answered ${signRes.status}`);
   const signed = signResponseSchema.safeParse(await signRes.json().catch(() => null));
   if (!signed.success) throw new PipelineError("export_failed", "the signing endpoint answered with something that is not a list of uploads");
-  const urls = new Map(signed.data.uploads.map((u) => [u.path, u]));
+  const plans = new Map(signed.data.uploads.map((u) => [u.path, u]));
 
-  const queue = described.flatMap(({ files }) => files);
-  const upload = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      const target = urls.get(file.path);
-      if (!target) throw new PipelineError("export_failed", `no upload URL was signed for ${file.path}`);
-      const res = await fetch(target.url, {
-        method: "PUT",
-        headers: { ...target.headers, "content-type": file.content_type, "content-length": String(file.size_bytes) },
-        body: Readable.toWeb(createReadStream(path.join(dir, file.path))) as ReadableStream,
-        duplex: "half",
-        signal,
-      } as RequestInit).catch((err: Error) => {
-        throw signal.aborted ? new PipelineError("canceled", "The job was canceled") : new PipelineError("export_failed", `upload of ${file.path} failed: ${err.message}`);
-      });
-      if (!res.ok) throw new PipelineError("export_failed", `upload of ${file.path} was answered ${res.status}`);
-      await res.arrayBuffer();
-    }
+  // One failure stops the rest: the working directory is about to go.
+  const stop = new AbortController();
+  const uploadSignal = AbortSignal.any([signal, stop.signal]);
+  const limit = createLimiter(UPLOAD_CONCURRENCY);
+  const uploadOne = async (file: ExportedFile) => {
+    const plan = plans.get(file.path);
+    if (!plan) throw new PipelineError("export_failed", `no upload URL was signed for ${file.path}`);
+    if (plan.kind === "multipart") return uploadInParts(order, dir, file, plan, limit, uploadSignal);
+    await limit(() =>
+      putRange(dir, file.path, { url: plan.url, headers: plan.headers, offset: 0, size: file.size_bytes, contentType: file.content_type }, file.path, uploadSignal),
+    );
   };
-  await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, upload));
+  const results = await Promise.allSettled(
+    described.flatMap(({ files }) => files).map((file) =>
+      uploadOne(file).catch((err) => {
+        stop.abort();
+        throw err;
+      }),
+    ),
+  );
+  if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
+  // The first real failure, not the cancellations it caused in the other uploads.
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  const failure = failures.find((err) => (err as PipelineError).code !== "canceled") ?? failures[0];
+  if (failure) throw failure;
 
   return described.map(({ output, files }) => {
     const main = files.find((f) => f.path === output.main) ?? files[0]!;

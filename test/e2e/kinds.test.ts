@@ -150,6 +150,17 @@ describe("uploads from the user's machine", () => {
     const upload = await stack.api(`/v1/uploads/${uploadId}`);
     expect(upload.json).toMatchObject({ id: uploadId, status: "ready", size_bytes: bytes.length });
 
+    // The encoder probed the upload once it was ready: the real clip's facts.
+    let probe: any;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      probe = (await stack.api(`/v1/uploads/${uploadId}`)).json.probe;
+      if (probe?.status !== "pending") break;
+    }
+    expect(probe).toMatchObject({ status: "completed", error: null });
+    expect(probe.metadata).toMatchObject({ width: 640, height: 360, codec: "h264", has_audio: true, audio_codec: "aac", framerate: 30, file_size_bytes: bytes.length });
+    expect(probe.metadata.duration_ms).toBeGreaterThan(2900);
+    expect(probe.metadata.duration_ms).toBeLessThan(3100);
+
     const job = (await stack.api("/v1/jobs", { body: { input: uploadId, kind: "video", options: { format: "mp4", codec: "h264", width: 320, quality: "low" } } })).json;
     const watch = await watchJob(stack, job.id);
     await watch.closed;

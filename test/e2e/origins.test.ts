@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
-import { type S3Server, S3RVER_CREDENTIALS, startS3Server } from "../worker/s3-server";
+import { S3_TEST_CREDENTIALS } from "../worker/s3-bucket";
+import { type S3Server, startS3Server } from "../worker/s3-server";
 import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, sha256 } from "./harness";
 
 /*
@@ -13,7 +14,7 @@ import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, sha256 } fro
 let stack: E2EStack;
 let s3: S3Server;
 const BUCKET = "kiln-e2e";
-const aws = new AwsClient({ accessKeyId: S3RVER_CREDENTIALS.access_key_id, secretAccessKey: S3RVER_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
+const aws = new AwsClient({ accessKeyId: S3_TEST_CREDENTIALS.access_key_id, secretAccessKey: S3_TEST_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
 
 beforeAll(async () => {
   [stack, s3] = await Promise.all([bootStack(), startS3Server([BUCKET])]);
@@ -27,7 +28,7 @@ const bucketUrl = (key: string) => `${s3.url}/${BUCKET}/${key}`;
 
 async function createOrigin(fields: Record<string, unknown>) {
   return stack.api("/v1/origins", {
-    body: { name: "local s3", provider: "s3", bucket: BUCKET, endpoint: s3.url, credentials: S3RVER_CREDENTIALS, ...fields },
+    body: { name: "local s3", provider: "s3", bucket: BUCKET, endpoint: s3.url, credentials: S3_TEST_CREDENTIALS, ...fields },
   });
 }
 
@@ -64,7 +65,7 @@ describe("an S3 origin on loopback", () => {
     const output = await createOrigin({ path: "renders", permissions: ["read", "write"] });
     expect(output.status, JSON.stringify(output.json)).toBe(201);
     renders = output.json;
-    expect(JSON.stringify([input.json, output.json])).not.toContain(S3RVER_CREDENTIALS.secret_access_key);
+    expect(JSON.stringify([input.json, output.json])).not.toContain(S3_TEST_CREDENTIALS.secret_access_key);
 
     const put = await aws.fetch(bucketUrl("incoming/clip.mp4"), { method: "PUT", body: readFileSync(clipPath("landscape")), headers: { "content-type": "video/mp4" } });
     expect(put.status).toBe(200);
@@ -103,7 +104,7 @@ describe("an S3 origin on loopback", () => {
   });
 
   it("reads s3://bucket/key through the origin and writes through a named secret, VTK's s3://{secret}@bucket/…", async () => {
-    const secret = await stack.api("/v1/secrets", { body: { name: "local-s3-keys", credentials: S3RVER_CREDENTIALS, endpoint: s3.url } });
+    const secret = await stack.api("/v1/secrets", { body: { name: "local-s3-keys", credentials: S3_TEST_CREDENTIALS, endpoint: s3.url } });
     expect(secret.status, JSON.stringify(secret.json)).toBe(201);
     const created = await stack.api("/v1/jobs", {
       body: {

@@ -37,16 +37,41 @@ export interface Received {
   sha256: string;
 }
 
+export interface SinkMultipart {
+  /** Files larger than this get a multipart plan (when the encoder asks for one). */
+  thresholdBytes: number;
+  partBytes: number;
+}
+
+/** A multipart upload as the sink saw it: its parts, every PUT attempt, and how it ended. */
+export interface SinkMultipartUpload {
+  path: string;
+  parts: Map<number, Buffer>;
+  attempts: number[];
+  state: "open" | "completed" | "aborted";
+}
+
+const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
+
 /**
  * Stands in for the Worker at the encoder's boundary: it signs upload URLs (to
  * itself), receives the uploads, and collects events, answering each with a directive.
+ * With `multipart` set, large files get multipart plans as the Worker's do: part PUTs
+ * answered with an ETag, completion (ETags checked, parts assembled) and abort.
+ * `failPart` answers a part PUT with an error status instead (by part number and how
+ * many times that part was tried before).
  */
 export async function startSink() {
   const events: EncoderEvent[] = [];
   const uploads = new Map<string, Received>();
+  const multipartUploads = new Map<string, SinkMultipartUpload>();
+  let multipart: SinkMultipart | null = null;
+  let failPart: (partNumber: number, tries: number) => number | null = () => null;
   let directive: (event: EncoderEvent) => "continue" | "cancel" = () => "continue";
   const listeners = new Set<() => void>();
   let base = "";
+  const json = (res: ServerResponse, status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+  const received = (path: string, contentType: string, bytes: Buffer): Received => ({ path, contentType, bytes, sha256: createHash("sha256").update(bytes).digest("hex") });
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", base);
@@ -60,16 +85,54 @@ export async function startSink() {
     }
     if (req.method === "POST" && url.pathname === "/sign") {
       if (req.headers.authorization !== "Bearer export-token-0123456789") return res.writeHead(401).end();
-      const request = JSON.parse((await body(req)).toString()) as { files: { path: string }[] };
-      res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify({ uploads: request.files.map((f) => ({ path: f.path, url: `${base}/upload/${encodeURIComponent(f.path)}`, method: "PUT", headers: {} })) }),
-      );
-      return;
+      const request = JSON.parse((await body(req)).toString()) as { multipart?: boolean; files: { output_id: string; path: string; size_bytes: number; content_type: string }[] };
+      const plan = (f: (typeof request.files)[number]) => {
+        if (!multipart || !request.multipart || f.size_bytes <= multipart.thresholdBytes) {
+          return { kind: "put", path: f.path, url: `${base}/upload/${encodeURIComponent(f.path)}`, method: "PUT", headers: {} };
+        }
+        const uploadId = `mpu-${multipartUploads.size + 1}`;
+        multipartUploads.set(uploadId, { path: f.path, parts: new Map(), attempts: [], state: "open" });
+        const parts = [];
+        for (let offset = 0, n = 1; offset < f.size_bytes; offset += multipart.partBytes, n++) {
+          parts.push({ part_number: n, offset, size_bytes: Math.min(multipart.partBytes, f.size_bytes - offset), url: `${base}/part/${uploadId}/${n}` });
+        }
+        return { kind: "multipart", path: f.path, output_id: f.output_id, upload_id: uploadId, parts, headers: {}, complete_url: `${base}/complete`, abort_url: `${base}/abort` };
+      };
+      return json(res, 200, { uploads: request.files.map(plan) });
+    }
+    if (req.method === "PUT" && url.pathname.startsWith("/part/")) {
+      const [, , uploadId, n] = url.pathname.split("/");
+      const upload = multipartUploads.get(uploadId!);
+      const bytes = await body(req);
+      if (!upload || upload.state !== "open") return res.writeHead(404).end();
+      const partNumber = Number(n);
+      const tries = upload.attempts.filter((p) => p === partNumber).length;
+      upload.attempts.push(partNumber);
+      const failure = failPart(partNumber, tries);
+      if (failure !== null) return res.writeHead(failure).end();
+      upload.parts.set(partNumber, bytes);
+      return res.writeHead(200, { etag: `"${md5(bytes)}"` }).end();
+    }
+    if (req.method === "POST" && (url.pathname === "/complete" || url.pathname === "/abort")) {
+      if (req.headers.authorization !== "Bearer export-token-0123456789") return res.writeHead(401).end();
+      const request = JSON.parse((await body(req)).toString()) as { upload_id: string; path: string; parts?: { part_number: number; etag: string }[] };
+      const upload = multipartUploads.get(request.upload_id);
+      if (!upload || upload.state !== "open" || upload.path !== request.path) return json(res, 404, { error: { code: "multipart_upload_not_found" } });
+      if (url.pathname === "/abort") {
+        upload.state = "aborted";
+        return json(res, 200, { path: request.path, aborted: true });
+      }
+      const listed = request.parts ?? [];
+      const matches = listed.every((p, i) => p.part_number === i + 1 && upload.parts.has(p.part_number) && p.etag === `"${md5(upload.parts.get(p.part_number)!)}"`);
+      if (!matches || listed.length !== upload.parts.size) return json(res, 400, { error: { code: "multipart_part_missing" } });
+      const bytes = Buffer.concat(listed.map((p) => upload.parts.get(p.part_number)!));
+      upload.state = "completed";
+      uploads.set(request.path, received(request.path, "", bytes));
+      return json(res, 200, { path: request.path, size_bytes: bytes.length });
     }
     if (req.method === "PUT" && url.pathname.startsWith("/upload/")) {
       const path = decodeURIComponent(url.pathname.slice("/upload/".length));
-      const bytes = await body(req);
-      uploads.set(path, { path, contentType: req.headers["content-type"] ?? "", bytes, sha256: createHash("sha256").update(bytes).digest("hex") });
+      uploads.set(path, received(path, req.headers["content-type"] ?? "", await body(req)));
       return res.writeHead(200).end();
     }
     res.writeHead(404).end();
@@ -80,8 +143,16 @@ export async function startSink() {
   return {
     events,
     uploads,
+    multipartUploads,
     setDirective(fn: typeof directive) {
       directive = fn;
+    },
+    /** Multipart plans for files over the threshold from now on (null: single PUTs only). */
+    setMultipart(value: SinkMultipart | null) {
+      multipart = value;
+    },
+    setFailPart(fn: typeof failPart) {
+      failPart = fn;
     },
     order(jobId: string, inputUrl: string, tasks: WorkOrderInput["tasks"], attempt = 1): WorkOrderInput {
       return {

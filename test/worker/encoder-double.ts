@@ -9,11 +9,30 @@ import type { AddressInfo } from "node:net";
  *
  * Control: POST /control {job_id, busy: n} answers the next n orders for that job 429;
  * GET /orders/:job_id and GET /cancels/:job_id list what arrived.
+ *
+ * Probes (`POST /probe`, for uploads): answered with DOUBLE_PROBE_METADATA unless
+ * POST /control/probe {upload_id, answers: [{status, body}]} scripted the next answers
+ * for that upload (found in the signed URL's path); GET /probes/:upload_id lists the
+ * requests that arrived.
  */
+export const DOUBLE_PROBE_METADATA = {
+  duration_ms: 4000,
+  width: 1280,
+  height: 720,
+  codec: "h264",
+  bitrate_kbps: 2500,
+  framerate: 30,
+  file_size_bytes: 4096,
+  has_audio: true,
+  audio_codec: "aac",
+  rotation: 0,
+};
 export async function startEncoderDouble(): Promise<string> {
   const orders = new Map<string, unknown[]>();
   const cancels = new Map<string, number>();
   const busy = new Map<string, number>();
+  const probes = new Map<string, unknown[]>();
+  const probeAnswers = new Map<string, { status: number; body: unknown }[]>();
   const read = async (req: IncomingMessage) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -37,6 +56,19 @@ export async function startEncoderDouble(): Promise<string> {
       cancels.set(id, (cancels.get(id) ?? 0) + 1);
       return json(200, { canceled: true });
     }
+    if (req.method === "POST" && url.pathname === "/probe") {
+      const request = (await read(req)) as { url: string };
+      const uploadId = /\/(vid_[a-z0-9]+)\//.exec(new URL(request.url).pathname)?.[1] ?? "";
+      probes.set(uploadId, [...(probes.get(uploadId) ?? []), { ...request, authorization: req.headers.authorization }]);
+      const scripted = probeAnswers.get(uploadId)?.shift();
+      return scripted ? json(scripted.status, scripted.body) : json(200, { ok: true, metadata: DOUBLE_PROBE_METADATA });
+    }
+    if (req.method === "POST" && url.pathname === "/control/probe") {
+      const control = (await read(req)) as { upload_id: string; answers: { status: number; body: unknown }[] };
+      probeAnswers.set(control.upload_id, control.answers);
+      return json(200, {});
+    }
+    if (req.method === "GET" && url.pathname.startsWith("/probes/")) return json(200, probes.get(url.pathname.slice(8)) ?? []);
     if (req.method === "POST" && url.pathname === "/control") {
       const control = (await read(req)) as { job_id: string; busy: number };
       busy.set(control.job_id, control.busy);

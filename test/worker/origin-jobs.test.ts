@@ -1,7 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { AwsClient } from "aws4fetch";
 import { describe, expect, it, vi } from "vitest";
+import { multipartCompletedSchema, signResponseSchema } from "../../encoder/contract";
+import { app } from "../../worker/app";
 import { call, seedOrg, videoJob } from "./helpers";
+import { S3_TEST_CREDENTIALS } from "./s3-bucket";
 
 /*
  * Jobs that read from and write to users' buckets, against a real S3 server on loopback
@@ -12,8 +16,8 @@ import { call, seedOrg, videoJob } from "./helpers";
  * which OpenSSL 3 disables), and an origin's access check lists one key.
  */
 const S3 = env.TEST_ONLY_ALLOWED_S3_ENDPOINT!;
-const CREDENTIALS = { access_key_id: "S3RVER", secret_access_key: "S3RVER" };
-const s3 = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", service: "s3", region: "us-east-1", retries: 0 });
+const CREDENTIALS = S3_TEST_CREDENTIALS;
+const s3 = new AwsClient({ accessKeyId: S3_TEST_CREDENTIALS.access_key_id, secretAccessKey: S3_TEST_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 
@@ -353,6 +357,54 @@ describe("exporting to a bucket", { timeout: 20_000 }, () => {
     expect(view.outputs[0].location).toBe(`s3://${origin.bucket}/${expectedKey}`);
     expect(view.outputs[0].output_url.startsWith(`${S3}/${origin.bucket}/${expectedKey}?`)).toBe(true);
     expect(await text(await fetch(view.outputs[0].output_url))).toBe(file.body);
+  });
+
+  it("plans a large file in parts on the origin (presigned UploadPart URLs) and completes it there", async () => {
+    const MIB = 1024 * 1024;
+    const bindings = { ...env, MULTIPART_THRESHOLD_BYTES: String(6 * MIB), MULTIPART_PART_BYTES: String(5 * MIB) };
+    const internal = async (path: string, order: Order, body: unknown) => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request(`https://kiln.test/internal/jobs/${order.job_id}/${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${order.lease_token}` },
+          body: JSON.stringify(body),
+        }),
+        bindings,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    const { key } = await seedOrg();
+    const origin = await createOrigin(key, { path: "renders" });
+    const created = await createJob(key, videoJob({ output_origin_id: origin.id }));
+    const order = await orderFor(created.id);
+    const outputId = order.tasks[0]!.output_id;
+    const data = new Uint8Array(11 * MIB + 77).map((_, i) => (i * 31) % 251);
+    const file = { output_id: outputId, path: `${outputId}.mp4`, content_type: "video/mp4", size_bytes: data.byteLength };
+    const signedRes = await internal("sign", order, { job_id: order.job_id, attempt: order.attempt, multipart: true, files: [file] });
+    expect(signedRes.status).toBe(200);
+    const plan = signResponseSchema.parse(await signedRes.json()).uploads[0]!;
+    if (plan.kind !== "multipart") throw new Error("expected a multipart plan");
+    expect(plan.output_id).toBe(outputId);
+    expect(plan.parts.map((p) => p.size_bytes)).toEqual([5 * MIB, 5 * MIB, MIB + 77]);
+    const parts = [];
+    for (const part of plan.parts) {
+      const url = new URL(part.url);
+      expect(url.href.startsWith(`${S3}/${origin.bucket}/renders/${file.path}?`)).toBe(true);
+      expect([url.searchParams.get("partNumber"), url.searchParams.get("uploadId")]).toEqual([String(part.part_number), plan.upload_id]);
+      const put = await fetch(part.url, { method: "PUT", body: data.slice(part.offset, part.offset + part.size_bytes) });
+      expect(put.status).toBe(200);
+      parts.push({ part_number: part.part_number, etag: put.headers.get("etag")! });
+    }
+    const target = { job_id: order.job_id, attempt: order.attempt, output_id: plan.output_id, path: plan.path, upload_id: plan.upload_id };
+    const done = await internal("multipart/complete", order, { ...target, parts });
+    expect(done.status).toBe(200);
+    expect(multipartCompletedSchema.parse(await done.json())).toEqual({ path: file.path, size_bytes: data.byteLength });
+    const stored = new Uint8Array(await (await s3.fetch(`${S3}/${origin.bucket}/renders/${file.path}`)).arrayBuffer());
+    expect(stored.byteLength).toBe(data.byteLength);
+    expect(stored.every((b, i) => b === data[i])).toBe(true);
   });
 
   it("gives no output_url for an output in a write-only origin, only its location", async () => {

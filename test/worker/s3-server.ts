@@ -4,9 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
 
-/** s3rver's one account: it refuses any other access key id (it does not check signatures). */
-export const S3RVER_CREDENTIALS = { access_key_id: "S3RVER", secret_access_key: "S3RVER" };
-
 export interface S3Server {
   /** `http://127.0.0.1:<port>`, the endpoint origins and secrets name. */
   url: string;

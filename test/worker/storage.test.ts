@@ -558,16 +558,17 @@ describe("signUploads", () => {
   it("signs one PUT per file under jobs/<id>/ in the encoder contract's shape", async () => {
     const jobId = `job_${crypto.randomUUID().replaceAll("-", "")}`;
     const files = [
-      { path: "out_1/master.m3u8", content_type: "application/vnd.apple.mpegurl", size_bytes: 8 },
-      { path: "out_1/v0/seg 1.m4s", content_type: "video/iso.segment", size_bytes: 5 },
+      { output_id: "out_1", path: "out_1/master.m3u8", content_type: "application/vnd.apple.mpegurl", size_bytes: 8 },
+      { output_id: "out_1", path: "out_1/v0/seg 1.m4s", content_type: "video/iso.segment", size_bytes: 5 },
     ];
     const signed = await signUploads(testEnv, BASE, jobId, files);
     expect(signResponseSchema.parse(signed)).toEqual(signed);
-    expect(signed.uploads.map((u) => [u.path, u.method, u.headers])).toEqual(files.map((f) => [f.path, "PUT", {}]));
-    expect(new URL(signed.uploads[1]!.url).pathname).toBe(`/storage/jobs/${jobId}/out_1/v0/seg%201.m4s`);
+    const singles = signed.uploads.flatMap((u) => (u.kind === "put" ? [u] : []));
+    expect(singles.map((u) => [u.path, u.method, u.headers])).toEqual(files.map((f) => [f.path, "PUT", {}]));
+    expect(new URL(singles[1]!.url).pathname).toBe(`/storage/jobs/${jobId}/out_1/v0/seg%201.m4s`);
 
     // Uploaded the way encoder/pipeline/export.ts does it.
-    const [master, segment] = signed.uploads;
+    const [master, segment] = singles;
     const upload = (url: string, body: string, type: string) => put(url, body, { "content-type": type });
     expect((await upload(master!.url, "#EXTM3U\n", files[0]!.content_type)).status).toBe(201);
     expect((await upload(segment!.url, "segment-too-long", files[1]!.content_type)).status).toBe(413);
@@ -580,12 +581,12 @@ describe("signUploads", () => {
 
   it("rejects paths that are absolute, climb out, or repeat", async () => {
     for (const path of ["../other_job/x.mp4", "a/../../x", "/etc/passwd", "a//b", ""]) {
-      await expect(signUploads(testEnv, BASE, "job_1", [{ path, content_type: "video/mp4", size_bytes: 1 }]), path).rejects.toMatchObject({
+      await expect(signUploads(testEnv, BASE, "job_1", [{ output_id: "out_1", path, content_type: "video/mp4", size_bytes: 1 }]), path).rejects.toMatchObject({
         status: 400,
         code: "validation_error",
       });
     }
-    const twice = { path: "a.mp4", content_type: "video/mp4", size_bytes: 1 };
+    const twice = { output_id: "out_1", path: "a.mp4", content_type: "video/mp4", size_bytes: 1 };
     await expect(signUploads(testEnv, BASE, "job_1", [twice, twice])).rejects.toThrow(/twice/);
     await expect(signUploads(testEnv, BASE, "../job", [twice])).rejects.toThrow(/job id/);
   });

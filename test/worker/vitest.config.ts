@@ -2,14 +2,15 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startEncoderDouble } from "./encoder-double";
+import { S3_TEST_BUCKET } from "./s3-bucket";
 import { startS3Server } from "./s3-server";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
 export default defineConfig(async () => {
   const encoderUrl = await startEncoderDouble();
-  // A real S3 server for origins and secrets; tests make their own buckets in it.
-  const s3 = await startS3Server();
+  // A real S3 server for origins, secrets and multipart; tests make their own buckets in it.
+  const s3 = await startS3Server([S3_TEST_BUCKET]);
   s3.unref();
   return {
   plugins: [

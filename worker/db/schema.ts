@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { InputMetadata } from "../../encoder/contract";
 
 export const organizations = sqliteTable("organizations", {
   id: text("id").primaryKey(),
@@ -52,11 +53,14 @@ export const jobs = sqliteTable(
     updatedAt: text("updated_at").notNull(),
     startedAt: text("started_at"),
     completedAt: text("completed_at"),
+    /** When retention deleted the outputs of the run that ended at `completed_at` (worker/retention/). */
+    outputsExpiredAt: text("outputs_expired_at"),
   },
   (t) => [
     index("jobs_org_created").on(t.orgId, t.createdAt, t.id),
     index("jobs_org_status").on(t.orgId, t.status),
     index("jobs_org_bundle").on(t.orgId, t.bundle),
+    index("jobs_completed").on(t.completedAt),
   ],
 );
 
@@ -124,6 +128,8 @@ export const webhookAttempts = sqliteTable(
  * tus 1.0 over an R2 multipart upload (`protocol: tus`). The object lives at `key` in
  * MEDIA. For tus: `upload_offset` = parts × `part_size` + `staged_bytes`, the staged
  * tail (< one part) kept in R2 at `tus-staging/<id>` until a later PATCH completes the part.
+ * Once ready, the encoder probes the object: `probe_status` pending → completed (with
+ * `probe_metadata`, the contract's InputMetadata) or failed (with the error's code and message).
  */
 export const uploads = sqliteTable(
   "uploads",
@@ -152,8 +158,13 @@ export const uploads = sqliteTable(
     expiresAt: text("expires_at").notNull(),
     completedAt: text("completed_at"),
     deletedAt: text("deleted_at"),
+    probeStatus: text("probe_status").$type<"pending" | "completed" | "failed">(),
+    probeMetadata: text("probe_metadata", { mode: "json" }).$type<InputMetadata>(),
+    probeErrorCode: text("probe_error_code"),
+    probeErrorMessage: text("probe_error_message"),
+    probedAt: text("probed_at"),
   },
-  (t) => [index("uploads_org_created").on(t.orgId, t.createdAt, t.id)],
+  (t) => [index("uploads_org_created").on(t.orgId, t.createdAt, t.id), index("uploads_status_created").on(t.status, t.createdAt)],
 );
 
 /** The R2 parts of a tus upload so far (part numbers from 1), until it completes. */

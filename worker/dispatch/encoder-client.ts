@@ -1,4 +1,4 @@
-import type { WorkOrderInput } from "../../encoder/contract";
+import { type ProbeRequestInput, type ProbeResponse, type WorkOrderInput, probeResponseSchema } from "../../encoder/contract";
 import type { Env } from "../env";
 
 export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
@@ -91,5 +91,38 @@ export async function cancelOnEncoder(env: Env, jobId: string): Promise<void> {
     await res.body?.cancel();
   } catch {
     // the directive on the encoder's next event (≤ one heartbeat away) covers this
+  }
+}
+
+export type ProbeOutcome = { kind: "probed"; result: ProbeResponse } | { kind: "busy" } | { kind: "unreachable"; reason: string };
+
+/** Importing a large upload before probing it takes a while; the queue consumer may wait this long. */
+const PROBE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Asks the encoder to probe one file (`POST /probe`), for an upload. `key` picks the
+ * pool instance as a job id does. `busy` and `unreachable` mean: ask again later.
+ */
+export async function probeOnEncoder(env: Env, key: string, request: ProbeRequestInput): Promise<ProbeOutcome> {
+  try {
+    const encoder = encoderFor(env, key);
+    const res = await encoder.fetch("/probe", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(request),
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    if (res.status === 429 || (res.status === 503 && encoder.via === "container")) {
+      await res.body?.cancel();
+      return { kind: "busy" };
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return { kind: "unreachable", reason: `the encoder answered ${res.status}` };
+    }
+    const parsed = probeResponseSchema.safeParse(await res.json().catch(() => null));
+    return parsed.success ? { kind: "probed", result: parsed.data } : { kind: "unreachable", reason: "the encoder's answer is not a probe result" };
+  } catch (err) {
+    return { kind: "unreachable", reason: String(err) };
   }
 }

@@ -31,7 +31,7 @@ export async function buildWorkOrder(
   job: JobState,
   lease: { attempt: number; token: string },
   publicUrl: string,
-  env: Pick<Env, "DB" | "MEDIA" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
+  env: Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
 ): Promise<WorkOrderInput> {
   const { spec } = job;
   if (spec.mode !== "kind") {

@@ -17,6 +17,8 @@ import type { ExportJob } from "../storage/export-uploads";
 import { bucketReadUrl } from "../origins/buckets";
 import { placeOutputFile } from "./output-placement";
 import type { WebhookEventType } from "../webhooks/message";
+import { isUploadRef } from "../uploads/store";
+import { recordProbeFromJob } from "../uploads/probe";
 import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
 
@@ -436,6 +438,7 @@ export class JobDO extends DurableObject<Env> {
     this.pending.index = true;
     this.save();
     await this.flush();
+    if (event.type === "metadata" && isUploadRef(job.spec.input)) await this.shareProbe(job.spec.input, event.input_metadata);
     return { status: 200, directive };
   }
 
@@ -448,6 +451,35 @@ export class JobDO extends DurableObject<Env> {
     const lease = job?.lease;
     if (!job || lease == null || lease.token !== token || terminalStatuses.includes(job.status)) return null;
     return { id: job.id, org_id: job.org_id, created_at: job.created_at, spec: job.spec, outputs: job.outputs.map(({ id, type, spec }) => ({ id, type, spec })) };
+  }
+
+  /** The input upload takes the facts this job's probe found, if it has none (best effort). */
+  private async shareProbe(uploadId: string, metadata: Extract<EncoderEvent, { type: "metadata" }>["input_metadata"]): Promise<void> {
+    try {
+      await recordProbeFromJob(this.env.DB, this.job!.org_id, uploadId, metadata);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", job_id: this.job!.id, message: `could not share the probe with ${uploadId}: ${String(err)}` }));
+    }
+  }
+
+  /**
+   * Retention: a job that ended at or before `cutoff` (ms) loses its outputs in managed
+   * storage (those in the user's buckets are the user's). Completed outputs become
+   * `expired` with no URL before the caller deletes their files, so no URL is signed for
+   * an object that is going away. False when the job is not (or no longer) ended that
+   * long ago, e.g. restarted since the index was read.
+   */
+  async expireOutputs(cutoff: number): Promise<boolean> {
+    const job = this.job;
+    if (!job || !terminalStatuses.includes(job.status) || job.completed_at === null || Date.parse(job.completed_at) > cutoff) return false;
+    const live = job.outputs.filter((o) => o.status === "completed" && o.main_object === null);
+    if (live.length === 0) return true;
+    for (const output of live) Object.assign(output, { status: "expired", output_url: null, main_key: null });
+    job.updated_at = nowIso();
+    this.pending.index = true;
+    this.save();
+    await this.flush();
+    return true;
   }
 
   override async alarm(): Promise<void> {

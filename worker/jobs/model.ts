@@ -16,7 +16,8 @@ export const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "c
 export const taskStatuses = ["waiting", "running", "completed", "failed", "canceled"] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
 
-export const outputStatuses = ["pending", "processing", "completed", "failed", "canceled"] as const;
+/** `expired`: retention deleted a completed output's files (worker/retention/). */
+export const outputStatuses = ["pending", "processing", "completed", "failed", "canceled", "expired"] as const;
 export type OutputStatus = (typeof outputStatuses)[number];
 
 export interface JobError {

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { findSecretByName } from "../secrets/store";
 import { type OriginCredentials, decryptCredentials } from "./crypto";
 import { type OriginLocation, defaultRegion, originPermissions, presignObjectUrl } from "./s3";
+import type { S3MultipartTarget } from "./s3-multipart";
 import { type OriginPermission, type OriginRow, findOrigin, findOriginsForBucket } from "./store";
 import { type BucketScheme, type BucketUri, formatBucketUri, isBucketUri, parseInputUri, parseOutputUri, providerOf, providersFor, schemeOf } from "./uri";
 
@@ -189,12 +190,22 @@ export async function openBucket(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">
   };
 }
 
+function assertUnderPath(bucket: OpenBucket, key: string): void {
+  if (bucket.path !== null && !key.startsWith(`${bucket.path}/`)) {
+    throw new BucketRefError("origin_permission_denied", `${key} lies outside the origin's path ${bucket.path}/`);
+  }
+}
+
 /** A presigned URL for one object of an opened bucket (`key` from the bucket's root). */
 export function presignBucketObject(bucket: OpenBucket, options: { method: "GET" | "PUT"; key: string; expiresInSeconds: number }): Promise<string> {
-  if (bucket.path !== null && !options.key.startsWith(`${bucket.path}/`)) {
-    throw new BucketRefError("origin_permission_denied", `${options.key} lies outside the origin's path ${bucket.path}/`);
-  }
+  assertUnderPath(bucket, options.key);
   return presignObjectUrl(bucket.location, bucket.credentials, options);
+}
+
+/** What the S3 multipart calls need to write `key` (from the bucket's root) of an opened bucket. */
+export function bucketMultipartTarget(bucket: OpenBucket, key: string): S3MultipartTarget {
+  assertUnderPath(bucket, key);
+  return { origin: { ...bucket.location, path: null }, credentials: bucket.credentials };
 }
 
 export const bucketObjectUri = (object: BucketObject): string => formatBucketUri(object.bucket.scheme, object.bucket.bucket, object.key);

@@ -1,15 +1,17 @@
 import { Hono } from "hono";
-import { encoderEventSchema, signRequestSchema } from "../../encoder/contract";
+import type { Context } from "hono";
+import { encoderEventSchema, multipartAbortSchema, multipartCompletionSchema, signRequestSchema } from "../../encoder/contract";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { EventOutcome } from "../jobs/job-do";
-import { type ExportJob, signExportUploads } from "../storage/export-uploads";
+import { type ExportJob, abortExportUpload, completeExportUpload, signExportUploads } from "../storage/export-uploads";
 import { jobStub } from "./route-helpers";
 
 /**
  * Routes the encoder calls back on, authorised by the lease token of the attempt it
- * runs (a Bearer token), never by an API key: events, and the batch signing of
- * upload URLs at export (each file to managed storage or its output's bucket).
+ * runs (a Bearer token), never by an API key: events, the batch signing of upload
+ * URLs at export (each file to managed storage or its output's bucket), and the
+ * completion (or abort) of the multipart uploads signing began.
  */
 export const internalRoutes = new Hono<AppEnv>();
 
@@ -28,13 +30,34 @@ internalRoutes.post("/jobs/:id/events", async (c) => {
   return c.json({ directive: outcome.directive }, outcome.status);
 });
 
-internalRoutes.post("/jobs/:id/sign", async (c) => {
+/** The body, valid and about this route's job, and the job when the token holds its lease. */
+async function exportRequest<T extends { job_id: string }>(
+  c: Context<AppEnv>,
+  schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: unknown } } },
+  what: string,
+): Promise<{ body: T; job: ExportJob }> {
   const token = leaseToken(c.req.header("authorization"));
-  const jobId = c.req.param("id");
-  const parsed = signRequestSchema.safeParse(await c.req.json().catch(() => undefined));
-  if (!parsed.success) throw new ApiError(400, "validation_error", "Not a signing request", { issues: parsed.error.issues });
+  const jobId = c.req.param("id")!;
+  const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
+  if (!parsed.success) throw new ApiError(400, "validation_error", `Not ${what}`, { issues: parsed.error.issues });
   if (parsed.data.job_id !== jobId) throw new ApiError(400, "validation_error", "The request names another job");
   const job = (await jobStub(c.env, jobId).exportJob(token)) as ExportJob | null;
   if (!job) throw new ApiError(403, "forbidden", "This token does not hold the job's lease");
-  return c.json(await signExportUploads(c.env, c.env.PUBLIC_URL, job, parsed.data.files), 200);
+  return { body: parsed.data, job };
+}
+
+internalRoutes.post("/jobs/:id/sign", async (c) => {
+  const { body, job } = await exportRequest(c, signRequestSchema, "a signing request");
+  return c.json(await signExportUploads(c.env, c.env.PUBLIC_URL, job, body.files, { multipart: body.multipart }), 200);
+});
+
+internalRoutes.post("/jobs/:id/multipart/complete", async (c) => {
+  const { body, job } = await exportRequest(c, multipartCompletionSchema, "a multipart request");
+  return c.json({ path: body.path, size_bytes: await completeExportUpload(c.env, job, body) }, 200);
+});
+
+internalRoutes.post("/jobs/:id/multipart/abort", async (c) => {
+  const { body, job } = await exportRequest(c, multipartAbortSchema, "a multipart request");
+  await abortExportUpload(c.env, job, body);
+  return c.json({ path: body.path, aborted: true }, 200);
 });

@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { inputMetadataSchema } from "../../encoder/contract";
 import type { AppEnv } from "../env";
 import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
@@ -38,6 +39,15 @@ export const uploadSchema = z
     max_bytes: z.number().int().nullable().openapi({ description: "put: the size limit; tus: the declared Upload-Length" }),
     bytes_received: z.number().int().nullable(),
     etag: z.string().nullable(),
+    probe: z
+      .object({
+        status: z.enum(["pending", "completed", "failed"]),
+        metadata: inputMetadataSchema.nullable().openapi({ description: "The media facts ffprobe found: duration, size, codecs, frame rate, rotation" }),
+        error: z.object({ code: z.string(), message: z.string() }).nullable().openapi({ description: "Why the file is not usable media, e.g. input_unreadable" }),
+        probed_at: z.string().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "The encoder probes every upload once it is ready; null before" }),
     upload_url: z.string().optional().openapi({ description: "Creation only: PUT the file here, with the declared Content-Type" }),
     expires_at: z.string().openapi({ description: "An unfinished upload expires then" }),
     created_at: z.string(),

@@ -1,29 +1,48 @@
-import type { SignResponse } from "../../encoder/contract";
+import type { MultipartAbort, MultipartCompletion, SignResponse } from "../../encoder/contract";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { type Placement, type PlacementJob, placeOutputFile } from "../jobs/output-placement";
-import { type BucketRef, BucketRefError, type OpenBucket, openBucket, presignBucketObject } from "../origins/buckets";
-import { UPLOAD_URL_TTL_SECONDS, type UploadFile, assertExportPaths, signUploads } from "./signing";
+import { type BucketRef, BucketRefError, type OpenBucket, bucketMultipartTarget, openBucket, presignBucketObject } from "../origins/buckets";
+import {
+  S3MultipartError,
+  abortOriginMultipartUpload,
+  completeOriginMultipartUpload,
+  createOriginMultipartUpload,
+  originObjectSize,
+  presignOriginPartUrl,
+} from "../origins/s3-multipart";
+import { abortManagedUpload, completeManagedUpload, multipartLimits, planParts } from "./multipart";
+import { UPLOAD_URL_TTL_SECONDS, type UploadFile, assertExportPaths, multipartPlan, signUploads } from "./signing";
 
-export type ExportFile = UploadFile & { output_id: string };
 export type ExportJob = PlacementJob & { org_id: string };
+type ExportEnv = Pick<
+  Env,
+  "DB" | "MEDIA" | "ORIGIN_CREDENTIALS_KEY" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "MULTIPART_THRESHOLD_BYTES" | "MULTIPART_PART_BYTES"
+>;
 
 const badFile = (index: number, problem: string) =>
   new ApiError(400, "validation_error", `files.${index}.path: ${problem}`, { issues: [{ path: `files.${index}.path`, message: problem }] });
 
+/** A bucket's failure is the user's storage answering, not ours: 422 for refs, 502 for S3. */
+async function asApiErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof BucketRefError) throw new ApiError(422, err.code, err.message);
+    if (err instanceof S3MultipartError) throw new ApiError(502, "origin_unreachable", err.message, { operation: err.operation, provider_code: err.s3Code });
+    throw err;
+  }
+}
+
 /**
- * The export's upload URLs, each file where its output goes (output-placement.ts):
- * managed storage through signed /storage PUT URLs (signUploads), a bucket through
- * SigV4-presigned PUT URLs made with the origin's or secret's credentials, looked up
+ * The export's upload plans, each file where its output goes (output-placement.ts):
+ * managed storage through signed /storage URLs (signUploads), a bucket through
+ * SigV4-presigned URLs made with the origin's or secret's credentials, looked up
  * afresh (a deleted one is a 422 `origin_not_found` / `secret_not_found`, which fails
- * the export). Two files placed at one key are a 400.
+ * the export). With `multipart`, a large file is planned in parts in either store.
+ * Two files placed at one key are a 400.
  */
-export async function signExportUploads(
-  env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY" | "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
-  baseUrl: string,
-  job: ExportJob,
-  files: ExportFile[],
-): Promise<SignResponse> {
+export async function signExportUploads(env: ExportEnv, baseUrl: string, job: ExportJob, files: UploadFile[], options: { multipart?: boolean } = {}): Promise<SignResponse> {
   assertExportPaths(files);
   const placements = new Map<string, Placement>();
   const taken = new Set<string>();
@@ -38,27 +57,66 @@ export async function signExportUploads(
 
   const managed = files.filter((f) => placements.get(f.path)!.store === "managed");
   const signed = new Map(
-    managed.length === 0 ? [] : (await signUploads(env, baseUrl, job.id, managed, { keyOf: (f) => placements.get(f.path)!.key })).uploads.map((u) => [u.path, u]),
+    managed.length === 0
+      ? []
+      : (await signUploads(env, baseUrl, job.id, managed, { keyOf: (f) => placements.get(f.path)!.key, multipart: options.multipart })).uploads.map((u) => [u.path, u]),
   );
 
+  const limits = options.multipart ? multipartLimits(env) : null;
   const opened = new Map<string, Promise<OpenBucket>>();
   const open = (bucket: BucketRef) => {
     const id = JSON.stringify(bucket);
     if (!opened.has(id)) opened.set(id, openBucket(env, job.org_id, bucket, "write"));
     return opened.get(id)!;
   };
-  try {
+  return asApiErrors(async () => {
     const uploads = await Promise.all(
       files.map(async (file) => {
         const placement = placements.get(file.path)!;
         if (placement.store === "managed") return signed.get(file.path)!;
-        const url = await presignBucketObject(await open(placement.bucket), { method: "PUT", key: placement.key, expiresInSeconds: UPLOAD_URL_TTL_SECONDS });
-        return { path: file.path, url, method: "PUT" as const, headers: {} };
+        const bucket = await open(placement.bucket);
+        if (limits && file.size_bytes > limits.thresholdBytes) {
+          const target = bucketMultipartTarget(bucket, placement.key);
+          const uploadId = await createOriginMultipartUpload(target, placement.key, file.content_type);
+          const parts = await Promise.all(
+            planParts(file.size_bytes, limits.partBytes).map(async (part) => ({
+              ...part,
+              url: await presignOriginPartUrl(target, placement.key, uploadId, part.part_number, UPLOAD_URL_TTL_SECONDS),
+            })),
+          );
+          return multipartPlan(baseUrl, job.id, file, uploadId, parts);
+        }
+        const url = await presignBucketObject(bucket, { method: "PUT", key: placement.key, expiresInSeconds: UPLOAD_URL_TTL_SECONDS });
+        return { kind: "put" as const, path: file.path, url, method: "PUT" as const, headers: {} };
       }),
     );
     return { uploads };
-  } catch (err) {
-    if (err instanceof BucketRefError) throw new ApiError(422, err.code, err.message);
-    throw err;
-  }
+  });
+}
+
+function placementOf(job: ExportJob, target: { output_id: string; path: string }): Placement {
+  const placed = placeOutputFile(job, target.output_id, target.path);
+  if (!placed.ok) throw new ApiError(400, "validation_error", placed.problem);
+  return placed.placement;
+}
+
+/** Assembles a file uploaded in parts where signing placed it; answers its stored size. */
+export async function completeExportUpload(env: ExportEnv, job: ExportJob, completion: MultipartCompletion): Promise<number> {
+  const placement = placementOf(job, completion);
+  if (placement.store === "managed") return (await completeManagedUpload(env.MEDIA, placement.key, completion.upload_id, completion.parts)).size;
+  return asApiErrors(async () => {
+    const target = bucketMultipartTarget(await openBucket(env, job.org_id, placement.bucket, "write"), placement.key);
+    await completeOriginMultipartUpload(target, placement.key, completion.upload_id, completion.parts);
+    return originObjectSize(target, placement.key);
+  });
+}
+
+/** Drops the parts of an upload the encoder gave up on. */
+export async function abortExportUpload(env: ExportEnv, job: ExportJob, abort: MultipartAbort): Promise<void> {
+  const placement = placementOf(job, abort);
+  if (placement.store === "managed") return abortManagedUpload(env.MEDIA, placement.key, abort.upload_id);
+  await asApiErrors(async () => {
+    const target = bucketMultipartTarget(await openBucket(env, job.org_id, placement.bucket, "write"), placement.key);
+    await abortOriginMultipartUpload(target, placement.key, abort.upload_id);
+  });
 }

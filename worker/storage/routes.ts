@@ -4,12 +4,15 @@ import { cors } from "hono/cors";
 import type { AppEnv } from "../env";
 import { ApiError, errorResponse } from "../errors";
 import { contentTypeFor } from "./content-types";
-import { type StorageClaims, verifyStorageUrl } from "./signing";
+import { uploadObjectStored } from "../uploads/store";
+import { isUploadGone } from "./multipart";
+import { type MultipartPart, type StorageClaims, verifyStorageUrl } from "./signing";
 
 /**
  * Managed storage behind signed URLs (worker/storage/signing.ts), mounted at /storage
- * outside /v1 auth: the signature is the authorization. PUT writes an object; GET and
- * HEAD serve one with ranges, ETags and CORS so a browser player can stream directly.
+ * outside /v1 auth: the signature is the authorization. PUT writes an object (or, for
+ * a part URL, one part of a multipart upload); GET and HEAD serve one with ranges, ETags
+ * and CORS so a browser player can stream directly.
  */
 export const storageRoutes = new Hono<AppEnv>();
 
@@ -44,6 +47,7 @@ storageRoutes.put("/*", async (c) => {
   if (claims.maxBytes !== undefined && length > claims.maxBytes) {
     return errorResponse(c, new ApiError(413, "payload_too_large", `This URL accepts at most ${claims.maxBytes} bytes`));
   }
+  if (claims.part) return putPart(c, claims as StorageClaims & { part: MultipartPart }, length);
   const declaredType = c.req.header("content-type");
   if (claims.contentType !== undefined && normalizeType(declaredType) !== normalizeType(claims.contentType)) {
     return errorResponse(c, new ApiError(415, "unsupported_media_type", `This URL accepts Content-Type ${claims.contentType} only`));
@@ -69,8 +73,36 @@ storageRoutes.put("/*", async (c) => {
     object = put.value;
   }
   if (!object) throw new Error(`R2 put of ${claims.key} returned null`);
+  await uploadObjectStored(c.env, object);
   return c.json({ key: object.key, size: object.size, etag: object.httpEtag }, 201);
 });
+
+/**
+ * One part of an R2 multipart upload. A part URL is signed for the part's exact size
+ * (R2 assembles only equal parts and a shorter last one), and the part's ETag comes
+ * back in the ETag header, where S3 puts it, for the encoder to report at completion.
+ */
+async function putPart(c: Context<AppEnv>, claims: StorageClaims & { part: MultipartPart }, length: number): Promise<Response> {
+  if (claims.maxBytes !== undefined && length !== claims.maxBytes) {
+    return errorResponse(c, new ApiError(400, "validation_error", `This part must be exactly ${claims.maxBytes} bytes, not ${length}`));
+  }
+  const body = c.req.raw.body;
+  if (length === 0 || body === null) return errorResponse(c, new ApiError(400, "validation_error", "A part cannot be empty"));
+  const upload = c.env.MEDIA.resumeMultipartUpload(claims.key, claims.part.uploadId);
+  const { readable, writable } = new FixedLengthStream(length);
+  const [pumped, put] = await Promise.allSettled([pumpExactly(body, writable, length), upload.uploadPart(claims.part.partNumber, readable)]);
+  if (pumped.status === "rejected") {
+    if (pumped.reason instanceof LengthMismatch) return errorResponse(c, new ApiError(400, "validation_error", pumped.reason.message));
+    throw pumped.reason;
+  }
+  if (put.status === "rejected") {
+    // The only way a validly signed part URL fails here is an upload that is over.
+    if (isUploadGone(put.reason)) return errorResponse(c, new ApiError(404, "multipart_upload_not_found", "This multipart upload is no longer in progress"));
+    throw put.reason;
+  }
+  const etag = `"${put.value.etag}"`;
+  return c.json({ part_number: put.value.partNumber, etag }, 200, { ETag: etag });
+}
 
 storageRoutes.get("/*", async (c) => {
   // Hono answers HEAD through this GET route (and drops the body); c.req.method stays HEAD.

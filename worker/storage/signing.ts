@@ -1,6 +1,7 @@
-import type { SignResponse } from "../../encoder/contract";
+import type { MultipartUpload, SignResponse } from "../../encoder/contract";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { multipartLimits, planParts } from "./multipart";
 
 /**
  * Signed URLs for managed storage (R2 behind the Worker's /storage routes).
@@ -16,7 +17,8 @@ import { ApiError } from "../errors";
  *   key's segments make up the signed prefix.
  *
  * A URL with a `sig` query parameter is always object scope, so an object key that
- * happens to begin with "p/" stays addressable.
+ * happens to begin with "p/" stays addressable. An object-scope PUT may name one part of
+ * an R2 multipart upload (`&upload=<id>&part=<n>`): the route stores the body as that part.
  *
  * The HMAC-SHA256 is over a canonical string of version, method, scope, key or prefix,
  * expiry and the optional constraints, one per line (keys and content types cannot
@@ -40,6 +42,13 @@ export interface SignOptions {
    */
   scope?: "object" | "prefix";
   prefix?: string;
+  /** PUT only: the body is this part of this R2 multipart upload of the key. */
+  part?: MultipartPart;
+}
+
+export interface MultipartPart {
+  uploadId: string;
+  partNumber: number;
 }
 
 export interface StorageClaims {
@@ -53,6 +62,7 @@ export interface StorageClaims {
   expires: number;
   maxBytes?: number;
   contentType?: string;
+  part?: MultipartPart;
 }
 
 export type VerifyResult =
@@ -136,10 +146,14 @@ interface Canonical {
   expires: number;
   maxBytes?: number;
   contentType?: string;
+  part?: MultipartPart;
 }
 
 function canonicalString(c: Canonical): string {
-  return [CANONICAL_VERSION, c.method, c.scope, c.subject, String(c.expires), c.maxBytes === undefined ? "" : String(c.maxBytes), c.contentType ?? ""].join("\n");
+  const lines = [CANONICAL_VERSION, c.method, c.scope, c.subject, String(c.expires), c.maxBytes === undefined ? "" : String(c.maxBytes), c.contentType ?? ""];
+  // Only part URLs have the two extra lines, so every URL signed before parts existed stays valid.
+  if (c.part) lines.push(c.part.uploadId, String(c.part.partNumber));
+  return lines.join("\n");
 }
 
 function toBase64Url(bytes: ArrayBuffer): string {
@@ -171,7 +185,7 @@ async function sign(secret: string, c: Canonical): Promise<string> {
  */
 export async function signStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">, options: SignOptions, baseUrl: string, now = Date.now()): Promise<string> {
   const secret = signingSecret(env);
-  const { method, key, expiresInSeconds, maxBytes, contentType } = options;
+  const { method, key, expiresInSeconds, maxBytes, contentType, part } = options;
   const scope = options.scope ?? "object";
   if (method !== "GET" && method !== "PUT") throw new StorageSigningError(`method must be GET or PUT, not ${String(method)}`);
   const problem = keyProblem(key);
@@ -183,7 +197,10 @@ export async function signStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "
   if (contentType !== undefined && (contentType.length === 0 || contentType.length > MAX_CONTENT_TYPE_LENGTH || FORBIDDEN_CHARS.test(contentType))) {
     throw new StorageSigningError("contentType must be 1–255 characters without control characters");
   }
-  if (method === "GET" && (maxBytes !== undefined || contentType !== undefined)) throw new StorageSigningError("maxBytes and contentType constrain uploads only");
+  if (method === "GET" && (maxBytes !== undefined || contentType !== undefined || part !== undefined)) {
+    throw new StorageSigningError("maxBytes, contentType and part constrain uploads only");
+  }
+  if (part !== undefined && partProblem(part.uploadId, part.partNumber)) throw new StorageSigningError(`invalid part: ${partProblem(part.uploadId, part.partNumber)}`);
   const base = baseUrl.replace(/\/+$/, "");
   const expires = Math.floor(now / 1000) + expiresInSeconds;
 
@@ -200,15 +217,30 @@ export async function signStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "
   if (scope !== "object") throw new StorageSigningError(`unknown scope ${String(scope)}`);
   if (options.prefix !== undefined) throw new StorageSigningError("prefix needs scope: \"prefix\"");
 
-  const sig = await sign(secret, { method, scope, subject: key, expires, maxBytes, contentType });
+  const sig = await sign(secret, { method, scope, subject: key, expires, maxBytes, contentType, part });
   const query = new URLSearchParams({ method, expires: String(expires) });
   if (maxBytes !== undefined) query.set("max", String(maxBytes));
   if (contentType !== undefined) query.set("ctype", contentType);
+  if (part !== undefined) {
+    query.set("upload", part.uploadId);
+    query.set("part", String(part.partNumber));
+  }
   query.set("sig", sig);
   return `${base}/storage/${encodeKeyPath(key)}?${query}`;
 }
 
 const invalid = (message: string): VerifyResult => ({ ok: false, reason: "signature_invalid", message });
+
+const MAX_UPLOAD_ID_LENGTH = 1024;
+const MAX_PART_NUMBER = 10_000;
+
+function partProblem(uploadId: string, partNumber: number): string | null {
+  if (typeof uploadId !== "string" || uploadId.length === 0 || uploadId.length > MAX_UPLOAD_ID_LENGTH || FORBIDDEN_CHARS.test(uploadId)) {
+    return "the upload id must be 1–1024 characters without control characters";
+  }
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) return `the part number must be 1…${MAX_PART_NUMBER}`;
+  return null;
+}
 
 /** Decodes the path segments after "/storage/", or null when one is malformed or holds a "/". */
 function decodeSegments(rawPath: string): string[] | null {
@@ -247,7 +279,7 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
   const path = parseStoragePath(url);
   if (!path) return invalid("Not a storage URL");
   const params = url.searchParams;
-  for (const name of ["method", "expires", "sig", "max", "ctype"]) {
+  for (const name of ["method", "expires", "sig", "max", "ctype", "upload", "part"]) {
     if (params.getAll(name).length > 1) return invalid(`Query parameter ${name} appears more than once`);
   }
 
@@ -267,8 +299,16 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
     if (maxBytes === null) return invalid("The URL has a malformed size limit");
     const contentType = params.get("ctype") ?? undefined;
     if (contentType !== undefined && FORBIDDEN_CHARS.test(contentType)) return invalid("The URL has a malformed content type");
+    const uploadId = params.get("upload");
+    const partText = params.get("part");
+    let part: MultipartPart | undefined;
+    if (uploadId !== null || partText !== null) {
+      const partNumber = parseIntStrict(partText);
+      if (uploadId === null || partNumber === null || partProblem(uploadId, partNumber)) return invalid("The URL names a malformed upload part");
+      part = { uploadId, partNumber };
+    }
     sigText = params.get("sig")!;
-    canonical = { method, scope: "object", subject: key, expires, maxBytes, contentType };
+    canonical = { method, scope: "object", subject: key, expires, maxBytes, contentType, part };
   } else {
     const segments = decodeSegments(path.rawPath);
     if (!segments || segments[0] !== PREFIX_MARKER || segments.length < 5) return invalid("The URL carries no signature");
@@ -304,6 +344,7 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
       expires: canonical.expires,
       ...(canonical.maxBytes === undefined ? {} : { maxBytes: canonical.maxBytes }),
       ...(canonical.contentType === undefined ? {} : { contentType: canonical.contentType }),
+      ...(canonical.part === undefined ? {} : { part: canonical.part }),
     },
   };
 }
@@ -319,6 +360,7 @@ function parseIntStrict(text: string | null): number | null {
 export const UPLOAD_URL_TTL_SECONDS = 3600;
 
 export interface UploadFile {
+  output_id: string;
   path: string;
   content_type: string;
   size_bytes: number;
@@ -346,37 +388,75 @@ export function assertExportPaths(files: { path: string }[]): void {
 /**
  * Signs one PUT URL per file the encoder exported, in one batch (the names of HLS
  * segments are known only after encoding). Each URL is bound to its key, the declared
- * size (as the upper limit) and the declared Content-Type. Paths are relative to the
- * job's folder; one that is absolute, climbs out ("..") or repeats is a 400. `keyOf`
- * places a file elsewhere than `jobs/<jobId>/<path>` (a path template's key).
+ * size (as the upper limit) and the declared Content-Type. With `multipart` (the encoder
+ * can upload in parts), a file over MULTIPART_THRESHOLD_BYTES gets a multipart plan
+ * instead (see ./multipart.ts). Paths are relative to the job's folder; one that is
+ * absolute, climbs out ("..") or repeats is a 400. `keyOf` places a file elsewhere than
+ * `jobs/<jobId>/<path>` (a path template's key).
  */
 export async function signUploads(
-  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">,
+  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "MEDIA" | "MULTIPART_THRESHOLD_BYTES" | "MULTIPART_PART_BYTES">,
   baseUrl: string,
   jobId: string,
   files: UploadFile[],
-  options: { expiresInSeconds?: number; keyOf?: (file: UploadFile) => string } = {},
+  options: { expiresInSeconds?: number; multipart?: boolean; keyOf?: (file: UploadFile) => string } = {},
 ): Promise<SignResponse> {
   if (!JOB_ID.test(jobId)) throw new ApiError(400, "validation_error", `Invalid job id ${JSON.stringify(jobId)}`);
   assertExportPaths(files);
   const keyOf = options.keyOf ?? ((file: UploadFile) => outputKey(jobId, file.path));
+  const expiresInSeconds = options.expiresInSeconds ?? UPLOAD_URL_TTL_SECONDS;
+  const limits = options.multipart ? multipartLimits(env) : null;
   const uploads = await Promise.all(
-    files.map(async (file) => ({
-      path: file.path,
-      url: await signStorageUrl(
-        env,
-        {
-          method: "PUT",
-          key: keyOf(file),
-          expiresInSeconds: options.expiresInSeconds ?? UPLOAD_URL_TTL_SECONDS,
-          maxBytes: file.size_bytes,
-          contentType: file.content_type,
-        },
-        baseUrl,
-      ),
-      method: "PUT" as const,
-      headers: {},
-    })),
+    files.map(async (file) => {
+      const key = keyOf(file);
+      if (limits && file.size_bytes > limits.thresholdBytes) {
+        const upload = await env.MEDIA.createMultipartUpload(key, { httpMetadata: { contentType: file.content_type } });
+        const parts = await Promise.all(
+          planParts(file.size_bytes, limits.partBytes).map(async (part) => ({
+            ...part,
+            url: await signStorageUrl(
+              env,
+              { method: "PUT", key, expiresInSeconds, maxBytes: part.size_bytes, part: { uploadId: upload.uploadId, partNumber: part.part_number } },
+              baseUrl,
+            ),
+          })),
+        );
+        return multipartPlan(baseUrl, jobId, file, upload.uploadId, parts);
+      }
+      return {
+        kind: "put" as const,
+        path: file.path,
+        url: await signStorageUrl(env, { method: "PUT", key, expiresInSeconds, maxBytes: file.size_bytes, contentType: file.content_type }, baseUrl),
+        method: "PUT" as const,
+        headers: {},
+      };
+    }),
   );
   return { uploads };
+}
+
+/**
+ * A multipart plan: the parts' signed URLs (R2 through /storage, or a bucket's
+ * presigned UploadPart URLs) and the Worker routes that complete or abort it, authorised
+ * by the lease token like signing. The encoder echoes `output_id` and `path` back, so
+ * the Worker finds the file's place again.
+ */
+export function multipartPlan(
+  baseUrl: string,
+  jobId: string,
+  file: UploadFile,
+  uploadId: string,
+  parts: MultipartUpload["parts"],
+): MultipartUpload {
+  const routes = `${baseUrl.replace(/\/+$/, "")}/internal/jobs/${jobId}/multipart`;
+  return {
+    kind: "multipart",
+    path: file.path,
+    output_id: file.output_id,
+    upload_id: uploadId,
+    parts,
+    headers: {},
+    complete_url: `${routes}/complete`,
+    abort_url: `${routes}/abort`,
+  };
 }

@@ -68,27 +68,64 @@ export function uploadNotFound(id: string): ApiError {
 const isPast = (iso: string, now: number) => Date.parse(iso) <= now;
 
 /**
- * Brings a row up to date with R2. A direct upload is `waiting` until its PUT lands:
- * the object's presence (MEDIA.head) flips it to `ready` with its size and ETag. An
- * unfinished upload past its expiry becomes `expired` (a tus upload's parts and
- * staged tail are dropped then).
+ * Asks for the encoder's probe of an upload that just became ready (worker/uploads/probe.ts
+ * answers the message). A failed send is logged: the upload stays usable, without facts.
  */
-export async function refreshUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow, now = Date.now()): Promise<UploadRow> {
+export async function requestProbe(env: Pick<Env, "PROBES">, row: Pick<UploadRow, "id" | "orgId">): Promise<void> {
+  try {
+    await env.PROBES.send({ v: 1, upload_id: row.id, org_id: row.orgId }, { contentType: "json" });
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", upload_id: row.id, message: `probe request failed: ${String(err)}` }));
+  }
+}
+
+/**
+ * A direct upload whose object is in R2 becomes `ready` with the object's size and
+ * ETag, once: whichever caller's update wins asks for the probe.
+ */
+async function settleDirectUpload(env: Pick<Env, "DB" | "PROBES">, row: UploadRow, object: R2Object, now: number): Promise<UploadRow> {
+  const patch = {
+    status: "ready" as const,
+    sizeBytes: object.size,
+    etag: object.httpEtag,
+    contentType: object.httpMetadata?.contentType ?? row.contentType,
+    completedAt: object.uploaded.toISOString(),
+    updatedAt: new Date(now).toISOString(),
+    probeStatus: "pending" as const,
+  };
+  const won = await orm(env.DB)
+    .update(uploads)
+    .set(patch)
+    .where(and(eq(uploads.id, row.id), eq(uploads.status, "waiting")))
+    .returning({ id: uploads.id });
+  if (won.length === 0) return (await findUpload(env.DB, row.orgId, row.id)) ?? row;
+  await requestProbe(env, row);
+  return { ...row, ...patch };
+}
+
+const DIRECT_UPLOAD_KEY = /^uploads\/([^/]+)\/(vid_[a-z0-9]{1,64})\/[^/]+$/;
+
+/**
+ * Called by the /storage route after every PUT: a direct upload's object has landed,
+ * so the upload is ready now rather than the next time someone reads it.
+ */
+export async function uploadObjectStored(env: Pick<Env, "DB" | "PROBES">, object: R2Object, now = Date.now()): Promise<void> {
+  const match = DIRECT_UPLOAD_KEY.exec(object.key);
+  if (!match) return;
+  const row = await findUpload(env.DB, match[1]!, match[2]!);
+  if (row?.protocol === "put" && row.status === "waiting" && row.key === object.key) await settleDirectUpload(env, row, object, now);
+}
+
+/**
+ * Brings a row up to date with R2. A direct upload is `waiting` until its PUT lands:
+ * the object's presence (MEDIA.head) flips it to `ready` with its size and ETag (the
+ * /storage route usually has already). An unfinished upload past its expiry becomes
+ * `expired` (a tus upload's parts and staged tail are dropped then).
+ */
+export async function refreshUpload(env: Pick<Env, "DB" | "MEDIA" | "PROBES">, row: UploadRow, now = Date.now()): Promise<UploadRow> {
   if (row.protocol === "put" && row.status === "waiting") {
     const head = await env.MEDIA.head(row.key);
-    if (head) {
-      const at = new Date(now).toISOString();
-      const patch = {
-        status: "ready" as const,
-        sizeBytes: head.size,
-        etag: head.httpEtag,
-        contentType: head.httpMetadata?.contentType ?? row.contentType,
-        completedAt: head.uploaded.toISOString(),
-        updatedAt: at,
-      };
-      await orm(env.DB).update(uploads).set(patch).where(and(eq(uploads.id, row.id), eq(uploads.status, "waiting")));
-      return { ...row, ...patch };
-    }
+    if (head) return settleDirectUpload(env, row, head, now);
   }
   if ((row.status === "waiting" || row.status === "uploading") && isPast(row.expiresAt, now)) {
     await expireUpload(env, row);
@@ -106,13 +143,21 @@ async function dropTusState(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Pro
   await orm(env.DB).delete(uploadParts).where(eq(uploadParts.uploadId, row.id));
 }
 
-async function expireUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Promise<void> {
+/**
+ * Marks the upload expired (unless its status moved meanwhile) and removes what it
+ * stored: the object, and a tus upload's parts and staged tail. False when another
+ * caller changed it first.
+ */
+export async function expireUpload(env: Pick<Env, "DB" | "MEDIA">, row: UploadRow): Promise<boolean> {
   const done = await orm(env.DB)
     .update(uploads)
     .set({ status: "expired", updatedAt: new Date().toISOString(), lockToken: null, lockExpiresAt: null })
     .where(and(eq(uploads.id, row.id), eq(uploads.status, row.status)))
     .returning({ id: uploads.id });
-  if (done.length > 0) await dropTusState(env, row);
+  if (done.length === 0) return false;
+  await dropTusState(env, row);
+  await env.MEDIA.delete(row.key);
+  return true;
 }
 
 /** Deletes the object (and any unfinished tus state) and marks the row deleted. */
@@ -141,6 +186,7 @@ export function uploadView(row: UploadRow, extra: { upload_url?: string } = {}) 
     max_bytes: row.protocol === "put" ? row.maxBytes : row.uploadLength,
     bytes_received: row.protocol === "tus" ? row.uploadOffset : row.status === "ready" ? row.sizeBytes : null,
     etag: row.status === "ready" ? row.etag : null,
+    probe: probeView(row),
     ...extra,
     expires_at: row.expiresAt,
     created_at: row.createdAt,
@@ -150,6 +196,17 @@ export function uploadView(row: UploadRow, extra: { upload_url?: string } = {}) 
   };
 }
 export type UploadView = ReturnType<typeof uploadView>;
+
+/** What the encoder's probe found, once the upload is ready: null before. */
+function probeView(row: UploadRow) {
+  if (row.probeStatus === null) return null;
+  return {
+    status: row.probeStatus,
+    metadata: row.probeStatus === "completed" ? row.probeMetadata : null,
+    error: row.probeStatus === "failed" ? { code: row.probeErrorCode ?? "input_unreadable", message: row.probeErrorMessage ?? "" } : null,
+    probed_at: row.probedAt,
+  };
+}
 
 // ---- listing ----
 
@@ -173,7 +230,7 @@ export type UploadInputProblem = { code: "upload_not_found" | "upload_not_ready"
 
 /** The ready upload a job input names, or why it cannot be used. */
 export async function resolveUploadInput(
-  env: Pick<Env, "DB" | "MEDIA">,
+  env: Pick<Env, "DB" | "MEDIA" | "PROBES">,
   orgId: string,
   uploadId: string,
 ): Promise<{ ok: true; upload: UploadRow } | ({ ok: false } & UploadInputProblem)> {

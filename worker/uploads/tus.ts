@@ -17,6 +17,7 @@ import {
   insertUpload,
   orm,
   refreshUpload,
+  requestProbe,
   sanitizeFilename,
   stagingKey,
   uploadNotFound,
@@ -426,17 +427,20 @@ async function complete(
     etag: object.httpEtag,
     completedAt: at,
     lockToken: null,
+    probeStatus: "pending",
   });
   await env.MEDIA.delete(stagingKey(start.id));
   await orm(env.DB).delete(uploadParts).where(eq(uploadParts.uploadId, start.id));
+  await requestProbe(env, row);
   return row;
 }
 
 async function completeEmpty(env: Env, row: UploadRow): Promise<UploadRow> {
   const object = await env.MEDIA.put(row.key, new Uint8Array(0), { httpMetadata: { contentType: row.contentType } });
   const at = new Date().toISOString();
-  const patch = { status: "ready" as const, sizeBytes: 0, etag: object?.httpEtag ?? null, completedAt: at, updatedAt: at };
+  const patch = { status: "ready" as const, sizeBytes: 0, etag: object?.httpEtag ?? null, completedAt: at, updatedAt: at, probeStatus: "pending" as const };
   await orm(env.DB).update(uploads).set(patch).where(eq(uploads.id, row.id));
+  await requestProbe(env, row);
   return { ...row, ...patch };
 }
 
