@@ -12,6 +12,7 @@ import { keyRoutes } from "./routes/keys";
 import { webhookRoutes } from "./routes/webhooks";
 import { uploadRoutes } from "./routes/uploads";
 import { originRoutes } from "./routes/origins";
+import { presetRoutes } from "./routes/presets";
 import { tusRoutes } from "./uploads/tus";
 
 export const VERSION = "0.1.0";
@@ -40,6 +41,7 @@ api.route("/", webhookRoutes);
 api.route("/uploads/tus", tusRoutes);
 api.route("/", uploadRoutes);
 api.route("/", originRoutes);
+api.route("/", presetRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);

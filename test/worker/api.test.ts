@@ -22,6 +22,8 @@ describe("GET /v1/openapi.json", () => {
         "/keys/{id}",
         "/origins",
         "/origins/{id}",
+        "/presets",
+        "/presets/{id}",
         "/uploads",
         "/uploads/{id}",
         "/webhooks/secret",
@@ -32,7 +34,7 @@ describe("GET /v1/openapi.json", () => {
     const body = create.requestBody.content["application/json"].schema;
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(["input", "kind", "options", "outputs", "tasks", "idempotency_key", "thumbnails"]));
     expect(body.properties.kind.enum).toEqual(["video", "audio", "image", "animation", "adaptive_video"]);
-    expect(Object.keys(create.responses).sort()).toEqual(["200", "201", "400", "401", "403", "409", "413", "415"]);
+    expect(Object.keys(create.responses).sort()).toEqual(["200", "201", "400", "401", "403", "409", "413", "415", "422"]);
     expect(doc.components.schemas.Job.properties.status.enum).toEqual([
       "pending",
       "probing",

@@ -40,6 +40,10 @@ export const actions = [
   "origins:get",
   "origins:list",
   "origins:delete",
+  "presets:create",
+  "presets:get",
+  "presets:list",
+  "presets:delete",
 ] as const;
 export type Action = (typeof actions)[number];
 

@@ -11,6 +11,7 @@ import { jobListSchema, jobSchema } from "../jobs/job-schemas";
 import { type JobSpec, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
 import { createJobRequestSchema } from "../jobs/spec/create-job";
+import { resolvePresets } from "../presets/resolve";
 import { authorize } from "../middleware/authenticate";
 import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
@@ -31,7 +32,7 @@ const createJob = createRoute({
   responses: {
     201: jobResponse("The job, with its planned tasks"),
     200: jobResponse("The job first created with this idempotency key"),
-    ...errorResponses(400, 401, 403, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415, 422),
   },
 });
 
@@ -143,7 +144,8 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     }
     const idempotencyKey = body.idempotency_key ?? header ?? null;
     const { idempotency_key: _key, ...request } = body;
-    const result = await createFromSpec(c, toJobSpec(body), {
+    const presets = await resolvePresets(c.env.DB, c.get("principal").orgId, body.outputs);
+    const result = await createFromSpec(c, toJobSpec(body, presets), {
       idempotencyKey,
       resubmittedFrom: null,
       requestHash: await sha256Hex(canonicalJson(request)),
