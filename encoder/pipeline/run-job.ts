@@ -27,7 +27,8 @@ const INPUT_FILE = "input";
 /**
  * Runs one attempt of a job: import → probe → encode each task → export, inside a
  * working directory that is removed afterwards. An input failure ends the job; a
- * failed encode task is reported and the remaining tasks still run.
+ * failed encode task is reported and the remaining tasks still run. A probe-only
+ * order (delayed start) stops after the probe and its checks.
  */
 export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
   const { reporter, signal } = runtime;
