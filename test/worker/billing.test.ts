@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CostLine, actualCost, costLines, estimatedCost } from "../../worker/billing/cost";
+import { type CostLine, type PricedInput, actualCost, costLines, estimatedCost } from "../../worker/billing/cost";
 import { priorityMultiplier, roundEur, tierOf, videoPricePerMinute } from "../../worker/billing/prices";
 import { type ExecutionMarks, executionView, newExecutionMarks, recordExecution, usageView } from "../../worker/billing/usage";
 import { type JobSpec, toJobSpec } from "../../worker/jobs/job-spec";
@@ -18,7 +18,7 @@ function plannedJob(body: Record<string, unknown>): { spec: JobSpec; outputs: Ou
   return { spec, ...planJob(spec, new Date().toISOString()) };
 }
 
-function estimate(body: Record<string, unknown>, input = oneMinute1080): number | null {
+function estimate(body: Record<string, unknown>, input: PricedInput = oneMinute1080): number | null {
   const { spec, outputs } = plannedJob(body);
   const lines = costLines(spec, outputs, input);
   return lines && estimatedCost(lines);
