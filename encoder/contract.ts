@@ -27,7 +27,7 @@ const window = { start: z.number().min(0).optional(), end: z.number().positive()
  * sprite sheet with a WebVTT storyboard. At most 100 frames (an interval that would
  * give more is widened).
  */
-export const thumbnailSpecSchema = z.object({
+export const thumbnailEncodeSpecSchema = z.object({
   kind: z.literal("thumbnail"),
   format: z.enum(["jpeg", "png", "webp"]),
   width: z.number().int().positive().max(3840).optional(),
@@ -42,7 +42,7 @@ export const thumbnailSpecSchema = z.object({
   ]),
   sprite: z.object({ columns: z.number().int().min(1).max(20).optional() }).optional(),
 });
-export type ThumbnailEncodeSpec = z.infer<typeof thumbnailSpecSchema>;
+export type ThumbnailEncodeSpec = z.infer<typeof thumbnailEncodeSpecSchema>;
 
 /** What one encode task makes, in Ittybit's vocabulary (the Worker fills defaults). */
 export const encodeSpecSchema = z.discriminatedUnion("kind", [
@@ -86,7 +86,7 @@ export const encodeSpecSchema = z.discriminatedUnion("kind", [
     ...framing,
     ...window,
   }),
-  thumbnailSpecSchema,
+  thumbnailEncodeSpecSchema,
 ]);
 export type EncodeSpec = z.infer<typeof encodeSpecSchema>;
 
