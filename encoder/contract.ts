@@ -21,6 +21,29 @@ const framing = {
 };
 const window = { start: z.number().min(0).optional(), end: z.number().positive().optional() };
 
+/**
+ * Stills taken from the input: frames at given seconds or percentages of the duration,
+ * every N seconds, or N spread evenly; each a file of its own, or all tiled into one
+ * sprite sheet with a WebVTT storyboard. At most 100 frames (an interval that would
+ * give more is widened).
+ */
+export const thumbnailEncodeSpecSchema = z.object({
+  kind: z.literal("thumbnail"),
+  format: z.enum(["jpeg", "png", "webp"]),
+  width: z.number().int().positive().max(3840).optional(),
+  height: z.number().int().positive().max(2160).optional(),
+  frames: z.discriminatedUnion("mode", [
+    z.object({
+      mode: z.literal("times"),
+      times: z.array(z.union([z.object({ seconds: z.number().min(0) }), z.object({ percent: z.number().min(0).max(100) })])).min(1).max(100),
+    }),
+    z.object({ mode: z.literal("interval"), seconds: z.number().positive() }),
+    z.object({ mode: z.literal("count"), count: z.number().int().min(1).max(100) }),
+  ]),
+  sprite: z.object({ columns: z.number().int().min(1).max(20).optional() }).optional(),
+});
+export type ThumbnailEncodeSpec = z.infer<typeof thumbnailEncodeSpecSchema>;
+
 /** What one encode task makes, in Ittybit's vocabulary (the Worker fills defaults). */
 export const encodeSpecSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -63,6 +86,7 @@ export const encodeSpecSchema = z.discriminatedUnion("kind", [
     ...framing,
     ...window,
   }),
+  thumbnailEncodeSpecSchema,
 ]);
 export type EncodeSpec = z.infer<typeof encodeSpecSchema>;
 
@@ -82,6 +106,12 @@ export const workOrderSchema = z.object({
       read_timeout_ms: z.number().int().positive().default(30_000),
     })
     .prefault({}),
+  /**
+   * Import and probe only (a delayed-start job before its confirmation): the encoder
+   * reports the input's metadata and checks it can feed every task, then stops; the
+   * probe's task_completed is its last event. The confirmed job gets a full order.
+   */
+  probe_only: z.boolean().default(false),
   /** Where the encoder asks for upload URLs, in one batch, at export. */
   export: z.object({ sign_url: url, token: z.string().min(16).max(512) }),
   /** Where the encoder posts events; each is answered with a directive. */

@@ -13,6 +13,7 @@ import { webhookRoutes } from "./routes/webhooks";
 import { uploadRoutes } from "./routes/uploads";
 import { originRoutes } from "./routes/origins";
 import { secretRoutes } from "./routes/secrets";
+import { presetRoutes } from "./routes/presets";
 import { tusRoutes } from "./uploads/tus";
 
 export const VERSION = "0.1.0";
@@ -42,6 +43,7 @@ api.route("/uploads/tus", tusRoutes);
 api.route("/", uploadRoutes);
 api.route("/", originRoutes);
 api.route("/", secretRoutes);
+api.route("/", presetRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);

@@ -12,6 +12,7 @@ export const errorCodes = [
   "invalid_codec",
   "unknown_tool",
   "preset_not_found",
+  "preset_exists",
   "invalid_json",
   "unsupported_media_type",
   "validation_error",

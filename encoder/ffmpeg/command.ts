@@ -16,8 +16,11 @@ export interface SourceInfo {
   hasAudio: boolean;
 }
 
-/** Work done after ffmpeg, by a library, for formats ffmpeg 5.1 cannot write (AVIF). */
-export type PostStep = { kind: "avif"; source: string; target: string; quality: number };
+/**
+ * Work done after ffmpeg: by a library, for formats ffmpeg 5.1 cannot write (AVIF), or
+ * a text file the builder composed (a thumbnail storyboard).
+ */
+export type PostStep = { kind: "avif"; source: string; target: string; quality: number } | { kind: "text"; target: string; text: string };
 
 export interface FfmpegCommand {
   /**
@@ -28,8 +31,10 @@ export interface FfmpegCommand {
   args: string[];
   /** Every file the command (and its post step) leaves behind, relative to the working dir. */
   outputs: string[];
-  /** The file that represents the output: the media file or the master playlist. */
+  /** The file that represents the output: the media file, the master playlist or the storyboard. */
   main: string;
+  /** The file whose media facts describe the output, when `main` is not media (a storyboard's sprite sheet); default `main`. */
+  factsFrom?: string;
   /** Seconds of media the command processes, for progress. */
   durationS: number;
   post?: PostStep;

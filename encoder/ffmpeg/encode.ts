@@ -5,6 +5,7 @@ import { buildAudioCommand } from "./audio";
 import type { FfmpegCommand, SourceInfo } from "./command";
 import { buildHlsCommand } from "./hls";
 import { buildImageCommand } from "./image";
+import { buildThumbnailCommand } from "./thumbnails";
 import { buildVideoCommand } from "./video";
 
 /**
@@ -13,7 +14,7 @@ import { buildVideoCommand } from "./video";
  */
 const SAFE_STEM = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-/** The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>` or, for HLS, live under `<outputBase>/`. */
+/** The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>` (thumbnails `<outputBase>.<name>.<ext>`) or, for HLS, live under `<outputBase>/`. */
 export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string): FfmpegCommand {
   if (!SAFE_STEM.test(outputBase)) throw new PipelineError("encode_failed", `"${outputBase}" is not a usable output name`);
   switch (spec.kind) {
@@ -27,5 +28,7 @@ export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputB
       return buildAnimationCommand(spec, source, outputBase);
     case "adaptive_video":
       return buildHlsCommand(spec, source, outputBase);
+    case "thumbnail":
+      return buildThumbnailCommand(spec, source, outputBase);
   }
 }

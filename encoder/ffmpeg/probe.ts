@@ -257,7 +257,8 @@ export function requireStreams(result: ProbeResult, kind: EncodeSpec["kind"]): v
       if (result.isStillImage) throw new ProbeError("input_no_video", `The input is a still image, not a video, which a ${kind} output needs`);
       return;
     case "image":
-      if (!result.source.hasVideo) throw new ProbeError("input_no_video", "The input has no video stream or picture to take an image from");
+    case "thumbnail":
+      if (!result.source.hasVideo) throw new ProbeError("input_no_video", `The input has no video stream or picture to take ${kind === "image" ? "an image" : "thumbnails"} from`);
       return;
     case "audio":
       if (!result.source.hasAudio) {

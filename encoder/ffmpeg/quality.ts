@@ -5,7 +5,7 @@ import type { EncodeSpec } from "../contract";
  * means for each codec. Encoder speed settings are chosen for a 2-core machine:
  * each tier spends more CPU only where it buys visible quality.
  */
-export type Quality = NonNullable<EncodeSpec["quality"]>;
+export type Quality = NonNullable<Extract<EncodeSpec, { kind: "video" }>["quality"]>;
 export const DEFAULT_QUALITY: Quality = "medium";
 
 export type VideoCodec = Extract<EncodeSpec, { kind: "video" }>["codec"];

@@ -12,7 +12,7 @@ import type { PostStep } from "../ffmpeg/command";
 const AVIF_EFFORT = 4;
 
 /** Finishes what ffmpeg could not: writes the target and removes the intermediate. */
-export async function runPostStep(step: PostStep, cwd: string): Promise<void> {
+export async function encodeAvif(step: Extract<PostStep, { kind: "avif" }>, cwd: string): Promise<void> {
   const source = path.join(cwd, step.source);
   try {
     await sharp(source).avif({ quality: step.quality, effort: AVIF_EFFORT }).toFile(path.join(cwd, step.target));

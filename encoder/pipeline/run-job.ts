@@ -5,7 +5,7 @@ import type { FfmpegCommand } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
 import { probeFile, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { runFfmpeg } from "../ffmpeg/runner";
-import { runPostStep } from "../media/avif";
+import { runPostStep } from "../media/post-step";
 import { imageFacts } from "../media/image-facts";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
 import { importInput } from "./import";
@@ -27,7 +27,8 @@ const INPUT_FILE = "input";
 /**
  * Runs one attempt of a job: import → probe → encode each task → export, inside a
  * working directory that is removed afterwards. An input failure ends the job; a
- * failed encode task is reported and the remaining tasks still run.
+ * failed encode task is reported and the remaining tasks still run. A probe-only
+ * order (delayed start) stops after the probe and its checks.
  */
 export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
   const { reporter, signal } = runtime;
@@ -60,12 +61,21 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
       }
       void reporter.send({ type: "metadata", input_metadata: probed.metadata });
+      if (order.probe_only) {
+        // The job will wait for confirmation: everything that could fail it later is checked now.
+        for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+        await verify();
+        await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+        return;
+      }
       await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
       reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
 
       at.stage = "encode";
       // Input problems are found for every task before any encoding starts.
       for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+      // The probe's answer may have paused the job (delayed start): nothing more runs.
+      if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
       // The damage checks (a first-frame decode, a read of the tail) run beside the
       // encode rather than before it; a damaged input stops the encode and fails the job.
       const encodeControl = new AbortController();
@@ -141,6 +151,8 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       }
       reporter.progress("export", null, 100, 100);
     });
+    // A probe-only order's last word was the probe's completion.
+    if (order.probe_only) return;
     last = { type: "job_completed" };
   } catch (err) {
     const failure = signal.aborted ? { code: "canceled" as const, message: "The job was canceled" } : toFailure(err, at.stage === "export" ? "export_failed" : "encode_failed");
@@ -163,8 +175,9 @@ type VerifiedFacts = Pick<OutputFacts, "duration_ms" | "width" | "height" | "cod
 
 /** What the output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
 async function verifyOutput(command: FfmpegCommand, dir: string, runtime: JobRuntime, signal: AbortSignal): Promise<VerifiedFacts> {
-  if (/\.(webp|avif|gif)$/i.test(command.main)) return imageFacts(command.main, dir);
-  const probed = await probeFile(command.main, dir, { ffprobe: runtime.ffprobe, signal, integrityChecks: false });
+  const file = command.factsFrom ?? command.main;
+  if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
+  const probed = await probeFile(file, dir, { ffprobe: runtime.ffprobe, signal, integrityChecks: false });
   return {
     duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
     width: probed.source.width,

@@ -7,7 +7,7 @@ import { afterAll } from "vitest";
 import type { EncodeSpec } from "../../encoder/contract";
 import type { FfmpegCommand, SourceInfo } from "../../encoder/ffmpeg/command";
 import { buildEncodeCommand } from "../../encoder/ffmpeg/encode";
-import { runPostStep } from "../../encoder/media/avif";
+import { runPostStep } from "../../encoder/media/post-step";
 import { type ClipName, clipPath, clips } from "./clips";
 
 const run = promisify(execFile);

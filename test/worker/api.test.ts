@@ -22,6 +22,8 @@ describe("GET /v1/openapi.json", () => {
         "/keys/{id}",
         "/origins",
         "/origins/{id}",
+        "/presets",
+        "/presets/{id}",
         "/secrets",
         "/secrets/{id}",
         "/uploads",

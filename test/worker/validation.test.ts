@@ -340,10 +340,10 @@ describe("outputs[]", () => {
     { name: "two variants in an mp4", body: oneOutput({ type: "mp4", video: hlsLadder(2) }), code: "validation_error" },
     { name: "two audio tracks in an mp4", body: oneOutput(mp4Output({ audio: [{ codec: "aac" }, { codec: "aac" }] })), code: "validation_error" },
     { name: "a path template with an unknown variable", body: oneOutput(mp4Output({ path_template: "{job_id}/{name}.mp4" })), code: "validation_error" },
-    { name: "an unknown preset slug", body: oneOutput({ preset: "web_9000p" }), code: "preset_not_found" },
-    { name: "an org preset id (none exist yet)", body: oneOutput({ preset: "pst_abc123" }), code: "preset_not_found" },
-    { name: 'the preset "constructor" (not an own key)', body: oneOutput({ preset: "constructor" }), code: "preset_not_found" },
-    { name: 'the preset "__proto__"', body: oneOutput({ preset: "__proto__" }), code: "preset_not_found" },
+    { name: "an unknown preset slug", body: oneOutput({ preset: "web_9000p" }), code: "preset_not_found", status: 422 },
+    { name: "an org preset id that does not exist", body: oneOutput({ preset: "pst_abc123" }), code: "preset_not_found", status: 422 },
+    { name: 'the preset "constructor" (not an own key)', body: oneOutput({ preset: "constructor" }), code: "preset_not_found", status: 422 },
+    { name: 'the preset "__proto__"', body: oneOutput({ preset: "__proto__" }), code: "preset_not_found", status: 422 },
     { name: "a preset overridden into webm around its h264", body: oneOutput({ preset: "web_720p_standard", type: "webm" }), code: "invalid_codec" },
     { name: "a ladder preset overridden into an mp4", body: oneOutput({ preset: "hls_ladder_standard", type: "mp4" }), code: "validation_error" },
     { name: "a malformed preset name", body: oneOutput({ preset: "Web 720p!" }), code: "validation_error" },
@@ -548,6 +548,9 @@ describe("thumbnails", () => {
     { name: "times", body: videoJob({ thumbnails: [{ times: [0, 1.5, 10], format: "png", width: 320 }] }) },
     { name: "an interval", body: videoJob({ thumbnails: [{ interval: 0.1, sprite: true }] }) },
     { name: "a count", body: videoJob({ thumbnails: [{ count: 100, format: "webp", height: 2160 }] }) },
+    { name: "times as seconds and percentages", body: videoJob({ thumbnails: [{ times: [2, "0%", "12.5%", "100%"] }] }) },
+    { name: "a sprite with columns and 640 px tiles", body: videoJob({ thumbnails: [{ interval: 5, sprite: true, columns: 20, width: 640, height: 640 }] }) },
+    { name: "no mode (one frame from the middle)", body: videoJob({ thumbnails: [{ format: "png" }] }) },
   ]);
   rejects([
     { name: "6 thumbnail specs", body: videoJob({ thumbnails: times(6, () => ({ count: 1 })) }), code: "validation_error" },
@@ -557,6 +560,14 @@ describe("thumbnails", () => {
     { name: "an empty times list", body: videoJob({ thumbnails: [{ times: [] }] }), code: "validation_error" },
     { name: "width 15", body: videoJob({ thumbnails: [{ count: 1, width: 15 }] }), code: "validation_error" },
     { name: "format gif", body: videoJob({ thumbnails: [{ count: 1, format: "gif" }] }), code: "validation_error" },
+    { name: "a percentage over 100", body: videoJob({ thumbnails: [{ times: ["100.5%"] }] }), code: "validation_error" },
+    { name: "a percentage without %", body: videoJob({ thumbnails: [{ times: ["50"] }] }), code: "validation_error" },
+    { name: "a negative time", body: videoJob({ thumbnails: [{ times: [-1] }] }), code: "validation_error" },
+    { name: "101 times", body: videoJob({ thumbnails: [{ times: times(101, (i) => i) }] }), code: "validation_error" },
+    { name: "columns without sprite", body: videoJob({ thumbnails: [{ count: 4, columns: 2 }] }), code: "validation_error" },
+    { name: "21 sprite columns", body: videoJob({ thumbnails: [{ count: 4, sprite: true, columns: 21 }] }), code: "validation_error" },
+    { name: "a sprite tile 641 px wide", body: videoJob({ thumbnails: [{ count: 4, sprite: true, width: 641 }] }), code: "validation_error" },
+    { name: "an interval under 0.1 s", body: videoJob({ thumbnails: [{ interval: 0.05 }] }), code: "validation_error" },
   ]);
 });
 

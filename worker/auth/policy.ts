@@ -44,6 +44,10 @@ export const actions = [
   "secrets:get",
   "secrets:list",
   "secrets:delete",
+  "presets:create",
+  "presets:get",
+  "presets:list",
+  "presets:delete",
 ] as const;
 export type Action = (typeof actions)[number];
 

@@ -222,3 +222,23 @@ export const secrets = sqliteTable(
   },
   (t) => [uniqueIndex("secrets_org_name").on(t.orgId, t.name), index("secrets_org_created").on(t.orgId, t.createdAt, t.id)],
 );
+
+/**
+ * An organization's output presets (`pst_…`): a named output spec that a job's output
+ * names by id or slug and may override field by field. `output` is the OutputSpec as
+ * JSON, validated with the same schema as a job's outputs. Slugs are unique per org
+ * and never shadow a built-in preset's.
+ */
+export const presets = sqliteTable(
+  "presets",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    output: text("output", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("presets_org_slug").on(t.orgId, t.slug), index("presets_org_created").on(t.orgId, t.createdAt, t.id)],
+);

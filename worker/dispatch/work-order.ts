@@ -1,6 +1,7 @@
 import type { EncodeSpec, WorkOrderInput } from "../../encoder/contract";
 import type { Env } from "../env";
 import type { JobState } from "../jobs/job-state";
+import { type ThumbnailSpec, thumbnailTaskSpec } from "../jobs/spec/thumbnails";
 import { signStorageUrl } from "../storage/signing";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
 import { BucketRefError, openBucket, presignBucketObject } from "../origins/buckets";
@@ -62,7 +63,9 @@ export async function buildWorkOrder(
     attempt: lease.attempt,
     lease_token: lease.token,
     input: { url: inputUrl },
-    tasks: [{ task_id: encodeTask.id, output_id: encodeTask.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }],
+    tasks: [{ task_id: encodeTask.id, output_id: encodeTask.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }, ...thumbnailTasks(job)],
+    // A delayed-start job is only probed until it is confirmed.
+    probe_only: spec.delayed_start && job.confirmed_at === null,
     export: { sign_url: `${base}/internal/jobs/${job.id}/sign`, token: lease.token },
     callback: { url: `${base}/internal/jobs/${job.id}/events`, token: lease.token },
   };
@@ -75,4 +78,11 @@ async function undispatchableIfMissing<T>(step: () => Promise<T>): Promise<T> {
     if (err instanceof BucketRefError) throw new UndispatchableJob(err.code, err.message);
     throw err;
   }
+}
+
+/** The job's thumbnail tasks, as the encoder runs them. */
+function thumbnailTasks(job: JobState): WorkOrderInput["tasks"] {
+  return job.tasks
+    .filter((t) => t.kind === "thumbnail")
+    .map((t) => ({ task_id: t.id, output_id: t.output_id!, spec: thumbnailTaskSpec(t.options as ThumbnailSpec) }));
 }

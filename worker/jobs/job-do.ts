@@ -5,6 +5,7 @@ import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import type { Env } from "../env";
 import { nowIso } from "../ids";
 import type { DispatchMessage } from "../queue/dispatch-message";
+import { closeRuns, newExecutionMarks, recordExecution } from "../billing/usage";
 import { applyEncoderEvent } from "./encoder-events";
 import { writeJobIndex } from "./job-index";
 import type { JobSpec } from "./job-spec";
@@ -112,6 +113,7 @@ export class JobDO extends DurableObject<Env> {
       tasks,
       outputs,
       input_metadata: null,
+      execution: newExecutionMarks(),
       error: null,
       created_at: now,
       updated_at: now,
@@ -224,10 +226,12 @@ export class JobDO extends DurableObject<Env> {
         }
         const key = stored.main_key;
         if (!key) return;
-        const playlist = /\.(m3u8|mpd)$/.test(key);
+        // Playlists and storyboards name their segments and sprite sheets relative to
+        // themselves; a thumbnail set's other stills sit beside its first.
+        const directory = /\.(m3u8|mpd|vtt)$/.test(key) || output.type === "thumbnail";
         output.output_url = await signStorageUrl(
           this.env,
-          { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: playlist ? "prefix" : "object" },
+          { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: directory ? "prefix" : "object" },
           this.env.PUBLIC_URL,
         );
       }),
@@ -415,6 +419,8 @@ export class JobDO extends DurableObject<Env> {
     }
 
     const now = nowIso();
+    const taskId = "stage" in event ? (event.task_id ?? job.tasks.find((t) => t.kind === event.stage)?.id) : undefined;
+    recordExecution((job.execution ??= newExecutionMarks()), event, taskId, Date.parse(now));
     let directive: "continue" | "cancel" = "continue";
     for (const effect of applyEncoderEvent(job, event, (outputId, path) => placeOutputFile(job, outputId, path), now)) {
       if ("pause" in effect) {
@@ -503,6 +509,8 @@ export class JobDO extends DurableObject<Env> {
     if (!job || !lease || lease.expires_at > Date.now()) return;
     job.lease = null;
     job.lost_attempts += 1;
+    // The lost encoder's tasks are charged up to now, not until the next attempt reports.
+    closeRuns((job.execution ??= newExecutionMarks()), Date.now());
     const maxAttempts = Number(this.env.MAX_ATTEMPTS) || 3;
     if (job.lost_attempts >= maxAttempts) {
       await this.transition("fail", { code: "encoder_lost", message: `The encoder stopped reporting ${job.lost_attempts} times; giving up` });
@@ -540,6 +548,7 @@ export class JobDO extends DurableObject<Env> {
   private finish(job: JobState, now: string): void {
     job.completed_at = now;
     job.current_stage = null;
+    closeRuns((job.execution ??= newExecutionMarks()), Date.parse(now));
     for (const task of job.tasks) {
       if (task.status === "waiting" || task.status === "running") {
         task.status = "canceled";
@@ -561,6 +570,7 @@ export class JobDO extends DurableObject<Env> {
     job.current_stage = null;
     job.error = null;
     job.input_metadata = null;
+    job.execution = newExecutionMarks();
     job.started_at = job.probed_at = job.confirmed_at = job.completed_at = null;
     for (const task of job.tasks) {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });

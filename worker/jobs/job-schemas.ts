@@ -48,6 +48,29 @@ export const outputSchema = z
   })
   .openapi("Output");
 
+const usageFigures = {
+  compute_units: z.number().openapi({ description: "Minutes an encoder slot spent running" }),
+  video_minutes_in: z.number().openapi({ description: "Minutes of input media (counted once, on import)" }),
+  video_minutes_out: z.number().openapi({ description: "Minutes of output media, as ffprobe measured it" }),
+  gb_in: z.number(),
+  gb_out: z.number(),
+};
+
+export const usageSchema = z
+  .object({
+    ...usageFigures,
+    tasks: z.array(z.object({ task_id: z.string(), kind: z.string(), ...usageFigures })),
+  })
+  .openapi("Usage", { description: "What the job used, per task and in total (the sum of its tasks)" });
+
+export const executionSchema = z
+  .object({
+    probe_duration_ms: z.number().int().nullable(),
+    encode_duration_ms: z.number().int().nullable().openapi({ description: "First encode task started to last one finished, in the last attempt" }),
+    total_duration_ms: z.number().int().nullable().openapi({ description: "Started to ended, less any wait for confirmation" }),
+  })
+  .openapi("Execution");
+
 export const jobSchema = z
   .object({
     id: z.string().openapi({ example: "job_a1b2c3d4e5f6g7h8j9k0" }),
@@ -68,6 +91,11 @@ export const jobSchema = z
     outputs: z.array(outputSchema),
     thumbnails: z.array(z.record(z.string(), z.unknown())),
     input_metadata: z.record(z.string(), z.unknown()).nullable(),
+    currency: z.literal("EUR"),
+    total_estimated_cost: z.number().nullable().openapi({ description: "From the price table once the input is probed; null for tool pipelines" }),
+    total_actual_cost: z.number().nullable().openapi({ description: "Once the job has ended: its completed outputs at their measured durations" }),
+    execution: executionSchema,
+    usage: usageSchema,
     error: errorObject.nullable(),
     tags: z.array(z.string()),
     metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),

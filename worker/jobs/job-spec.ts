@@ -1,4 +1,4 @@
-import { builtInPresets } from "./presets";
+import { type PresetLookup, applyPreset } from "../presets/resolve";
 import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kindOptionSchemas } from "./spec/kinds";
 import type { CreateJobRequest, PriorityName } from "./spec/create-job";
 import type { OutputSpec } from "./spec/outputs";
@@ -43,7 +43,7 @@ export function priorityFromRank(rank: number): PriorityName {
   return "economy";
 }
 
-function toWork(request: CreateJobRequest): JobWork {
+function toWork(request: CreateJobRequest, presets: PresetLookup): JobWork {
   if (request.kind !== undefined) {
     const options: KindOptions = kindOptionSchemas[request.kind].parse(request.options ?? {});
     const format = options.format ?? defaultKindFormat[request.kind];
@@ -56,23 +56,22 @@ function toWork(request: CreateJobRequest): JobWork {
   if (request.outputs !== undefined) {
     return {
       mode: "outputs",
-      outputs: request.outputs.map((output) => {
-        const preset = output.preset ? builtInPresets[output.preset] : undefined;
-        const merged = { ...preset, ...output };
-        return { ...merged, type: merged.type! };
-      }),
+      outputs: request.outputs.map((output) => applyPreset(output, presets)),
     };
   }
   return { mode: "tasks", tasks: request.tasks! };
 }
 
-/** `storage` is what resolveJobStorage made of the request's bucket fields. */
-export function toJobSpec(request: CreateJobRequest, storage: JobStorage): JobSpec {
+/**
+ * The native job for a validated request: `storage` is what resolveJobStorage made of
+ * its bucket fields, `presets` what resolvePresets found for its outputs.
+ */
+export function toJobSpec(request: CreateJobRequest, storage: JobStorage, presets: PresetLookup = new Map()): JobSpec {
   const tags: string[] = [];
   for (const tag of request.tags ?? []) if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
   const priority = typeof request.priority === "number" ? priorityFromRank(request.priority) : (request.priority ?? "standard");
   return {
-    ...toWork(request),
+    ...toWork(request, presets),
     input: request.input ?? null,
     input_origin_id: request.input_origin_id ?? null,
     input_path: request.input_path ?? null,

@@ -1,6 +1,9 @@
 import { bucketObjectUri } from "../origins/buckets";
+import { actualCost, costLines, estimatedCost } from "../billing/cost";
+import { CURRENCY } from "../billing/prices";
+import { type ExecutionMarks, executionView, newExecutionMarks, usageView } from "../billing/usage";
 import type { JobSpec } from "./job-spec";
-import type { JobError, JobStatus, Output, Task } from "./model";
+import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 
 export interface Lease {
   attempt: number;
@@ -31,6 +34,8 @@ export interface JobState {
   tasks: Task[];
   outputs: Output[];
   input_metadata: Record<string, unknown> | null;
+  /** Run times measured as events arrive, for `execution` and `usage` (absent in jobs created before it existed). */
+  execution?: ExecutionMarks;
   error: JobError | null;
   created_at: string;
   updated_at: string;
@@ -40,9 +45,27 @@ export interface JobState {
   completed_at: string | null;
 }
 
+type ProbedInput = { duration_ms: number; width: number | null; height: number | null; file_size_bytes: number };
+
+/**
+ * Costs in EUR from the price table (worker/billing/prices.ts): the estimate once the
+ * probe has measured the input, the actual cost once the job has ended, from the
+ * outputs it completed.
+ */
+function costs(job: JobState) {
+  const input = job.input_metadata as ProbedInput | null;
+  const lines = input ? costLines(job.spec, job.outputs, input) : null;
+  return {
+    currency: CURRENCY,
+    total_estimated_cost: lines ? estimatedCost(lines) : null,
+    total_actual_cost: lines && terminalStatuses.includes(job.status) ? actualCost(lines, job.outputs) : null,
+  };
+}
+
 /** The job object of the native API. */
 export function jobView(job: JobState) {
   const { spec } = job;
+  const marks = job.execution ?? newExecutionMarks();
   return {
     id: job.id,
     object: "job" as const,
@@ -62,6 +85,9 @@ export function jobView(job: JobState) {
     outputs: job.outputs.map(({ main_key: _key, main_object: object, ...output }) => ({ ...output, location: object ? bucketObjectUri(object) : null })),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,
+    ...costs(job),
+    execution: executionView(marks, job),
+    usage: usageView(marks, job.tasks, job.outputs, job.input_metadata as ProbedInput | null),
     error: job.error,
     tags: spec.tags,
     metadata: spec.metadata,

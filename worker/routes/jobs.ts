@@ -11,6 +11,7 @@ import { jobListSchema, jobSchema } from "../jobs/job-schemas";
 import { type JobSpec, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
 import { createJobRequestSchema } from "../jobs/spec/create-job";
+import { resolvePresets } from "../presets/resolve";
 import { authorize } from "../middleware/authenticate";
 import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
 import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
@@ -151,7 +152,8 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     }
     const idempotencyKey = body.idempotency_key ?? header ?? null;
     const { idempotency_key: _key, ...request } = body;
-    const result = await createFromSpec(c, toJobSpec(body, storage), {
+    const presets = await resolvePresets(c.env.DB, c.get("principal").orgId, body.outputs);
+    const result = await createFromSpec(c, toJobSpec(body, storage, presets), {
       idempotencyKey,
       resubmittedFrom: null,
       requestHash: await sha256Hex(canonicalJson(request)),

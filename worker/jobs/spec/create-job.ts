@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { builtInPresets } from "../presets";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
 import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";
@@ -122,26 +121,6 @@ export const createJobRequestSchema = z
         return;
       }
       forwardIssues(ctx, ["tasks", i, "parameters"], schema.safeParse(task.parameters));
-    });
-    body.outputs?.forEach((output, i) => {
-      // Own keys only: `in` would take "constructor" or "__proto__" for a preset.
-      const builtIn = output.preset !== undefined && Object.hasOwn(builtInPresets, output.preset) ? builtInPresets[output.preset] : undefined;
-      if (output.preset !== undefined && !output.preset.startsWith("pst_") && !builtIn) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["outputs", i, "preset"],
-          params: { code: "preset_not_found" },
-          message: `no preset ${output.preset}; built-in: ${Object.keys(builtInPresets).join(", ")}`,
-        });
-      }
-      if (output.preset?.startsWith("pst_")) {
-        ctx.addIssue({ code: "custom", path: ["outputs", i, "preset"], params: { code: "preset_not_found" }, message: `no preset ${output.preset}` });
-      }
-      // The job runs the preset overlaid with the output's own fields (see toJobSpec), so that
-      // merge must pass the output rules too: { preset: "web_720p_standard", type: "webm" } is h264 in webm.
-      if (builtIn && outputSpecSchema.safeParse(output).success) {
-        forwardIssues(ctx, ["outputs", i], outputSpecSchema.safeParse({ ...builtIn, ...output }));
-      }
     });
     if (body.webhook_events !== undefined && body.webhook_url === undefined) {
       ctx.addIssue({ code: "custom", path: ["webhook_events"], message: "webhook_events needs a webhook_url" });
