@@ -211,14 +211,13 @@ export class JobDO extends DurableObject<Env> {
   private async signOutputs(view: JobView, job: JobState): Promise<JobView> {
     await Promise.all(
       view.outputs.map(async (output) => {
-        const key = job.outputs.find((o) => o.id === output.id)?.main_key;
+        const stored = job.outputs.find((o) => o.id === output.id);
+        const key = stored?.main_key;
         if (output.status !== "completed" || !key) return;
-        const playlist = /\.(m3u8|mpd)$/.test(key);
-        output.output_url = await signStorageUrl(
-          this.env,
-          { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: playlist ? "prefix" : "object" },
-          this.env.PUBLIC_URL,
-        );
+        const sign = (k: string) =>
+          signStorageUrl(this.env, { method: "GET", key: k, expiresInSeconds: OUTPUT_URL_TTL_S, scope: /\.(m3u8|mpd)$/.test(k) ? "prefix" : "object" }, this.env.PUBLIC_URL);
+        output.output_url = await sign(key);
+        if (stored.manifest_key) output.manifest_url = await sign(stored.manifest_key);
       }),
     );
     return view;
@@ -520,7 +519,7 @@ export class JobDO extends DurableObject<Env> {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null });
+      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, manifest_key: null });
     }
     this.pending.dispatchAttempt = job.attempt;
   }

@@ -30,7 +30,8 @@ export const outputSchema = z
     type: z.string(),
     status: z.enum(outputStatuses),
     spec: z.record(z.string(), z.unknown()),
-    output_url: z.string().nullable(),
+    output_url: z.string().nullable().openapi({ description: "The file, or a package's master playlist (hls, adaptive) or MPD (dash)" }),
+    manifest_url: z.string().nullable().openapi({ description: "An adaptive package's MPD, over the same segments as its master playlist" }),
     file_size_bytes: z.number().int().nullable(),
     facts: z
       .object({

@@ -56,7 +56,7 @@ export function jobView(job: JobState) {
     output_origin_id: spec.output_origin_id,
     output_path_template: spec.output_path_template,
     tasks: job.tasks,
-    outputs: job.outputs.map(({ main_key: _key, ...output }) => output),
+    outputs: job.outputs.map(({ main_key: _key, manifest_key: _manifest, ...output }) => ({ ...output, manifest_url: null as string | null })),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,
     error: job.error,

@@ -59,4 +59,6 @@ export interface Output {
   error: JobError | null;
   /** Storage key of the output's main file (the media file or master playlist); internal. */
   main_key: string | null;
+  /** Storage key of an adaptive package's DASH manifest (its view shows `manifest_url`); internal. */
+  manifest_key?: string | null;
 }
