@@ -145,7 +145,13 @@ export const outputSpecSchema = z.object({
 });
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
 
-/** What one task of a work order makes: an Ittybit kind, or a Transcodely output. */
+/**
+ * What one task of a work order makes: an Ittybit kind, or a Transcodely output. The
+ * output kind and the optional `manifest` of output facts were added without a
+ * CONTRACT_VERSION bump: a v1 encoder without them refuses such an order (400, which
+ * the Worker treats as rejected) and a v1 Worker drops the unknown field, so no peer
+ * misreads the other; kind orders and their events are unchanged.
+ */
 export const taskSpecSchema = z.discriminatedUnion("kind", [...encodeSpecSchema.options, outputSpecSchema]);
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

@@ -102,7 +102,9 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
           buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source);
           const staging = `subtitles_${task.output_id}`;
           const tracks = task.spec.subtitles ?? [];
-          const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, task.spec.hls?.segment_type === "ts", { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg });
+          const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg };
+          const mpegts = task.spec.hls?.segment_type === "ts";
+          const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
           ready.push({ task, subtitles: { staging, renditions } });
         } catch (err) {
           if (signal.aborted) throw err;
