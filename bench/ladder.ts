@@ -54,6 +54,9 @@ try {
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log();
 
+  // What one extra decode of the input costs: the most a shared decode can save per rung.
+  const decodeOnly = { args: ["-i", "input", "-map", "0:v:0", "-f", "null", "-"], outputs: [], main: "-", durationS: source.durationS };
+  const decode: number[] = [];
   const one: number[] = [];
   const split: number[][] = [];
   const separately = async () => {
@@ -62,6 +65,7 @@ try {
     return times;
   };
   for (let i = 0; i < runs; i++) {
+    decode.push(await runBare(decodeOnly, work));
     if (i % 2 === 0) {
       one.push(await timed(oneDecode));
       split.push(await separately());
@@ -88,6 +92,8 @@ try {
   );
   console.log();
   console.log(`one decode ÷ separate runs: ${ratio.toFixed(2)} (goal ≤ ${GOAL.toFixed(2)}: ${ratio <= GOAL ? "ok" : "MISSED"}; median of pairs ${paired.toFixed(2)})`);
+  const floor = (splitMedian - (rungs.length - 1) * median(decode)) / splitMedian;
+  console.log(`decode only: ${sec(median(decode))} s; saving just the ${rungs.length - 1} extra decodes would give ${floor.toFixed(2)}`);
   console.log(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log(`ratio=${ratio.toFixed(2)}`);
 } catch (err) {
