@@ -10,8 +10,8 @@
 // Each scenario runs BENCH_RUNS times (default 3), alternating which side goes first,
 // and the medians are compared. The last line, ratio=<encoder ÷ bare ffmpeg>, is the
 // number to watch.
-import childProcess, { type ChildProcess, execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import childProcess, { type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +24,7 @@ import { planLadder } from "../encoder/ffmpeg/hls";
 import { probeFile } from "../encoder/ffmpeg/probe";
 import { ffmpegArgv } from "../encoder/ffmpeg/runner";
 import { startEncoder, startMediaServer, startSink } from "../test/encoder/harness";
+import { benchClip, clean, median, runBare, sec, table } from "./shared";
 
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const VIDEO_GOAL = 1.1;
@@ -81,54 +82,6 @@ function track(child: ChildProcess, file: unknown, args: unknown): void {
 };
 syncBuiltinESMExports();
 
-// ---------------------------------------------------------------------------------------
-// The clip: 20 s of 1920x1080 at 30 fps, h264 + AAC, made once per machine.
-
-function benchClip(): string {
-  const dir = path.join(os.tmpdir(), "kiln-bench");
-  const file = path.join(dir, "clip-1080p30-20s-v1.mp4");
-  if (existsSync(file)) return file;
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.part.${process.pid}.mp4`;
-  console.log("generating the 20 s 1080p clip (once)…");
-  execFileSync("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=20",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20",
-    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-pix_fmt", "yuv420p", "-g", "60",
-    "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
-    tmp,
-  ], { stdio: "inherit" });
-  renameSync(tmp, file);
-  return file;
-}
-
-// ---------------------------------------------------------------------------------------
-// Bare ffmpeg: the runner's exact argv, in a directory holding the input as `input`.
-
-function runBare(command: FfmpegCommand, cwd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = realSpawn("ffmpeg", ffmpegArgv(command), { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stdout.resume();
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr = (stderr + c).slice(-4000)));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const seconds = (performance.now() - start) / 1000;
-      if (code === 0) resolve(seconds);
-      else reject(new Error(`ffmpeg exited with ${code}:\n${stderr}\nargv: ${ffmpegArgv(command).join(" ")}`));
-    });
-  });
-}
-
-function clean(cwd: string, command: FfmpegCommand): void {
-  for (const out of command.outputs) {
-    const top = out.split("/")[0]!;
-    rmSync(path.join(cwd, top), { recursive: true, force: true });
-  }
-}
-
 function valueAfter(args: string[], flag: string): string {
   const i = args.indexOf(flag);
   if (i < 0 || i + 1 >= args.length) throw new Error(`the ladder command has no ${flag}`);
@@ -175,21 +128,6 @@ function perRungCommands(ladder: FfmpegCommand, rungNames: string[], hasAudio: b
       durationS: ladder.durationS,
     };
   });
-}
-
-// ---------------------------------------------------------------------------------------
-// Stats and printing
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const sec = (s: number) => s.toFixed(2);
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -90,6 +90,95 @@ export const encodeSpecSchema = z.discriminatedUnion("kind", [
 ]);
 export type EncodeSpec = z.infer<typeof encodeSpecSchema>;
 
+const bcp47 = z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/);
+const x26xPreset = z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]);
+
+/** One rendition of a Transcodely output: the Worker passes the request's variant as given. */
+export const videoVariantSpecSchema = z.object({
+  codec: z.enum(["h264", "h265", "vp9", "av1"]),
+  resolution: z.enum(["480p", "720p", "1080p", "1440p", "2160p", "4320p"]).optional(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  quality: z.enum(["economy", "standard", "premium"]).optional(),
+  /** 0 or absent keeps the source's rate. */
+  framerate: z.number().int().min(0).optional(),
+  /** kbps; replaces the tier's constant quality with a target rate. */
+  bitrate: z.number().int().positive().optional(),
+  h264: z
+    .object({
+      profile: z.enum(["baseline", "main", "high"]).optional(),
+      preset: x26xPreset.optional(),
+      crf: z.number().int().min(0).max(51).optional(),
+      tune: z.enum(["film", "animation", "grain", "stillimage", "fastdecode", "zerolatency"]).optional(),
+    })
+    .optional(),
+  h265: z
+    .object({
+      profile: z.enum(["main", "main10"]).optional(),
+      preset: x26xPreset.optional(),
+      crf: z.number().int().min(0).max(51).optional(),
+      tune: z.enum(["psnr", "ssim", "grain", "fastdecode", "zerolatency", "animation"]).optional(),
+    })
+    .optional(),
+  vp9: z.object({ crf: z.number().int().min(0).max(63).optional(), speed: z.number().int().min(0).max(8).optional() }).optional(),
+  av1: z.object({ crf: z.number().int().min(0).max(63).optional(), preset: z.number().int().min(0).max(13).optional() }).optional(),
+});
+export type VideoVariantSpec = z.infer<typeof videoVariantSpecSchema>;
+
+export const audioTrackSpecSchema = z.object({
+  codec: z.enum(["aac", "opus", "mp3", "flac", "ac3", "eac3"]),
+  /** kbps */
+  bitrate: z.number().int().positive().optional(),
+  channels: z.number().int().min(1).max(8).optional(),
+  sample_rate: z.number().int().positive().optional(),
+  language: bcp47.optional(),
+  label: z.string().min(1).max(64).optional(),
+  default: z.boolean().optional(),
+});
+export type AudioTrackSpec = z.infer<typeof audioTrackSpecSchema>;
+
+/** A sidecar subtitle file for a streaming output, fetched by the encoder like the input. */
+export const subtitleSpecSchema = z.object({
+  url,
+  format: z.enum(["vtt", "srt"]).optional(),
+  language: bcp47,
+  label: z.string().min(1).max(64).optional(),
+  default: z.boolean().optional(),
+});
+export type SubtitleSpec = z.infer<typeof subtitleSpecSchema>;
+
+/**
+ * One output of a Transcodely job (`outputs[]`): a file or a stream package with its
+ * variants. All output tasks of a work order are encoded together, from one decode.
+ */
+export const outputSpecSchema = z.object({
+  kind: z.literal("output"),
+  type: z.enum(["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptive"]),
+  video: z.array(videoVariantSpecSchema).min(1).max(20),
+  audio: z.array(audioTrackSpecSchema).max(8).optional(),
+  segments: z.object({ duration: z.number().min(1).max(30) }).optional(),
+  hls: z
+    .object({
+      segment_type: z.enum(["fmp4", "ts"]).optional(),
+      playlist_type: z.enum(["vod", "event"]).optional(),
+      version: z.number().int().min(3).max(10).optional(),
+    })
+    .optional(),
+  dash: z.object({ profile: z.enum(["on-demand", "live"]).optional() }).optional(),
+  subtitles: z.array(subtitleSpecSchema).max(8).optional(),
+});
+export type OutputSpec = z.infer<typeof outputSpecSchema>;
+
+/**
+ * What one task of a work order makes: an Ittybit kind, or a Transcodely output. The
+ * output kind and the optional `manifest` of output facts were added without a
+ * CONTRACT_VERSION bump: a v1 encoder without them refuses such an order (400, which
+ * the Worker treats as rejected) and a v1 Worker drops the unknown field, so no peer
+ * misreads the other; kind orders and their events are unchanged.
+ */
+export const taskSpecSchema = z.discriminatedUnion("kind", [...encodeSpecSchema.options, outputSpecSchema]);
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+
 export const workOrderSchema = z.object({
   v: z.literal(CONTRACT_VERSION),
   job_id: id,
@@ -97,7 +186,7 @@ export const workOrderSchema = z.object({
   lease_token: z.string().min(16).max(256),
   input: z.object({ url }),
   /** Encode tasks, in order; probe, import and export are the pipeline's own stages. */
-  tasks: z.array(z.object({ task_id: id, output_id: id, spec: encodeSpecSchema })).min(1).max(50),
+  tasks: z.array(z.object({ task_id: id, output_id: id, spec: taskSpecSchema })).min(1).max(50),
   limits: z
     .object({
       max_input_bytes: z.number().int().positive().default(10 * 1024 ** 3),
@@ -159,6 +248,8 @@ export const outputFactsSchema = z.object({
   output_id: id,
   /** The main file: the media file, or the master playlist of a package. */
   main: z.string(),
+  /** An adaptive package's DASH manifest, beside its master playlist (`main`). */
+  manifest: z.string().optional(),
   files: z.array(exportedFileSchema).min(1),
   size_bytes: z.number().int().nonnegative(),
   duration_ms: z.number().int().nonnegative().nullable(),

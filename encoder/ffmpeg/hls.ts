@@ -42,7 +42,7 @@ export function planLadder(spec: AdaptiveSpec, source: Size): Rung[] {
  * Short clips get 2 s segments so a player still has several to switch rungs on;
  * otherwise 4 s, a common trade between start-up time and request count.
  */
-function segmentSeconds(durationS: number): number {
+export function segmentSeconds(durationS: number): number {
   return durationS < 12 ? 2 : 4;
 }
 

@@ -1,15 +1,20 @@
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { OutputFacts, WorkOrder } from "../contract";
+import type { EncodeSpec, OutputFacts, OutputSpec, WorkOrder } from "../contract";
 import { PipelineError, toFailure } from "../errors";
-import type { FfmpegCommand } from "../ffmpeg/command";
+import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
-import { probeFile, probeStreams, requireStreams } from "../ffmpeg/probe";
+import type { SubtitleRendition } from "../ffmpeg/playlists";
+import { probeStreams, requireStreams } from "../ffmpeg/probe";
+import { buildRenditionsCommand } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
 import { runPostStep } from "../media/post-step";
-import { imageFacts } from "../media/image-facts";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
 import { importInput } from "./import";
+import { finishPackage } from "./packages";
 import type { Reporter } from "./reporter";
+import { prepareSubtitles } from "./subtitles";
+import { type VerifiedFacts, type VerifyOptions, verifyOutput, verifyRenditions } from "./verify";
 import { withWorkDir } from "./workdir";
 
 export interface JobRuntime {
@@ -25,10 +30,11 @@ const WEIGHT = { import: 10, probe: 2, encode: 80, export: 8 } as const;
 const INPUT_FILE = "input";
 
 /**
- * Runs one attempt of a job: import → probe → encode each task → export, inside a
- * working directory that is removed afterwards. An input failure ends the job; a
- * failed encode task is reported and the remaining tasks still run. A probe-only
- * order (delayed start) stops after the probe and its checks.
+ * Runs one attempt of a job: import → probe → encode → export, inside a working
+ * directory that is removed afterwards. Kind tasks run one ffmpeg each; all Transcodely
+ * outputs run as one ffmpeg (one decode), and one run each if that shared run fails. An
+ * input failure ends the job; a failed output is reported and the others still finish.
+ * A probe-only order (delayed start) stops after the probe and its checks.
  */
 export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
   const { reporter, signal } = runtime;
@@ -61,9 +67,16 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
       }
       void reporter.send({ type: "metadata", input_metadata: probed.metadata });
+      const kindTasks = order.tasks.filter(isKindTask);
+      const outputTasks = order.tasks.filter(isOutputTask);
+      // Input problems are found for every task before any encoding starts.
+      const requireAllStreams = () => {
+        for (const task of kindTasks) requireStreams(probed, task.spec.kind);
+        if (outputTasks.length > 0) requireStreams(probed, "video");
+      };
       if (order.probe_only) {
         // The job will wait for confirmation: everything that could fail it later is checked now.
-        for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+        requireAllStreams();
         await verify();
         await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
         return;
@@ -72,8 +85,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
 
       at.stage = "encode";
-      // Input problems are found for every task before any encoding starts.
-      for (const task of order.tasks) requireStreams(probed, task.spec.kind);
+      requireAllStreams();
       // The probe's answer may have paused the job (delayed start): nothing more runs.
       if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
       // The damage checks (a first-frame decode, a read of the tail) run beside the
@@ -94,36 +106,85 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         }
       };
       const source = { ...probed.source, file: INPUT_FILE };
-      const commands = order.tasks.map((task) => ({ task, command: buildEncodeCommand(task.spec, source, task.output_id) }));
-      const totalSeconds = commands.reduce((sum, c) => sum + Math.max(c.command.durationS, 0.001), 0);
+      const verifyOptions = { ffprobe: runtime.ffprobe, signal };
+
+      // Outputs whose own inputs (subtitle files) or plans fail are failed alone, before the shared run.
+      const ready: ReadyOutput[] = [];
+      for (const task of outputTasks) {
+        try {
+          buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source);
+          const staging = `subtitles_${task.output_id}`;
+          const tracks = task.spec.subtitles ?? [];
+          const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg };
+          const mpegts = task.spec.hls?.segment_type === "ts";
+          const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
+          ready.push({ task, subtitles: { staging, renditions } });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          reportTaskFailure(reporter, task.task_id, err);
+        }
+      }
+      const units: EncodeUnit[] = [
+        ...(ready.length > 0 ? [renditionsUnit(ready, source, dir, verifyOptions)] : []),
+        ...kindTasks.map((task) => kindUnit(task, source, dir, verifyOptions)),
+      ];
+
+      let totalSeconds = units.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
       let doneSeconds = 0;
       const made: MadeOutput[] = [];
       // Each output's ffprobe verification runs beside the next encode and the export;
       // an output is reported completed only once it is verified.
       const verifications = new Map<string, Promise<VerifiedFacts>>();
-      for (const { task, command } of commands) {
-        void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
-        const share = Math.max(command.durationS, 0.001) / totalSeconds;
+      const manifests = new Map<string, string>();
+      const started = new Set<string>();
+      for (let unit = units.shift(); unit; unit = units.shift()) {
+        for (const { task } of unit.outputs) {
+          if (started.has(task.task_id)) continue;
+          started.add(task.task_id);
+          void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
+        }
+        const seconds = Math.max(unit.command.durationS, 0.001);
         const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
+        // A shared run is every output's progress at once: reported once, for the stage.
+        const progressTask = unit.outputs.length === 1 ? unit.outputs[0]!.task.task_id : null;
         try {
-          await runFfmpeg(command, {
+          await unit.prepare?.();
+          await runFfmpeg(unit.command, {
             cwd: dir,
             signal: encodeControl.signal,
             ffmpeg: runtime.ffmpeg,
-            onProgress: (f) => reporter.progress("encode", task.task_id, f * 100, base + f * share * WEIGHT.encode),
+            onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
           });
-          if (command.post) await runPostStep(command.post, dir);
-          made.push({ outputId: task.output_id, main: command.main, files: await outputFiles(command, dir) });
-          const verification = verifyOutput(command, dir, runtime, signal);
-          // Observed later, after export; until then a failure must not count as unhandled.
-          verification.catch(() => {});
-          verifications.set(task.task_id, verification);
         } catch (err) {
           if (signal.aborted) throw err;
           if (encodeControl.signal.aborted) await failIfDamaged();
-          reportTaskFailure(reporter, task.task_id, err);
+          const parts = unit.outputs.length > 1 ? unit.split?.() : undefined;
+          if (parts) {
+            // One ffmpeg for all outputs means one failure stops all: each output gets a run
+            // of its own, so only the output that cannot be made fails.
+            totalSeconds += parts.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
+            units.unshift(...parts);
+          } else {
+            for (const { task } of unit.outputs) reportTaskFailure(reporter, task.task_id, err);
+          }
+          doneSeconds += seconds;
+          continue;
         }
-        doneSeconds += Math.max(command.durationS, 0.001);
+        for (const output of unit.outputs) {
+          try {
+            await output.finish?.();
+            made.push({ outputId: output.task.output_id, main: output.main, files: await output.files() });
+            if (output.manifest) manifests.set(output.task.task_id, output.manifest);
+            const verification = output.verify();
+            // Observed later, after export; until then a failure must not count as unhandled.
+            verification.catch(() => {});
+            verifications.set(output.task.task_id, verification);
+          } catch (err) {
+            if (signal.aborted) throw err;
+            reportTaskFailure(reporter, output.task.task_id, err);
+          }
+        }
+        doneSeconds += seconds;
       }
 
       await failIfDamaged();
@@ -135,12 +196,13 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
         // Nothing the job started may outlive its working directory.
         const exported = await exportOutputs(order, dir, made, signal).finally(() => Promise.allSettled(verifications.values()));
         const byOutput = new Map(exported.map((o) => [o.output_id, o]));
-        for (const { task } of commands) {
+        for (const task of order.tasks) {
           const stored = byOutput.get(task.output_id);
           const verification = verifications.get(task.task_id);
           if (!stored || !verification) continue;
           try {
-            const output: OutputFacts = { ...stored, ...(await verification) };
+            const manifest = manifests.get(task.task_id);
+            const output: OutputFacts = { ...stored, ...(await verification), ...(manifest ? { manifest } : {}) };
             void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output });
           } catch (err) {
             // Its files were stored, but the Worker records outputs only from task_completed.
@@ -165,23 +227,83 @@ function reportTaskFailure(reporter: Reporter, taskId: string, err: unknown): vo
   void reporter.send({ type: "task_failed", stage: "encode", task_id: taskId, error: toFailure(err, "encode_failed") });
 }
 
+type WorkTask = WorkOrder["tasks"][number];
+type KindTask = WorkTask & { spec: EncodeSpec };
+type OutputTask = WorkTask & { spec: OutputSpec };
+const isOutputTask = (t: WorkTask): t is OutputTask => t.spec.kind === "output";
+const isKindTask = (t: WorkTask): t is KindTask => t.spec.kind !== "output";
+
+interface ReadyOutput {
+  task: OutputTask;
+  subtitles: { staging: string; renditions: SubtitleRendition[] };
+}
+
+/** One ffmpeg run and the outputs it makes. */
+interface EncodeUnit {
+  command: FfmpegCommand;
+  outputs: {
+    task: WorkTask;
+    main: string;
+    manifest?: string;
+    /** Completes the output after the run (a post step, playlist edits). */
+    finish?: () => Promise<void>;
+    files: () => Promise<string[]>;
+    verify: () => Promise<VerifiedFacts>;
+  }[];
+  /** Before the run: a clean place for its files. */
+  prepare?: () => Promise<void>;
+  /** The same outputs as one run each, for when a shared run fails. */
+  split?: () => EncodeUnit[];
+}
+
+function kindUnit(task: KindTask, source: SourceInfo, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
+  const command = buildEncodeCommand(task.spec, source, task.output_id);
+  return {
+    command,
+    outputs: [
+      {
+        task,
+        main: command.main,
+        finish: command.post ? () => runPostStep(command.post!, dir) : undefined,
+        files: () => outputFiles(command, dir),
+        verify: () => verifyOutput(command, dir, verifyOptions),
+      },
+    ],
+  };
+}
+
+/** Every ready Transcodely output from one ffmpeg run (one decode); split per output if that run fails. */
+function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
+  const command = buildRenditionsCommand(
+    ready.map(({ task }) => ({ outputId: task.output_id, spec: task.spec })),
+    source,
+  );
+  return {
+    command,
+    outputs: command.layouts.map((layout, i) => {
+      const { task, subtitles } = ready[i]!;
+      return {
+        task,
+        main: layout.main,
+        manifest: layout.manifest,
+        finish: () => finishPackage(layout, task.spec, dir, subtitles, source.durationS),
+        files: () => listFiles(dir, layout.root),
+        verify: () => verifyRenditions(layout, dir, verifyOptions),
+      };
+    }),
+    prepare: async () => {
+      for (const layout of command.layouts) {
+        // What a failed shared run left behind must not end up in a package.
+        await rm(path.join(dir, layout.root), { recursive: true, force: true });
+        if (layout.root === layout.outputId) await mkdir(path.join(dir, layout.root), { recursive: true });
+      }
+    },
+    split: () => ready.map((r) => renditionsUnit([r], source, dir, verifyOptions)),
+  };
+}
+
 /** The files an output consists of: its one file, or everything under its package directory. */
 async function outputFiles(command: FfmpegCommand, dir: string): Promise<string[]> {
   const root = command.outputs.length === 1 ? command.outputs[0]! : path.dirname(command.main);
   return (await Promise.all((root === "." ? command.outputs : [root]).map((f) => listFiles(dir, f)))).flat();
-}
-
-type VerifiedFacts = Pick<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
-
-/** What the output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
-async function verifyOutput(command: FfmpegCommand, dir: string, runtime: JobRuntime, signal: AbortSignal): Promise<VerifiedFacts> {
-  const file = command.factsFrom ?? command.main;
-  if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
-  const probed = await probeFile(file, dir, { ffprobe: runtime.ffprobe, signal, integrityChecks: false });
-  return {
-    duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
-    width: probed.source.width,
-    height: probed.source.height,
-    codec: probed.metadata.codec ?? probed.metadata.audio_codec,
-  };
 }

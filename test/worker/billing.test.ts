@@ -14,7 +14,7 @@ const IN = "https://media.example.com/in.mp4";
 const oneMinute1080 = { duration_ms: 60_000, width: 1920, height: 1080 };
 
 function plannedJob(body: Record<string, unknown>): { spec: JobSpec; outputs: Output[]; tasks: Task[] } {
-  const spec = toJobSpec(createJobRequestSchema.parse({ input: IN, ...body }), new Map(Object.entries(builtInPresets)));
+  const spec = toJobSpec(createJobRequestSchema.parse({ input: IN, ...body }), { input: null, output: null }, new Map(Object.entries(builtInPresets)));
   return { spec, ...planJob(spec, new Date().toISOString()) };
 }
 
@@ -115,6 +115,7 @@ describe("actual cost", () => {
     facts: { duration_ms: durationMs, width: 1, height: 1, codec: "h264", sha256: "a", files: 1 },
     error: null,
     main_key: null,
+    main_object: null,
   });
 
   it("charges completed outputs at their measured durations and nothing for failed ones", () => {

@@ -84,9 +84,60 @@ describe("dispatch to the encoder", () => {
 
   it("fails a job the encoder cannot run yet with a clear code", async () => {
     const { key } = await seedOrg();
-    const job = (await call("/v1/jobs", { key, body: { input: "https://x.example.com/a.mp4", outputs: [{ type: "mp4", video: [{ codec: "h264" }] }] } })).json;
+    const tasks = [
+      { tool: "storage:get", parameters: { location: "https://x.example.com/in/", files: ["a.mp4"] } },
+      { tool: "ffmpeg:cmd", parameters: { arguments: ["-i", "a.mp4", "b.mp4"] } },
+      { tool: "storage:put", parameters: { location: "s3://bucket/out/", files: ["b.mp4"] } },
+    ];
+    const job = (await call("/v1/jobs", { key, body: { tasks } })).json;
     await vi.waitFor(async () => expect((await call(`/v1/jobs/${job.id}`, { key })).json.status).toBe("failed"), { timeout: 8000, interval: 50 });
     expect((await call(`/v1/jobs/${job.id}`, { key })).json.error.code).toBe("job_unsupported");
+  });
+
+  it("sends an outputs job as one task per output, variants and subtitle URLs included", async () => {
+    const { key } = await seedOrg();
+    const outputs = [
+      {
+        type: "hls",
+        video: [{ codec: "h264", resolution: "720p" }, { codec: "h264", height: 240, quality: "economy" }],
+        audio: [{ codec: "aac", bitrate: 96, language: "en" }],
+        segments: { duration: 4 },
+        subtitle_tracks: [{ source: "https://media.example.com/en.vtt", language: "en", label: "English" }],
+        path_template: "{job_id}/{output_id}",
+      },
+      { preset: "web_720p_standard", type: "mkv" },
+    ];
+    const job = (await call("/v1/jobs", { key, body: { input: "https://media.example.com/in.mp4", outputs } })).json;
+    const order = await orderNumber(job.id, 1);
+    const encodes = job.tasks.filter((t: { kind: string }) => t.kind === "encode");
+    expect(order.tasks).toEqual([
+      {
+        task_id: encodes[0].id,
+        output_id: job.outputs[0].id,
+        spec: {
+          kind: "output",
+          type: "hls",
+          video: outputs[0]!.video,
+          audio: outputs[0]!.audio,
+          segments: { duration: 4 },
+          subtitles: [{ url: "https://media.example.com/en.vtt", language: "en", label: "English" }],
+        },
+      },
+      {
+        task_id: encodes[1].id,
+        output_id: job.outputs[1].id,
+        spec: { kind: "output", type: "mkv", video: [{ codec: "h264", resolution: "720p", quality: "standard" }], audio: [{ codec: "aac", bitrate: 128 }] },
+      },
+    ]);
+  });
+
+  it("fails an outputs job whose subtitle file is in a bucket, until origins resolve those", async () => {
+    const { key } = await seedOrg();
+    const body = { input: "https://x.example.com/a.mp4", outputs: [{ type: "hls", video: [{ codec: "h264" }], subtitle_tracks: [{ source: "s3://subs/en.vtt", language: "en" }] }] };
+    const job = (await call("/v1/jobs", { key, body })).json;
+    await vi.waitFor(async () => expect((await call(`/v1/jobs/${job.id}`, { key })).json.status).toBe("failed"), { timeout: 8000, interval: 50 });
+    const error = (await call(`/v1/jobs/${job.id}`, { key })).json.error;
+    expect(error).toMatchObject({ code: "subtitle_source_unsupported", message: expect.stringContaining("outputs.0.subtitle_tracks.0.source") });
   });
 });
 
@@ -268,5 +319,67 @@ describe("delayed start", () => {
     await send2({ type: "task_started", stage: "import", task_id: null });
     expect((await send2({ type: "task_completed", stage: "probe", task_id: null, output: null })).directive).toBe("continue");
     expect((await call(`/v1/jobs/${job.id}`, { key })).json.status).toBe("processing");
+  });
+});
+
+describe("encoder events for an outputs job", () => {
+  it("one shared run's progress moves every output; some outputs failing ends the job partial, with playlist and manifest URLs", async () => {
+    const { key } = await seedOrg();
+    const body = {
+      input: "https://media.example.com/in.mp4",
+      outputs: [
+        { type: "adaptive", video: [{ codec: "h264", height: 360 }] },
+        { type: "hls", video: [{ codec: "h264", height: 360 }] },
+        { type: "mp4", video: [{ codec: "h264" }] },
+      ],
+    };
+    const job = (await call("/v1/jobs", { key, body })).json;
+    const order = await orderNumber(job.id, 1);
+    const send = encoderFor(order);
+    const get = async () => (await call(`/v1/jobs/${job.id}`, { key })).json;
+    const [adaptive, hls, mp4] = order.tasks;
+
+    await send({ type: "task_started", stage: "import", task_id: null });
+    await send({ type: "task_completed", stage: "import", task_id: null, output: null });
+    await send({ type: "task_started", stage: "probe", task_id: null });
+    await send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+    for (const t of order.tasks) await send({ type: "task_started", stage: "encode", task_id: t.task_id });
+    let view = await get();
+    expect(view.outputs.map((o: { status: string }) => o.status)).toEqual(["processing", "processing", "processing"]);
+    await send({ type: "progress", stage: "encode", task_id: null, task_progress: 40, job_progress: 44 });
+    view = await get();
+    expect(view.tasks.filter((t: { kind: string }) => t.kind === "encode").map((t: { progress: number }) => t.progress)).toEqual([40, 40, 40]);
+
+    await send({ type: "task_failed", stage: "encode", task_id: hls!.task_id, error: { code: "input_unreachable", message: "subtitle track 1 (en): 404" } });
+    await send({ type: "task_started", stage: "export", task_id: null });
+    const dir = adaptive!.output_id;
+    const file = (path: string, type: string) => ({ path, content_type: type, size_bytes: 10, sha256: "b".repeat(64) });
+    await send({
+      type: "task_completed",
+      stage: "encode",
+      task_id: adaptive!.task_id,
+      output: {
+        ...facts(dir),
+        main: `${dir}/master.m3u8`,
+        manifest: `${dir}/manifest.mpd`,
+        files: [file(`${dir}/master.m3u8`, "application/vnd.apple.mpegurl"), file(`${dir}/manifest.mpd`, "application/dash+xml"), file(`${dir}/seg_0_00001.m4s`, "video/iso.segment")],
+      },
+    });
+    await send({ type: "task_completed", stage: "encode", task_id: mp4!.task_id, output: facts(mp4!.output_id) });
+    await send({ type: "task_completed", stage: "export", task_id: null, output: null });
+    await send({ type: "job_completed" });
+
+    view = await get();
+    expect(view.status).toBe("partial");
+    const [a, h, m] = view.outputs;
+    expect(a).toMatchObject({ status: "completed", facts: { files: 3 } });
+    expect(a.output_url).toMatch(/\/master\.m3u8$/);
+    expect(a.manifest_url).toMatch(/\/manifest\.mpd$/);
+    // Both are signed for the package's directory, so every segment they name is reachable.
+    expect(a.output_url.replace(/master\.m3u8$/, "")).toBe(a.manifest_url.replace(/manifest\.mpd$/, ""));
+    expect(a).not.toHaveProperty("manifest_key");
+    expect(h).toMatchObject({ status: "failed", output_url: null, manifest_url: null, error: { code: "input_unreachable" } });
+    expect(m).toMatchObject({ status: "completed", manifest_url: null });
+    expect(m.output_url).toMatch(/\.mp4/);
   });
 });

@@ -1,5 +1,6 @@
-import type { EncodeSpec, WorkOrderInput } from "../../encoder/contract";
+import type { EncodeSpec, OutputSpec as EncoderOutputSpec, WorkOrderInput } from "../../encoder/contract";
 import type { Env } from "../env";
+import type { JobSpec } from "../jobs/job-spec";
 import type { JobState } from "../jobs/job-state";
 import { type ThumbnailSpec, thumbnailTaskSpec } from "../jobs/spec/thumbnails";
 import { signStorageUrl } from "../storage/signing";
@@ -11,7 +12,7 @@ export const INPUT_URL_TTL_SECONDS = 6 * 3600;
 
 export class UndispatchableJob extends Error {
   constructor(
-    readonly code: "input_unsupported" | "job_unsupported" | "upload_not_found" | "upload_not_ready" | BucketRefError["code"],
+    readonly code: "input_unsupported" | "job_unsupported" | "subtitle_source_unsupported" | "upload_not_found" | "upload_not_ready" | BucketRefError["code"],
     message: string,
   ) {
     super(message);
@@ -35,9 +36,7 @@ export async function buildWorkOrder(
   env: Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
 ): Promise<WorkOrderInput> {
   const { spec } = job;
-  if (spec.mode !== "kind") {
-    throw new UndispatchableJob("job_unsupported", `The encoder does not run ${spec.mode === "outputs" ? "outputs[]" : "tool pipeline"} jobs yet`);
-  }
+  const tasks = encodeTasks(job, spec);
   const base = publicUrl.replace(/\/+$/, "");
   const { input: bucketInput, output: bucketOutput } = spec.storage;
   let inputUrl: string;
@@ -56,14 +55,13 @@ export async function buildWorkOrder(
   }
   // Checked now rather than at export, so a job whose destination is gone is not encoded for nothing.
   if (bucketOutput !== null) await undispatchableIfMissing(() => openBucket(env, job.org_id, bucketOutput.bucket, "write"));
-  const encodeTask = job.tasks.find((t) => t.kind === spec.kind)!;
   return {
     v: 1,
     job_id: job.id,
     attempt: lease.attempt,
     lease_token: lease.token,
     input: { url: inputUrl },
-    tasks: [{ task_id: encodeTask.id, output_id: encodeTask.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }, ...thumbnailTasks(job)],
+    tasks: [...tasks, ...thumbnailTasks(job)],
     // A delayed-start job is only probed until it is confirmed.
     probe_only: spec.delayed_start && job.confirmed_at === null,
     export: { sign_url: `${base}/internal/jobs/${job.id}/sign`, token: lease.token },
@@ -85,4 +83,44 @@ function thumbnailTasks(job: JobState): WorkOrderInput["tasks"] {
   return job.tasks
     .filter((t) => t.kind === "thumbnail")
     .map((t) => ({ task_id: t.id, output_id: t.output_id!, spec: thumbnailTaskSpec(t.options as ThumbnailSpec) }));
+}
+
+type OrderTask = WorkOrderInput["tasks"][number];
+type OutputsWork = Extract<JobSpec, { mode: "outputs" }>["outputs"][number];
+
+/**
+ * The encode tasks of the order: a kind job's one task, or one task per output of an
+ * outputs job (the encoder makes them all from one decode).
+ */
+function encodeTasks(job: JobState, spec: JobSpec): OrderTask[] {
+  if (spec.mode === "kind") {
+    const task = job.tasks.find((t) => t.kind === spec.kind)!;
+    return [{ task_id: task.id, output_id: task.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }];
+  }
+  if (spec.mode === "tasks") throw new UndispatchableJob("job_unsupported", "The encoder does not run tool pipeline jobs yet");
+  return job.tasks
+    .filter((t) => t.kind === "encode")
+    .map((task) => {
+      const index = job.outputs.findIndex((o) => o.id === task.output_id);
+      return { task_id: task.id, output_id: task.output_id!, spec: outputTaskSpec(spec.outputs[index]!, index) };
+    });
+}
+
+/**
+ * An output as the encoder takes it. Subtitle files reach the encoder as URLs it fetches
+ * with the input's guarded import: http(s) as given; bucket URLs need storage origins.
+ */
+function outputTaskSpec(output: OutputsWork, index: number): EncoderOutputSpec {
+  const { type, video, audio, segments, hls, dash, subtitle_tracks } = output;
+  const subtitles = subtitle_tracks?.map((track, i) => {
+    if (!/^https?:\/\//i.test(track.source)) {
+      throw new UndispatchableJob(
+        "subtitle_source_unsupported",
+        `outputs.${index}.subtitle_tracks.${i}.source: only http(s) subtitle files can be fetched yet; s3:// and gs:// need storage origins`,
+      );
+    }
+    const { source, ...rest } = track;
+    return { url: source, ...rest };
+  });
+  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}) };
 }

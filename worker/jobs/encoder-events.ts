@@ -40,12 +40,19 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
       job.input_metadata = event.input_metadata;
       return [];
     case "progress": {
-      const task = taskFor(job, event.stage, event.task_id);
-      if (task && task.status === "running") task.progress = Math.max(task.progress, Math.round(event.task_progress));
+      // One ffmpeg run makes every output of an outputs job: its progress names no task and is theirs alike.
+      const shared = event.stage === "encode" && event.task_id === null;
+      const tasks = shared ? job.tasks.filter((t) => t.kind === "encode") : [taskFor(job, event.stage, event.task_id)];
+      for (const task of tasks) {
+        if (task && task.status === "running") task.progress = Math.max(task.progress, Math.round(event.task_progress));
+      }
       return [{ progress: event.job_progress, stage: event.stage }];
     }
     case "task_started": {
-      mark(taskFor(job, event.stage, event.task_id), "running", now);
+      const task = taskFor(job, event.stage, event.task_id);
+      mark(task, "running", now);
+      const output = event.task_id ? job.outputs.find((o) => o.id === task?.output_id) : undefined;
+      if (output?.status === "pending") output.status = "processing";
       const effects: JobEffect[] = [{ progress: job.progress, stage: event.stage }];
       if (job.status === "pending") effects.unshift({ action: "start_probe" });
       if (event.stage === "encode" && job.status === "probing") effects.unshift({ action: "start_processing" });
@@ -67,6 +74,9 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
           output.file_size_bytes = event.output.size_bytes;
           output.main_key = placement.store === "managed" ? placement.key : null;
           output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
+          // The DASH manifest of an adaptive package, shown beside its master playlist (managed storage only).
+          const manifest = event.output.manifest && placement.store === "managed" ? place(output.id, event.output.manifest) : null;
+          output.manifest_key = manifest?.ok && manifest.placement.store === "managed" ? manifest.placement.key : null;
           output.facts = {
             duration_ms: event.output.duration_ms,
             width: event.output.width,

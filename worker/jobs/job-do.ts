@@ -224,16 +224,15 @@ export class JobDO extends DurableObject<Env> {
           output.output_url = await bucketReadUrl(this.env, job.org_id, stored.main_object, OUTPUT_URL_TTL_S);
           return;
         }
-        const key = stored.main_key;
-        if (!key) return;
+        if (!stored.main_key) return;
         // Playlists and storyboards name their segments and sprite sheets relative to
         // themselves; a thumbnail set's other stills sit beside its first.
-        const directory = /\.(m3u8|mpd|vtt)$/.test(key) || output.type === "thumbnail";
-        output.output_url = await signStorageUrl(
-          this.env,
-          { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: directory ? "prefix" : "object" },
-          this.env.PUBLIC_URL,
-        );
+        const sign = (key: string) => {
+          const directory = /\.(m3u8|mpd|vtt)$/.test(key) || output.type === "thumbnail";
+          return signStorageUrl(this.env, { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: directory ? "prefix" : "object" }, this.env.PUBLIC_URL);
+        };
+        output.output_url = await sign(stored.main_key);
+        if (stored.manifest_key) output.manifest_url = await sign(stored.manifest_key);
       }),
     );
     return view;
@@ -480,7 +479,7 @@ export class JobDO extends DurableObject<Env> {
     if (!job || !terminalStatuses.includes(job.status) || job.completed_at === null || Date.parse(job.completed_at) > cutoff) return false;
     const live = job.outputs.filter((o) => o.status === "completed" && o.main_object === null);
     if (live.length === 0) return true;
-    for (const output of live) Object.assign(output, { status: "expired", output_url: null, main_key: null });
+    for (const output of live) Object.assign(output, { status: "expired", output_url: null, main_key: null, manifest_key: null });
     job.updated_at = nowIso();
     this.pending.index = true;
     this.save();
@@ -576,7 +575,7 @@ export class JobDO extends DurableObject<Env> {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null });
+      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null, manifest_key: null });
     }
     this.pending.dispatchAttempt = job.attempt;
   }

@@ -30,7 +30,10 @@ export const outputSchema = z
     type: z.string(),
     status: z.enum(outputStatuses),
     spec: z.record(z.string(), z.unknown()),
-    output_url: z.string().nullable().openapi({ description: "A fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read" }),
+    output_url: z.string().nullable().openapi({
+      description: "The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read",
+    }),
+    manifest_url: z.string().nullable().openapi({ description: "An adaptive package's MPD, over the same segments as its master playlist" }),
     location: z.string().nullable().openapi({ example: "s3://my-bucket/out/job_a1b2/out_m1n2.mp4", description: "Where an output written to a bucket lives; null in managed storage" }),
     file_size_bytes: z.number().int().nullable(),
     facts: z

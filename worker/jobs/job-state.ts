@@ -82,7 +82,11 @@ export function jobView(job: JobState) {
     output_origin_id: spec.output_origin_id,
     output_path_template: spec.output_path_template,
     tasks: job.tasks,
-    outputs: job.outputs.map(({ main_key: _key, main_object: object, ...output }) => ({ ...output, location: object ? bucketObjectUri(object) : null })),
+    outputs: job.outputs.map(({ main_key: _key, main_object: object, manifest_key: _manifest, ...output }) => ({
+      ...output,
+      location: object ? bucketObjectUri(object) : null,
+      manifest_url: null as string | null,
+    })),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,
     ...costs(job),

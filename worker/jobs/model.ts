@@ -64,4 +64,6 @@ export interface Output {
   main_key: string | null;
   /** The main file when the output went to a bucket (an origin or a secret's); internal, shown as `location`. */
   main_object: BucketObject | null;
+  /** Storage key of an adaptive package's DASH manifest (its view shows `manifest_url`); internal. */
+  manifest_key?: string | null;
 }

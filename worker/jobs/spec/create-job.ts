@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { builtInPresets } from "../presets";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
 import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";

@@ -40,6 +40,7 @@ const codecOptions = {
     profile: z.enum(["main", "main10"]).optional(),
     preset: x26xPreset.optional(),
     crf: z.number().int().min(0).max(51).optional(),
+    tune: z.enum(["psnr", "ssim", "grain", "fastdecode", "zerolatency", "animation"]).optional(),
   }),
   vp9: z.strictObject({
     crf: z.number().int().min(0).max(63).optional(),
@@ -67,6 +68,9 @@ export const videoVariantSchema = z
     av1: codecOptions.av1.optional(),
   })
   .superRefine((variant, ctx) => {
+    if (variant.resolution !== undefined && (variant.width !== undefined || variant.height !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["resolution"], message: "give resolution or width/height, not both" });
+    }
     for (const name of videoCodec.options) {
       if (name !== variant.codec && variant[name] !== undefined) {
         ctx.addIssue({ code: "custom", path: [name], message: `${name} options only apply to codec ${name}` });
@@ -74,21 +78,48 @@ export const videoVariantSchema = z
     }
   });
 
-export const audioTrackSchema = z.strictObject({
-  codec: z.enum(["aac", "opus", "mp3", "flac", "ac3", "eac3"]).default("aac"),
-  bitrate: z.number().int().min(8).max(1536).optional().openapi({ description: "kbps" }),
-  channels: z.number().int().min(1).max(8).optional(),
-  sample_rate: z.union([z.literal(22050), z.literal(32000), z.literal(44100), z.literal(48000), z.literal(96000)]).optional(),
-  language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag").optional(),
-  label: z.string().min(1).max(64).optional(),
-  default: z.boolean().optional(),
-});
+type AudioCodec = "aac" | "opus" | "mp3" | "flac" | "ac3" | "eac3";
+/** What each audio encoder accepts (ffmpeg 5.1's aac, libopus, libmp3lame, flac, ac3, eac3); bitrates in kbps. */
+const audioLimits: Record<AudioCodec, { bitrate: [number, number] | null; maxChannels: number; sampleRates: readonly number[] }> = {
+  aac: { bitrate: [32, 512], maxChannels: 8, sampleRates: [22050, 32000, 44100, 48000, 96000] },
+  opus: { bitrate: [8, 510], maxChannels: 8, sampleRates: [48000] },
+  mp3: { bitrate: [32, 320], maxChannels: 2, sampleRates: [22050, 32000, 44100, 48000] },
+  flac: { bitrate: null, maxChannels: 8, sampleRates: [22050, 32000, 44100, 48000, 96000] },
+  ac3: { bitrate: [32, 640], maxChannels: 6, sampleRates: [32000, 44100, 48000] },
+  eac3: { bitrate: [32, 1536], maxChannels: 6, sampleRates: [32000, 44100, 48000] },
+};
+
+export const audioTrackSchema = z
+  .strictObject({
+    codec: z.enum(["aac", "opus", "mp3", "flac", "ac3", "eac3"]).default("aac"),
+    bitrate: z.number().int().min(8).max(1536).optional().openapi({ description: "kbps" }),
+    channels: z.number().int().min(1).max(8).optional(),
+    sample_rate: z.union([z.literal(22050), z.literal(32000), z.literal(44100), z.literal(48000), z.literal(96000)]).optional(),
+    language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag").optional(),
+    label: z.string().min(1).max(64).optional(),
+    default: z.boolean().optional(),
+  })
+  .superRefine((track, ctx) => {
+    const limits = audioLimits[track.codec];
+    if (track.bitrate !== undefined) {
+      if (!limits.bitrate) ctx.addIssue({ code: "custom", path: ["bitrate"], message: `${track.codec} is lossless and takes no bitrate` });
+      else if (track.bitrate < limits.bitrate[0] || track.bitrate > limits.bitrate[1]) {
+        ctx.addIssue({ code: "custom", path: ["bitrate"], message: `${track.codec} bitrate must be ${limits.bitrate[0]}–${limits.bitrate[1]} kbps` });
+      }
+    }
+    if (track.channels !== undefined && track.channels > limits.maxChannels) {
+      ctx.addIssue({ code: "custom", path: ["channels"], message: `${track.codec} carries at most ${limits.maxChannels} channels` });
+    }
+    if (track.sample_rate !== undefined && !limits.sampleRates.includes(track.sample_rate)) {
+      ctx.addIssue({ code: "custom", path: ["sample_rate"], message: `${track.codec} takes sample rates ${limits.sampleRates.join(", ")}` });
+    }
+  });
 
 const subtitleTrackSchema = z.strictObject({
   source: z
     .string()
     .url()
-    .max(4096)
+    .max(2048)
     .regex(/^(?:https?|s3|gs):\/\//i, "an http(s), s3:// or gs:// URL, like input"),
   format: z.enum(["vtt", "srt"]).optional(),
   language: z.string().regex(/^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$/, "a BCP 47 language tag"),
@@ -110,7 +141,7 @@ export const outputSpecSchema = z
       .optional(),
     dash: z.strictObject({ profile: z.enum(["on-demand", "live"]).optional() }).optional(),
     segments: z.strictObject({ duration: z.number().min(1).max(30) }).optional(),
-    path_template: pathTemplate.optional(),
+    path_template: pathTemplate.refine((t) => t.length <= 512, "at most 512 characters").optional(),
     preset: z
       .string()
       .regex(/^(?:pst_[a-z0-9]{1,40}|[a-z0-9_]{1,64})$/, "a preset id (pst_…) or slug")
@@ -159,6 +190,19 @@ export const outputSpecSchema = z
       }
     }
     if (output.hls && type === "dash") ctx.addIssue({ code: "custom", path: ["hls"], message: "hls options are not valid for a dash output" });
+    const ts = output.hls?.segment_type === "ts";
+    if (ts && type === "adaptive") {
+      ctx.addIssue({ code: "custom", path: ["hls", "segment_type"], message: "adaptive packages share fMP4 (CMAF) segments between HLS and DASH; use type hls for TS segments" });
+    }
+    if (ts) {
+      output.video?.forEach((variant, i) => {
+        if (variant.codec === "av1") ctx.addIssue({ code: "custom", path: ["video", i, "codec"], params: { code: "invalid_codec" }, message: "av1 cannot be carried in TS segments; use fMP4" });
+      });
+    }
+    // fMP4 playlists need version 7 (EXT-X-MAP in every variant); TS ones work from version 3.
+    if (output.hls?.version !== undefined && !ts && output.hls.version < 7 && streaming) {
+      ctx.addIssue({ code: "custom", path: ["hls", "version"], message: "fMP4 segments need HLS version 7 or later; use segment_type ts for older players" });
+    }
     if (output.dash && type === "hls") ctx.addIssue({ code: "custom", path: ["dash"], message: "dash options are not valid for an hls output" });
   });
 export type OutputSpec = z.infer<typeof outputSpecSchema>;

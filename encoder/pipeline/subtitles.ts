@@ -1,0 +1,66 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { SubtitleSpec, WorkOrder } from "../contract";
+import { PipelineError } from "../errors";
+import { type SubtitleRendition, MPEGTS_START_TICKS, withTimestampMap } from "../ffmpeg/playlists";
+import { runFfmpeg } from "../ffmpeg/runner";
+import { buildSubtitleCommand } from "../ffmpeg/subtitles";
+import { importInput } from "./import";
+
+/** Subtitle files are text: anything larger is not one. */
+const MAX_SUBTITLE_BYTES = 20 * 1024 * 1024;
+
+export interface SubtitleContext {
+  dir: string;
+  limits: WorkOrder["limits"];
+  allowPrivateNetworks: boolean;
+  signal: AbortSignal;
+  ffmpeg?: string;
+}
+
+/**
+ * Fetches an output's subtitle tracks (with the input's SSRF-guarded import) and turns
+ * each into WebVTT in `staging` (a directory of the working dir that becomes the
+ * package's `subtitles/` once it is made). Runs before the encode, so a track that
+ * cannot be fetched or read fails its own output only, never the shared run.
+ */
+export async function prepareSubtitles(
+  outputId: string,
+  staging: string,
+  tracks: SubtitleSpec[],
+  mpegts: boolean,
+  ctx: SubtitleContext,
+): Promise<SubtitleRendition[]> {
+  const made: SubtitleRendition[] = [];
+  for (const [i, track] of tracks.entries()) {
+    const what = `subtitle track ${i + 1} (${track.language})`;
+    const source = `subtitle_${outputId}_${i}`;
+    const base = `${track.language}_${i}`;
+    const vtt = `${base}.vtt`;
+    try {
+      await importInput(track.url, path.join(ctx.dir, source), {
+        maxBytes: MAX_SUBTITLE_BYTES,
+        connectTimeoutMs: ctx.limits.connect_timeout_ms,
+        readTimeoutMs: ctx.limits.read_timeout_ms,
+        allowPrivateNetworks: ctx.allowPrivateNetworks,
+        signal: ctx.signal,
+      });
+      await mkdir(path.join(ctx.dir, staging), { recursive: true });
+      await runFfmpeg(buildSubtitleCommand(source, track.format, `${staging}/${vtt}`), { cwd: ctx.dir, signal: ctx.signal, ffmpeg: ctx.ffmpeg }).catch((err: Error) => {
+        if (ctx.signal.aborted) throw err;
+        throw new PipelineError("input_unreadable", `is not a WebVTT or SRT file ffmpeg can read (${err.message.split("\n").pop()})`);
+      });
+      const file = path.join(ctx.dir, staging, vtt);
+      // ffmpeg reads anything as SRT when told to; what it made of the file is the check.
+      const cues = await readFile(file, "utf8");
+      if (!cues.includes("-->")) throw new PipelineError("input_unreadable", "holds no subtitle cues");
+      if (mpegts) await writeFile(file, withTimestampMap(cues, MPEGTS_START_TICKS));
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      const code = err instanceof PipelineError ? err.code : "input_unreachable";
+      throw new PipelineError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    made.push({ vtt: `subtitles/${vtt}`, playlist: `subtitles/${base}.m3u8`, language: track.language, label: track.label ?? track.language, default: track.default ?? false });
+  }
+  return made;
+}

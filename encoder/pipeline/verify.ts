@@ -1,0 +1,83 @@
+import { execFile } from "node:child_process";
+import type { OutputFacts } from "../contract";
+import { PipelineError } from "../errors";
+import type { FfmpegCommand } from "../ffmpeg/command";
+import { ffprobeArgv, probeFile } from "../ffmpeg/probe";
+import type { OutputLayout } from "../ffmpeg/renditions";
+import { imageFacts } from "../media/image-facts";
+
+export type VerifiedFacts = Pick<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
+
+export interface VerifyOptions {
+  ffprobe?: string;
+  signal: AbortSignal;
+}
+
+/** What a kind task's output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
+export async function verifyOutput(command: FfmpegCommand, dir: string, options: VerifyOptions): Promise<VerifiedFacts> {
+  // A sprite sheet's facts are the sheet's, though its main file is the storyboard.
+  const file = command.factsFrom ?? command.main;
+  if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
+  const probed = await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false });
+  return {
+    duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
+    width: probed.source.width,
+    height: probed.source.height,
+    codec: probed.metadata.codec ?? probed.metadata.audio_codec,
+  };
+}
+
+interface ProbedStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * The segment and sidecar files the hls and dash demuxers may open: their default list
+ * plus WebVTT, which the packages' subtitle tracks use.
+ */
+const PACKAGE_EXTENSIONS = "3gp,aac,avi,ac3,eac3,flac,mkv,m3u8,m4a,m4s,m4v,mpg,mov,mp2,mp3,mp4,mpeg,mpegts,ogg,ogv,oga,ts,vob,wav,vtt";
+
+function listStreams(file: string, dir: string, options: VerifyOptions): Promise<{ streams: ProbedStream[]; durationS: number | null }> {
+  const argv = ffprobeArgv(file);
+  argv.splice(argv.indexOf("-print_format"), 0, "-allowed_extensions", PACKAGE_EXTENSIONS);
+  return new Promise((resolve, reject) => {
+    execFile(options.ffprobe ?? "ffprobe", argv, { cwd: dir, signal: options.signal, timeout: 60_000, maxBuffer: 16 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
+      if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
+      if (err) return reject(new PipelineError("encode_failed", `ffprobe cannot read ${file}: ${stderr.trim().split("\n").pop() ?? err.message}`));
+      try {
+        const parsed = JSON.parse(stdout) as { streams?: ProbedStream[]; format?: { duration?: string } };
+        const duration = Number(parsed.format?.duration);
+        resolve({ streams: parsed.streams ?? [], durationS: Number.isFinite(duration) ? duration : null });
+      } catch {
+        reject(new PipelineError("encode_failed", `ffprobe gave no readable description of ${file}`));
+      }
+    });
+  });
+}
+
+/**
+ * Reads a Transcodely output back the way a player would (the file, the master
+ * playlist, the MPD; both manifests of an adaptive package) and checks that every
+ * planned variant is there at its planned size, and the audio when some was planned.
+ * The facts describe the largest variant.
+ */
+export async function verifyRenditions(layout: OutputLayout, dir: string, options: VerifyOptions): Promise<VerifiedFacts> {
+  const entries = [layout.main, ...(layout.manifest ? [layout.manifest] : [])];
+  let facts: VerifiedFacts | null = null;
+  for (const entry of entries) {
+    const { streams, durationS } = await listStreams(entry, dir, options);
+    const video = streams.filter((s) => s.codec_type === "video" && s.width && s.height);
+    for (const v of layout.variants) {
+      if (!video.some((s) => s.width === v.plan.width && s.height === v.plan.height)) {
+        throw new PipelineError("encode_failed", `${entry} lacks the ${v.name} variant (${v.plan.width}x${v.plan.height})`);
+      }
+    }
+    if (layout.audio.length > 0 && !streams.some((s) => s.codec_type === "audio")) throw new PipelineError("encode_failed", `${entry} has no audio`);
+    const largest = video.reduce((a, b) => (b.width! * b.height! > a.width! * a.height! ? b : a));
+    facts ??= { duration_ms: durationS === null ? null : Math.round(durationS * 1000), width: largest.width!, height: largest.height!, codec: largest.codec_name ?? null };
+  }
+  return facts!;
+}
