@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type Action } from "../auth/policy";
 import type { AppEnv } from "../env";
-import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { bearerSecurity, errorResponses, pageQuery } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
 import { derivedId, newId, sha256Hex } from "../ids";
 import type { ActionOutcome, CreateOutcome } from "../jobs/job-do";
@@ -48,8 +48,7 @@ const listJobsRoute = createRoute({
       tag: z.string().optional().openapi({ description: "Comma-separated tags; all must match (case-insensitive)" }),
       search: z.string().min(1).max(128).optional().openapi({ description: "Job id or tag" }),
       bundle: z.string().min(1).max(128).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      cursor: z.string().min(1).max(512).optional(),
+      ...pageQuery,
     }),
   },
   responses: { 200: { description: "A page of jobs", content: { "application/json": { schema: jobListSchema } } }, ...errorResponses(400, 401, 403) },

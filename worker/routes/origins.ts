@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
-import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
 import { newId } from "../ids";
 import { authorize } from "../middleware/authenticate";
@@ -128,19 +128,11 @@ const listOriginsRoute = createRoute({
   security: bearerSecurity,
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      cursor: z.string().min(1).max(512).optional(),
+      ...pageQuery,
     }),
   },
   responses: {
-    200: {
-      description: "A page of origins",
-      content: {
-        "application/json": {
-          schema: z.object({ object: z.literal("list"), data: z.array(originSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("OriginList"),
-        },
-      },
-    },
+    200: pageResponse(originSchema, "OriginList", "A page of origins"),
     ...errorResponses(400, 401, 403),
   },
 });

@@ -16,7 +16,7 @@ import {
   presetNotFound,
   presetView,
 } from "../presets/store";
-import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
 
 export const presetSchema = z
   .object({
@@ -71,19 +71,11 @@ const listPresetsRoute = createRoute({
   request: {
     query: z.object({
       scope: z.enum(["org", "builtin"]).default("org").openapi({ description: "org: the organization's presets, paged; builtin: every built-in preset" }),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      cursor: z.string().min(1).max(512).optional(),
+      ...pageQuery,
     }),
   },
   responses: {
-    200: {
-      description: "A page of presets",
-      content: {
-        "application/json": {
-          schema: z.object({ object: z.literal("list"), data: z.array(presetSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("PresetList"),
-        },
-      },
-    },
+    200: pageResponse(presetSchema, "PresetList", "A page of presets"),
     ...errorResponses(400, 401, 403),
   },
 });

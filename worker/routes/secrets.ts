@@ -7,7 +7,7 @@ import { encryptCredentials } from "../origins/crypto";
 import { SECRET_NAME } from "../origins/uri";
 import { normalizeEndpoint } from "../origins/validation";
 import { accessKeyHint, deleteSecret, findSecret, insertSecret, listSecrets, secretNotFound, secretView } from "../secrets/store";
-import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
 import { assertEndpointAllowed, credentialsBody, endpointBody, originKeyOrRefuse, regionBody } from "./origins";
 
 export const secretSchema = z
@@ -64,19 +64,11 @@ const listSecretsRoute = createRoute({
   security: bearerSecurity,
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      cursor: z.string().min(1).max(512).optional(),
+      ...pageQuery,
     }),
   },
   responses: {
-    200: {
-      description: "A page of secrets",
-      content: {
-        "application/json": {
-          schema: z.object({ object: z.literal("list"), data: z.array(secretSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("SecretList"),
-        },
-      },
-    },
+    200: pageResponse(secretSchema, "SecretList", "A page of secrets"),
     ...errorResponses(400, 401, 403),
   },
 });

@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { inputMetadataSchema } from "../../encoder/contract";
 import type { AppEnv } from "../env";
-import { bearerSecurity, errorResponses } from "./openapi-shared";
+import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
 import { ApiError, validationFailure } from "../errors";
 import { newId } from "../ids";
 import { authorize } from "../middleware/authenticate";
@@ -115,19 +115,11 @@ const listUploadsRoute = createRoute({
   request: {
     query: z.object({
       status: z.enum(uploadStatuses).optional().openapi({ description: "Only this status; deleted uploads are listed only when asked for" }),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      cursor: z.string().min(1).max(512).optional(),
+      ...pageQuery,
     }),
   },
   responses: {
-    200: {
-      description: "A page of uploads",
-      content: {
-        "application/json": {
-          schema: z.object({ object: z.literal("list"), data: z.array(uploadSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("UploadList"),
-        },
-      },
-    },
+    200: pageResponse(uploadSchema, "UploadList", "A page of uploads"),
     ...errorResponses(400, 401, 403),
   },
 });
