@@ -14,7 +14,7 @@ const IN = "https://media.example.com/in.mp4";
 const oneMinute1080 = { duration_ms: 60_000, width: 1920, height: 1080 };
 
 function plannedJob(body: Record<string, unknown>): { spec: JobSpec; outputs: Output[]; tasks: Task[] } {
-  const spec = toJobSpec(createJobRequestSchema.parse({ input: IN, ...body }), { input: null, output: null }, new Map(Object.entries(builtInPresets)));
+  const spec: JobSpec = { ...toJobSpec(createJobRequestSchema.parse({ input: IN, ...body }), new Map(Object.entries(builtInPresets))), storage: { input: null, output: null } };
   return { spec, ...planJob(spec, new Date().toISOString()) };
 }
 

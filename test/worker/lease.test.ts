@@ -130,15 +130,6 @@ describe("dispatch to the encoder", () => {
       },
     ]);
   });
-
-  it("fails an outputs job whose subtitle file is in a bucket, until origins resolve those", async () => {
-    const { key } = await seedOrg();
-    const body = { input: "https://x.example.com/a.mp4", outputs: [{ type: "hls", video: [{ codec: "h264" }], subtitle_tracks: [{ source: "s3://subs/en.vtt", language: "en" }] }] };
-    const job = (await call("/v1/jobs", { key, body })).json;
-    await vi.waitFor(async () => expect((await call(`/v1/jobs/${job.id}`, { key })).json.status).toBe("failed"), { timeout: 8000, interval: 50 });
-    const error = (await call(`/v1/jobs/${job.id}`, { key })).json.error;
-    expect(error).toMatchObject({ code: "subtitle_source_unsupported", message: expect.stringContaining("outputs.0.subtitle_tracks.0.source") });
-  });
 });
 
 describe("encoder events", () => {

@@ -82,7 +82,7 @@ interface Order {
   attempt: number;
   lease_token: string;
   input: { url: string };
-  tasks: { task_id: string; output_id: string }[];
+  tasks: { task_id: string; output_id: string; spec: { subtitles?: { url: string; language: string }[] } }[];
 }
 
 async function orderFor(jobId: string, n = 1): Promise<Order> {
@@ -252,6 +252,27 @@ describe("dispatching a job with a bucket input", { timeout: 20_000 }, () => {
     expect(order.input.url.startsWith(`${S3}/${bucket}/in/clip.mp4?`)).toBe(true);
     expect(new URL(order.input.url).searchParams.get("X-Amz-Credential")).toMatch(/^S3RVER\/\d{8}\/eu-central-1\/s3\/aws4_request$/);
     expect(await text(await fetch(order.input.url))).toBe("bytes via a secret");
+  });
+
+  it("presigns subtitle files named by bucket URI, and refuses one no origin holds", async () => {
+    const { key } = await seedOrg();
+    const origin = await createOrigin(key, { path: `subs-${unique()}`, permissions: ["read"] });
+    await putObject(origin.bucket, `${origin.path}/en.vtt`, "WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n");
+    const ladder = (source: string) => ({
+      input: "https://media.example.com/in.mp4",
+      outputs: [{ type: "hls", video: [{ codec: "h264", resolution: "480p" }], subtitle_tracks: [{ source, language: "en" }] }],
+    });
+    const created = await createJob(key, ladder(`s3://${origin.bucket}/${origin.path}/en.vtt`));
+    const order = await orderFor(created.id);
+    const subtitle = order.tasks[0]!.spec.subtitles![0]!;
+    expect(subtitle.language).toBe("en");
+    expect(subtitle.url.startsWith(`${S3}/${origin.bucket}/${origin.path}/en.vtt?`)).toBe(true);
+    expect(new URL(subtitle.url).searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
+    expect(await text(await fetch(subtitle.url))).toContain("Hello");
+
+    const nowhere = await call("/v1/jobs", { key, body: ladder(`s3://${await newBucket()}/en.vtt`) });
+    expect(nowhere.status).toBe(422);
+    expect(nowhere.json.error.code).toBe("origin_not_found");
   });
 
   const deleted: [string, (key: string) => Promise<{ body: Record<string, unknown>; remove: () => Promise<unknown> }>, string][] = [

@@ -284,10 +284,15 @@ describe("outputs[]", () => {
       name: "a built-in preset whose type, video and audio are all overridden",
       body: oneOutput({ preset: "web_720p_standard", type: "webm", video: [variant({ codec: "vp9" })], audio: [{ codec: "opus" }] }),
     },
-    { name: "an s3:// subtitle source", body: oneOutput({ type: "hls", video: [variant()], subtitle_tracks: [{ source: "s3://subs/en.vtt", language: "en" }] }) },
   ]);
   rejects([
     { name: "an empty outputs list", body: outputsJob([]), code: "validation_error" },
+    {
+      name: "an s3:// subtitle source no origin holds",
+      body: oneOutput({ type: "hls", video: [variant()], subtitle_tracks: [{ source: "s3://subs/en.vtt", language: "en" }] }),
+      code: "origin_not_found",
+      status: 422,
+    },
     { name: "11 outputs", body: outputsJob(times(11, () => mp4Output())), code: "validation_error" },
     { name: "type avi", body: oneOutput(mp4Output({ type: "avi" })), code: "invalid_format" },
     { name: "type gif", body: oneOutput(mp4Output({ type: "gif" })), code: "invalid_format" },

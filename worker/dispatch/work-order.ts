@@ -36,7 +36,7 @@ export async function buildWorkOrder(
   env: Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
 ): Promise<WorkOrderInput> {
   const { spec } = job;
-  const tasks = encodeTasks(job, spec);
+  const tasks = encodeTasks(job, spec, await presignSubtitles(env, job));
   const base = publicUrl.replace(/\/+$/, "");
   const { input: bucketInput, output: bucketOutput } = spec.storage;
   let inputUrl: string;
@@ -92,7 +92,7 @@ type OutputsWork = Extract<JobSpec, { mode: "outputs" }>["outputs"][number];
  * The encode tasks of the order: a kind job's one task, or one task per output of an
  * outputs job (the encoder makes them all from one decode).
  */
-function encodeTasks(job: JobState, spec: JobSpec): OrderTask[] {
+function encodeTasks(job: JobState, spec: JobSpec, subtitleUrls: Map<string, string>): OrderTask[] {
   if (spec.mode === "kind") {
     const task = job.tasks.find((t) => t.kind === spec.kind)!;
     return [{ task_id: task.id, output_id: task.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }];
@@ -102,25 +102,45 @@ function encodeTasks(job: JobState, spec: JobSpec): OrderTask[] {
     .filter((t) => t.kind === "encode")
     .map((task) => {
       const index = job.outputs.findIndex((o) => o.id === task.output_id);
-      return { task_id: task.id, output_id: task.output_id!, spec: outputTaskSpec(spec.outputs[index]!, index) };
+      return { task_id: task.id, output_id: task.output_id!, spec: outputTaskSpec(spec.outputs[index]!, index, subtitleUrls) };
     });
 }
 
 /**
- * An output as the encoder takes it. Subtitle files reach the encoder as URLs it fetches
- * with the input's guarded import: http(s) as given; bucket URLs need storage origins.
+ * Presigned GET URLs for the subtitle files in buckets, by their URI as written; an
+ * origin or secret deleted since creation fails the job like the input's would.
  */
-function outputTaskSpec(output: OutputsWork, index: number): EncoderOutputSpec {
+async function presignSubtitles(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">, job: JobState): Promise<Map<string, string>> {
+  const entries = Object.entries(job.spec.storage.subtitles ?? {});
+  return new Map(
+    await Promise.all(
+      entries.map(async ([uri, object]) => {
+        const url = await undispatchableIfMissing(async () =>
+          presignBucketObject(await openBucket(env, job.org_id, object.bucket, "read"), { method: "GET", key: object.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
+        );
+        return [uri, url] as const;
+      }),
+    ),
+  );
+}
+
+/**
+ * An output as the encoder takes it. Subtitle files reach the encoder as URLs it fetches
+ * with the input's guarded import: http(s) as given, bucket URIs presigned.
+ */
+function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<string, string>): EncoderOutputSpec {
   const { type, video, audio, segments, hls, dash, subtitle_tracks } = output;
   const subtitles = subtitle_tracks?.map((track, i) => {
-    if (!/^https?:\/\//i.test(track.source)) {
+    const url = /^https?:\/\//i.test(track.source) ? track.source : subtitleUrls.get(track.source);
+    if (url === undefined) {
+      // Only a job stored before subtitle sources were resolved at creation lacks one.
       throw new UndispatchableJob(
         "subtitle_source_unsupported",
-        `outputs.${index}.subtitle_tracks.${i}.source: only http(s) subtitle files can be fetched yet; s3:// and gs:// need storage origins`,
+        `outputs.${index}.subtitle_tracks.${i}.source: ${track.source} was not resolved to an origin or secret when the job was created; resubmit the job`,
       );
     }
-    const { source, ...rest } = track;
-    return { url: source, ...rest };
+    const { source: _source, ...rest } = track;
+    return { url, ...rest };
   });
   return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}) };
 }

@@ -5,7 +5,7 @@ import type { OutputSpec } from "./spec/outputs";
 import type { ThumbnailSpec } from "./spec/thumbnails";
 import type { ToolTask } from "./spec/tools";
 import type { WebhookEventType } from "../webhooks/message";
-import type { JobStorage } from "../origins/buckets";
+import type { JobStorage, StorageFields } from "../origins/buckets";
 
 /**
  * The native job: what a request (in any dialect) becomes once validated. Exactly one
@@ -16,7 +16,8 @@ export type JobWork =
   | { mode: "outputs"; outputs: (OutputSpec & { type: NonNullable<OutputSpec["type"]> })[] }
   | { mode: "tasks"; tasks: ToolTask[] };
 
-export type JobSpec = JobWork & {
+/** A job as requested, before its buckets are resolved (see storageFields). */
+export type RequestedJob = JobWork & {
   input: string | null;
   input_origin_id: string | null;
   input_path: string | null;
@@ -29,11 +30,14 @@ export type JobSpec = JobWork & {
   output: string | null;
   output_origin_id: string | null;
   output_path_template: string | null;
-  /** The buckets behind input_origin_id, output_origin_id and bucket URIs, resolved at creation (names only, no credentials). */
-  storage: JobStorage;
   thumbnails: ThumbnailSpec[];
   bundle: string | null;
   region: string | null;
+};
+
+export type JobSpec = RequestedJob & {
+  /** The buckets behind input_origin_id, output_origin_id and bucket URIs, resolved at creation (names only, no credentials). */
+  storage: JobStorage;
 };
 
 /** VTK counts 1 (highest) to 10 (lowest); the native API has three tiers. */
@@ -63,10 +67,10 @@ function toWork(request: CreateJobRequest, presets: PresetLookup): JobWork {
 }
 
 /**
- * The native job for a validated request: `storage` is what resolveJobStorage made of
- * its bucket fields, `presets` what resolvePresets found for its outputs.
+ * The native job for a validated request, with `presets` (what resolvePresets found for
+ * its outputs) merged in; its buckets are resolved from it afterwards (see storageFields).
  */
-export function toJobSpec(request: CreateJobRequest, storage: JobStorage, presets: PresetLookup = new Map()): JobSpec {
+export function toJobSpec(request: CreateJobRequest, presets: PresetLookup = new Map()): RequestedJob {
   const tags: string[] = [];
   for (const tag of request.tags ?? []) if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
   const priority = typeof request.priority === "number" ? priorityFromRank(request.priority) : (request.priority ?? "standard");
@@ -84,9 +88,14 @@ export function toJobSpec(request: CreateJobRequest, storage: JobStorage, preset
     output: request.output ?? null,
     output_origin_id: request.output_origin_id ?? null,
     output_path_template: request.output_path_template ?? null,
-    storage,
     thumbnails: request.thumbnails ?? [],
     bundle: request.bundle ?? null,
     region: request.region ?? null,
   };
+}
+
+/** The bucket fields of a job for resolveJobStorage, subtitle sources from its outputs (presets merged). */
+export function storageFields(spec: RequestedJob): StorageFields {
+  const outputs = spec.mode === "outputs" ? spec.outputs : [];
+  return { ...spec, subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []) };
 }

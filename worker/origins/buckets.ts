@@ -32,6 +32,8 @@ export interface BucketTarget {
 export interface JobStorage {
   input: BucketObject | null;
   output: BucketTarget | null;
+  /** Subtitle files given as bucket URIs, by the URI as written (absent in jobs made before subtitles could be). */
+  subtitles?: Record<string, BucketObject>;
 }
 
 export class BucketRefError extends Error {
@@ -129,6 +131,8 @@ export interface StorageFields {
   input_path: string | null;
   output: string | null;
   output_origin_id: string | null;
+  /** The outputs' subtitle track sources; bucket URIs among them are resolved like the input. */
+  subtitle_sources?: string[];
 }
 
 function parsed(result: ReturnType<typeof parseInputUri>, field: string): BucketUri {
@@ -139,7 +143,7 @@ function parsed(result: ReturnType<typeof parseInputUri>, field: string): Bucket
 /**
  * Resolves a job's bucket fields at creation (and resubmission): every origin and
  * secret they name must exist in the org, be usable by the caller's key, and (origins)
- * grant read for the input and write for outputs. Throws BucketRefError.
+ * grant read for the input and subtitle files and write for outputs. Throws BucketRefError.
  */
 export async function resolveJobStorage(env: Db, orgId: string, fields: StorageFields, use: UseCheck): Promise<JobStorage> {
   let input: BucketObject | null = null;
@@ -151,7 +155,13 @@ export async function resolveJobStorage(env: Db, orgId: string, fields: StorageF
   let output: BucketTarget | null = null;
   if (fields.output_origin_id !== null) output = await resolveOutput(env, orgId, { origin_id: fields.output_origin_id }, use);
   else if (fields.output !== null) output = await resolveOutput(env, orgId, { uri: parsed(parseOutputUri(fields.output), "output") }, use);
-  return { input, output };
+  const subtitles: Record<string, BucketObject> = {};
+  for (const source of fields.subtitle_sources ?? []) {
+    if (isBucketUri(source) && !Object.hasOwn(subtitles, source)) {
+      subtitles[source] = await resolveInput(env, orgId, { uri: parsed(parseInputUri(source), "subtitle_tracks.source") }, use);
+    }
+  }
+  return { input, output, subtitles };
 }
 
 /** A bucket made usable: where it is, the credentials, and what they may do. */

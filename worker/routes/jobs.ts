@@ -8,7 +8,7 @@ import { derivedId, newId, sha256Hex } from "../ids";
 import type { ActionOutcome, CreateOutcome } from "../jobs/job-do";
 import { listJobs } from "../jobs/job-list";
 import { jobListSchema, jobSchema } from "../jobs/job-schemas";
-import { type JobSpec, toJobSpec } from "../jobs/job-spec";
+import { type JobSpec, storageFields, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
 import { createJobRequestSchema } from "../jobs/spec/create-job";
 import { resolvePresets } from "../presets/resolve";
@@ -138,21 +138,15 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     authorize(c, "jobs:create", "jobs/*");
     const body = c.req.valid("json");
     await assertUploadInput(c, body.input);
-    const storage = await resolveStorage(c, {
-      input: body.input ?? null,
-      input_origin_id: body.input_origin_id ?? null,
-      input_path: body.input_path ?? null,
-      output: body.output ?? null,
-      output_origin_id: body.output_origin_id ?? null,
-    });
     const header = c.req.valid("header")["idempotency-key"];
     if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
       throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");
     }
     const idempotencyKey = body.idempotency_key ?? header ?? null;
     const { idempotency_key: _key, ...request } = body;
-    const presets = await resolvePresets(c.env.DB, c.get("principal").orgId, body.outputs);
-    const result = await createFromSpec(c, toJobSpec(body, storage, presets), {
+    const unresolved = toJobSpec(body, await resolvePresets(c.env.DB, c.get("principal").orgId, body.outputs));
+    const spec = { ...unresolved, storage: await resolveStorage(c, storageFields(unresolved)) };
+    const result = await createFromSpec(c, spec, {
       idempotencyKey,
       resubmittedFrom: null,
       requestHash: await sha256Hex(canonicalJson(request)),
@@ -228,7 +222,7 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     const original = await jobStub(c.env, id).spec(c.get("principal").orgId);
     if (!original) throw jobNotFound(id);
     // The origins and secrets the original named are looked up again: they may be gone.
-    const spec = { ...original, storage: await resolveStorage(c, original) };
+    const spec = { ...original, storage: await resolveStorage(c, storageFields(original)) };
     const result = await createFromSpec(c, spec, { idempotencyKey: null, resubmittedFrom: id, requestHash: await sha256Hex(canonicalJson(spec)) });
     if (result.outcome === "conflict") throw new Error("a fresh job id collided");
     return c.json(result.job, 201);
