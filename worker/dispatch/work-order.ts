@@ -111,7 +111,7 @@ function encodeTasks(job: JobState, spec: JobSpec): OrderTask[] {
  * with the input's guarded import: http(s) as given; bucket URLs need storage origins.
  */
 function outputTaskSpec(output: OutputsWork, index: number): EncoderOutputSpec {
-  const { type, video, audio, segments, hls, dash, subtitle_tracks } = output;
+  const { type, video, audio, segments, hls, dash, subtitle_tracks, content_aware } = output;
   const subtitles = subtitle_tracks?.map((track, i) => {
     if (!/^https?:\/\//i.test(track.source)) {
       throw new UndispatchableJob(
@@ -122,5 +122,7 @@ function outputTaskSpec(output: OutputsWork, index: number): EncoderOutputSpec {
     const { source, ...rest } = track;
     return { url: source, ...rest };
   });
-  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}) };
+  // Validation admits per_title only (auto_abr is refused), so the mode narrows safely.
+  const perTitle = content_aware?.mode === "per_title" ? { content_aware: { mode: "per_title" as const } } : {};
+  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}), ...perTitle };
 }
