@@ -108,6 +108,14 @@ describe("content-aware outputs", () => {
     const [hlsOut, mp4Out] = view.outputs;
     expect(hlsOut).toMatchObject({ status: "completed", content_aware: decision, facts: { files: 2 } });
     expect(mp4Out).toMatchObject({ status: "completed", content_aware: null });
+
+    // A restart encodes again: the old decision is not shown as the new attempt's.
+    expect((await call(`/v1/jobs/${job.id}/restart`, { key, method: "POST" })).status).toBe(200);
+    const restarted = (await call(`/v1/jobs/${job.id}`, { key })).json;
+    expect(restarted.outputs.map((o: { status: string; content_aware: unknown }) => [o.status, o.content_aware])).toEqual([
+      ["pending", null],
+      ["pending", null],
+    ]);
   });
 
   it("refuses a decision that breaks the contract, without recording anything", async () => {
