@@ -166,6 +166,11 @@ export const outputSpecSchema = z.object({
     .optional(),
   dash: z.object({ profile: z.enum(["on-demand", "live"]).optional() }).optional(),
   subtitles: z.array(subtitleSpecSchema).max(8).optional(),
+  /**
+   * Per-title encoding: a complexity probe of the input moves each constant-quality
+   * rung's CRF and peak-rate cap (variants with their own bitrate or crf keep them).
+   */
+  content_aware: z.object({ mode: z.literal("per_title") }).optional(),
 });
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
 
@@ -243,6 +248,32 @@ export const exportedFileSchema = z.object({
 });
 export type ExportedFile = z.infer<typeof exportedFileSchema>;
 
+/** What the complexity probe measured and what the encoder chose for each rung of a content-aware output. */
+export const contentAwareDecisionSchema = z.object({
+  mode: z.literal("per_title"),
+  /** 0 (flat) to 100 (noise). */
+  complexity: z.number().int().min(0).max(100),
+  /** Bits per pixel per frame of the probe's fixed-CRF encode, the measure behind the score. */
+  bits_per_pixel: z.number().nonnegative(),
+  /** Wall time of the probe. */
+  probe_ms: z.number().int().nonnegative(),
+  variants: z.array(
+    z.object({
+      name: z.string(),
+      codec: z.string(),
+      width: z.number().int(),
+      height: z.number().int(),
+      /** The CRF encoded with; null for a variant with a target bitrate. */
+      crf: z.number().int().nullable(),
+      /** The peak-rate cap; null where none applies (a target bitrate, AV1). */
+      maxrate_kbps: z.number().int().nullable(),
+      /** False when the variant's own bitrate or crf was kept. */
+      adjusted: z.boolean(),
+    }),
+  ),
+});
+export type ContentAwareDecision = z.infer<typeof contentAwareDecisionSchema>;
+
 /** What the encoder verified about an output it made (ffprobe of the file, not the request). */
 export const outputFactsSchema = z.object({
   output_id: id,
@@ -257,6 +288,8 @@ export const outputFactsSchema = z.object({
   height: z.number().int().nullable(),
   codec: z.string().nullable(),
   sha256: z.string(),
+  /** A content-aware output's per-title decision; optional, like `manifest`, so older peers interoperate. */
+  content_aware: contentAwareDecisionSchema.optional(),
 });
 export type OutputFacts = z.infer<typeof outputFactsSchema>;
 

@@ -84,3 +84,11 @@ export const hlsLadder = [
   { size: 240, maxrate: 400_000 },
 ] as const;
 export const ladderScale: Record<Quality, number> = { very_low: 0.5, low: 0.75, medium: 1, high: 1.4, very_high: 2 };
+
+/**
+ * Content-aware CRF offsets are given in x264 steps; one tier step in the tables above
+ * is about 1.5 CRF steps for libvpx-vp9 and SVT-AV1 (0–63 scales), so their offsets
+ * are scaled by that and every CRF is kept inside its encoder's range.
+ */
+export const crfStepScale: Record<VideoCodec, number> = { h264: 1, h265: 1, vp9: 1.5, av1: 1.5 };
+export const maxCrf: Record<VideoCodec, number> = { h264: 51, h265: 51, vp9: 63, av1: 63 };

@@ -1,9 +1,10 @@
 import type { AudioTrackSpec, OutputSpec, VideoVariantSpec } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "./command";
+import type { ContentAwareAdjustment } from "./complexity";
 import { type FramePlan, type Size, displaySize, frameFilters, planFrame, seconds } from "./framing";
 import { segmentSeconds } from "./hls";
-import { type Quality, audioBitrate, hlsLadder, ladderScale, videoQuality } from "./quality";
+import { type Quality, audioBitrate, crfStepScale, hlsLadder, ladderScale, maxCrf, videoQuality } from "./quality";
 
 /**
  * Transcodely outputs (`outputs[]`): every output of a job, each with its variants, from
@@ -18,6 +19,8 @@ export type OutputType = OutputSpec["type"];
 export interface OutputTask {
   outputId: string;
   spec: OutputSpec;
+  /** A content-aware output's per-title adjustment, from the complexity probe (complexity.ts). */
+  contentAware?: ContentAwareAdjustment;
 }
 
 /** What each tier means, in the encoders' five-step quality scale (quality.ts). */
@@ -60,9 +63,16 @@ export interface PlannedVariant {
   /** The output frame rate when it changes; null keeps the source's. */
   fps: number | null;
   quality: Quality;
+  /** The constant-quality factor, in the encoder's scale; null with a target rate. */
+  crf: number | null;
+  /** Whether the per-title adjustment set this rung's CRF and cap (not an explicit crf or bitrate). */
+  contentAware: boolean;
   /** Target rate in bps when the variant asks for one. */
   bitrate: number | null;
-  /** Peak rate in bps for a streaming variant in constant quality, so players can pick a rung. */
+  /**
+   * Peak rate in bps in constant quality: for a streaming variant, so players can pick
+   * a rung; for any content-aware variant, the per-title cap.
+   */
   maxrate: number | null;
 }
 
@@ -133,7 +143,7 @@ export function streamingPeak(plan: Size, quality: Quality): number {
  * invented (the source's is kept). Variants that come out identical once capped to the
  * source (a 1080p and a 720p rung of a 360p clip) are encoded once.
  */
-export function planVariants(spec: OutputSpec, source: SourceInfo): PlannedVariant[] {
+export function planVariants(spec: OutputSpec, source: SourceInfo, contentAware?: ContentAwareAdjustment): PlannedVariant[] {
   const size = displaySize(source);
   const streaming = STREAMING.includes(spec.type);
   const planned: PlannedVariant[] = [];
@@ -150,16 +160,26 @@ export function planVariants(spec: OutputSpec, source: SourceInfo): PlannedVaria
     const fps = wanted !== null && (source.fps === null || wanted < source.fps - 0.01) ? wanted : null;
     const quality = tierQuality[variant.quality ?? "standard"];
     const bitrate = variant.bitrate === undefined ? null : variant.bitrate * 1000;
-    const maxrate = bitrate === null && streaming ? streamingPeak(plan, quality) : null;
+    const explicitCrf = variant[variant.codec]?.crf;
+    // An explicit rate or CRF is the caller's own choice: the per-title adjustment leaves it alone.
+    const adjust = bitrate === null && explicitCrf === undefined ? contentAware : undefined;
+    const crf = bitrate !== null ? null : (explicitCrf ?? adjustedCrf(variant.codec, videoQuality[variant.codec][quality].crf, adjust));
+    const maxrate = bitrate === null && (streaming || adjust) ? Math.round(streamingPeak(plan, quality) * (adjust?.capScale ?? 1)) : null;
     const key = JSON.stringify([variant.codec, plan, fps, quality, bitrate, variant.h264, variant.h265, variant.vp9, variant.av1]);
     if (seen.has(key)) continue;
     seen.add(key);
     const base = `${variant.codec}_${Math.min(plan.width, plan.height)}p`;
     let name = base;
     for (let n = 2; planned.some((p) => p.name === name); n++) name = `${base}_${n}`;
-    planned.push({ name, codec: variant.codec, spec: variant, plan, sar: sampleAspect(spec.type, plan, size), fps, quality, bitrate, maxrate });
+    planned.push({ name, codec: variant.codec, spec: variant, plan, sar: sampleAspect(spec.type, plan, size), fps, quality, crf, contentAware: adjust !== undefined, bitrate, maxrate });
   }
   return planned;
+}
+
+/** The tier's CRF moved by the per-title offset, scaled to the codec's CRF steps and kept in its range. */
+export function adjustedCrf(codec: VideoVariantSpec["codec"], tierCrf: number, adjust: ContentAwareAdjustment | undefined): number {
+  if (!adjust) return tierCrf;
+  return Math.min(maxCrf[codec], Math.max(0, tierCrf + Math.round(adjust.crfOffset * crfStepScale[codec])));
 }
 
 /** The audio tracks an output gets: as asked, or one in the container's usual codec; none without source audio. */
@@ -175,9 +195,9 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo):
   const layouts: OutputLayout[] = [];
   const branches: string[] = [];
   const outputArgs: string[] = [];
-  for (const { outputId, spec } of tasks) {
+  for (const { outputId, spec, contentAware } of tasks) {
     if (!SAFE_NAME.test(outputId)) throw new PipelineError("encode_failed", `"${outputId}" is not a usable output name`);
-    const variants = planVariants(spec, source);
+    const variants = planVariants(spec, source, contentAware);
     const audio = planAudio(spec, source);
     const layout = layoutOf(outputId, spec, variants, audio, source);
     const labels = variants.map((v) => {
@@ -302,6 +322,7 @@ function keyframeArgs(v: PlannedVariant, i: number, segmentS: number): string[] 
 export function videoEncoderArgs(v: PlannedVariant, i: number): string[] {
   const s = `:v:${i}`;
   const tier = videoQuality[v.codec][v.quality];
+  const crf = String(v.crf);
   const target = (capped: boolean) => (v.bitrate === null ? [] : [`-b${s}`, String(v.bitrate), ...(capped ? [`-maxrate${s}`, String(v.bitrate), `-bufsize${s}`, String(2 * v.bitrate)] : [])]);
   const peak = v.maxrate === null ? [] : [`-maxrate${s}`, String(v.maxrate), `-bufsize${s}`, String(2 * v.maxrate)];
   switch (v.codec) {
@@ -309,7 +330,7 @@ export function videoEncoderArgs(v: PlannedVariant, i: number): string[] {
       const o = v.spec.h264 ?? {};
       return [
         `-c${s}`, "libx264", `-preset${s}`, o.preset ?? tier.speed,
-        ...(v.bitrate === null ? [`-crf${s}`, String(o.crf ?? tier.crf), ...peak] : target(true)),
+        ...(v.bitrate === null ? [`-crf${s}`, crf, ...peak] : target(true)),
         ...(o.profile ? [`-profile${s}`, o.profile] : []),
         ...(o.tune ? [`-tune${s}`, o.tune] : []),
       ];
@@ -318,7 +339,7 @@ export function videoEncoderArgs(v: PlannedVariant, i: number): string[] {
       const o = v.spec.h265 ?? {};
       return [
         `-c${s}`, "libx265", `-preset${s}`, o.preset ?? tier.speed,
-        ...(v.bitrate === null ? [`-crf${s}`, String(o.crf ?? tier.crf), ...peak] : target(true)),
+        ...(v.bitrate === null ? [`-crf${s}`, crf, ...peak] : target(true)),
         ...(o.profile ? [`-profile${s}`, o.profile] : []),
         ...(o.tune ? [`-tune${s}`, o.tune] : []),
         // x265 prints its own banner on stderr regardless of -loglevel.
@@ -328,13 +349,13 @@ export function videoEncoderArgs(v: PlannedVariant, i: number): string[] {
     case "vp9": {
       const o = v.spec.vp9 ?? {};
       // Constant quality needs -b:v 0; with a peak, -b:v bounds it instead (constrained quality).
-      const rate = v.bitrate !== null ? target(true) : [`-crf${s}`, String(o.crf ?? tier.crf), `-b${s}`, v.maxrate === null ? "0" : String(v.maxrate)];
+      const rate = v.bitrate !== null ? target(true) : [`-crf${s}`, crf, `-b${s}`, v.maxrate === null ? "0" : String(v.maxrate)];
       return [`-c${s}`, "libvpx-vp9", `-deadline${s}`, "good", `-cpu-used${s}`, String(o.speed ?? tier.speed), `-row-mt${s}`, "1", ...rate];
     }
     case "av1": {
       const o = v.spec.av1 ?? {};
       // SVT-AV1 1.4 ignores a peak in CRF mode and rejects a max rate equal to the target, so only a target is passed.
-      return [`-c${s}`, "libsvtav1", `-preset${s}`, String(o.preset ?? tier.speed), ...(v.bitrate === null ? [`-crf${s}`, String(o.crf ?? tier.crf)] : target(false))];
+      return [`-c${s}`, "libsvtav1", `-preset${s}`, String(o.preset ?? tier.speed), ...(v.bitrate === null ? [`-crf${s}`, crf] : target(false))];
     }
   }
 }

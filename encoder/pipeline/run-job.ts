@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { EncodeSpec, OutputFacts, OutputSpec, WorkOrder } from "../contract";
+import type { ContentAwareDecision, EncodeSpec, OutputFacts, OutputSpec, WorkOrder } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
@@ -9,6 +9,7 @@ import { probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
 import { runPostStep } from "../media/post-step";
+import { type MeasuredComplexity, contentAwareDecision, measureComplexity } from "./content-aware";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
 import { importInput } from "./import";
 import { finishPackage } from "./packages";
@@ -124,6 +125,18 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
           reportTaskFailure(reporter, task.task_id, err);
         }
       }
+      // Content-aware outputs share one complexity probe of the source; if it fails, only they fail.
+      if (ready.some((r) => r.task.spec.content_aware)) {
+        try {
+          const measured = await measureComplexity(source, { cwd: dir, signal: encodeControl.signal, ffmpeg: runtime.ffmpeg });
+          for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
+        } catch (err) {
+          if (signal.aborted) throw err;
+          if (encodeControl.signal.aborted) await failIfDamaged();
+          for (const r of ready.filter((r) => r.task.spec.content_aware)) reportTaskFailure(reporter, r.task.task_id, err);
+          ready.splice(0, ready.length, ...ready.filter((r) => !r.task.spec.content_aware));
+        }
+      }
       const units: EncodeUnit[] = [
         ...(ready.length > 0 ? [renditionsUnit(ready, source, dir, verifyOptions)] : []),
         ...kindTasks.map((task) => kindUnit(task, source, dir, verifyOptions)),
@@ -136,6 +149,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
       // an output is reported completed only once it is verified.
       const verifications = new Map<string, Promise<VerifiedFacts>>();
       const manifests = new Map<string, string>();
+      const decisions = new Map<string, ContentAwareDecision>();
       const started = new Set<string>();
       for (let unit = units.shift(); unit; unit = units.shift()) {
         for (const { task } of unit.outputs) {
@@ -175,6 +189,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
             await output.finish?.();
             made.push({ outputId: output.task.output_id, main: output.main, files: await output.files() });
             if (output.manifest) manifests.set(output.task.task_id, output.manifest);
+            if (output.contentAware) decisions.set(output.task.task_id, output.contentAware);
             const verification = output.verify();
             // Observed later, after export; until then a failure must not count as unhandled.
             verification.catch(() => {});
@@ -202,7 +217,8 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
           if (!stored || !verification) continue;
           try {
             const manifest = manifests.get(task.task_id);
-            const output: OutputFacts = { ...stored, ...(await verification), ...(manifest ? { manifest } : {}) };
+            const decision = decisions.get(task.task_id);
+            const output: OutputFacts = { ...stored, ...(await verification), ...(manifest ? { manifest } : {}), ...(decision ? { content_aware: decision } : {}) };
             void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output });
           } catch (err) {
             // Its files were stored, but the Worker records outputs only from task_completed.
@@ -236,6 +252,8 @@ const isKindTask = (t: WorkTask): t is KindTask => t.spec.kind !== "output";
 interface ReadyOutput {
   task: OutputTask;
   subtitles: { staging: string; renditions: SubtitleRendition[] };
+  /** The complexity probe's result, for a content-aware output. */
+  contentAware?: MeasuredComplexity;
 }
 
 /** One ffmpeg run and the outputs it makes. */
@@ -245,6 +263,8 @@ interface EncodeUnit {
     task: WorkTask;
     main: string;
     manifest?: string;
+    /** A content-aware output's per-title decision, reported with its facts. */
+    contentAware?: ContentAwareDecision;
     /** Completes the output after the run (a post step, playlist edits). */
     finish?: () => Promise<void>;
     files: () => Promise<string[]>;
@@ -275,17 +295,18 @@ function kindUnit(task: KindTask, source: SourceInfo, dir: string, verifyOptions
 /** Every ready Transcodely output from one ffmpeg run (one decode); split per output if that run fails. */
 function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
   const command = buildRenditionsCommand(
-    ready.map(({ task }) => ({ outputId: task.output_id, spec: task.spec })),
+    ready.map(({ task, contentAware }) => ({ outputId: task.output_id, spec: task.spec, contentAware })),
     source,
   );
   return {
     command,
     outputs: command.layouts.map((layout, i) => {
-      const { task, subtitles } = ready[i]!;
+      const { task, subtitles, contentAware } = ready[i]!;
       return {
         task,
         main: layout.main,
         manifest: layout.manifest,
+        contentAware: contentAware ? contentAwareDecision(layout, contentAware) : undefined,
         finish: () => finishPackage(layout, task.spec, dir, subtitles, source.durationS),
         files: () => listFiles(dir, layout.root),
         verify: () => verifyRenditions(layout, dir, verifyOptions),

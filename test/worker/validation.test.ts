@@ -384,6 +384,33 @@ describe("outputs[]", () => {
   ]);
 });
 
+describe("outputs[].content_aware", () => {
+  const perTitle = { mode: "per_title" };
+  accepts([
+    { name: "per_title on an hls ladder", body: oneOutput({ type: "hls", video: [variant({ resolution: "720p" }), variant({ resolution: "480p", quality: "economy" })], content_aware: perTitle }) },
+    { name: "per_title on an mp4 file", body: oneOutput(mp4Output({ content_aware: perTitle })) },
+    { name: "per_title with codec options other than crf", body: oneOutput(mp4Output({ video: [variant({ h264: { preset: "slow", profile: "high" } })], content_aware: perTitle })) },
+    { name: "per_title on a built-in ladder preset", body: oneOutput({ preset: "hls_ladder_standard", content_aware: perTitle }) },
+  ]);
+  rejects([
+    { name: "content_aware: true", body: oneOutput(mp4Output({ content_aware: true })), code: "validation_error" },
+    { name: "content_aware without a mode", body: oneOutput(mp4Output({ content_aware: {} })), code: "validation_error" },
+    { name: "mode auto_abr (not offered)", body: oneOutput(mp4Output({ content_aware: { mode: "auto_abr" } })), code: "validation_error" },
+    { name: "an unknown mode", body: oneOutput(mp4Output({ content_aware: { mode: "per_scene" } })), code: "validation_error" },
+    { name: "a vmaf_target (no VMAF is measured)", body: oneOutput(mp4Output({ content_aware: { mode: "per_title", vmaf_target: 93 } })), code: "validation_error" },
+    { name: "per_title with a variant bitrate", body: oneOutput({ type: "hls", video: [variant(), variant({ bitrate: 1500 })], content_aware: perTitle }), code: "validation_error" },
+    { name: "per_title with an h264 crf", body: oneOutput(mp4Output({ video: [variant({ h264: { crf: 20 } })], content_aware: perTitle })), code: "validation_error" },
+    { name: "per_title with a vp9 crf", body: oneOutput({ type: "webm", video: [{ codec: "vp9", vp9: { crf: 30 } }], content_aware: perTitle }), code: "validation_error" },
+    { name: "per_title on a preset overridden with a variant bitrate", body: oneOutput({ preset: "hls_ladder_standard", video: [variant({ bitrate: 800 })], content_aware: perTitle }), code: "validation_error" },
+  ]);
+
+  it("names the field the rule is about", async () => {
+    const res = await call("/v1/jobs", { key, body: oneOutput({ type: "hls", video: [variant(), variant({ bitrate: 1500 })], content_aware: perTitle }) });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(/^outputs\.0\.video\.1\.bitrate: content_aware picks/);
+  });
+});
+
 describe("tasks[]", () => {
   accepts([
     { name: "storage:get → ffmpeg:cmd → storage:put without an input", body: pipeline() },

@@ -129,7 +129,7 @@ async function presignSubtitles(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">,
  * with the input's guarded import: http(s) as given, bucket URIs presigned.
  */
 function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<string, string>): EncoderOutputSpec {
-  const { type, video, audio, segments, hls, dash, subtitle_tracks } = output;
+  const { type, video, audio, segments, hls, dash, subtitle_tracks, content_aware } = output;
   const subtitles = subtitle_tracks?.map((track, i) => {
     const url = /^https?:\/\//i.test(track.source) ? track.source : subtitleUrls.get(track.source);
     if (url === undefined) {
@@ -142,5 +142,7 @@ function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<st
     const { source: _source, ...rest } = track;
     return { url, ...rest };
   });
-  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}) };
+  // Validation admits per_title only (auto_abr is refused), so the mode narrows safely.
+  const perTitle = content_aware?.mode === "per_title" ? { content_aware: { mode: "per_title" as const } } : {};
+  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}), ...perTitle };
 }

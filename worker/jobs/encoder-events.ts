@@ -85,6 +85,7 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
             sha256: event.output.sha256,
             files: event.output.files.length,
           };
+          output.content_aware = event.output.content_aware ?? null;
           output.error = null;
         }
       }

@@ -575,7 +575,7 @@ export class JobDO extends DurableObject<Env> {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null, manifest_key: null });
+      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null, manifest_key: null, content_aware: null });
     }
     this.pending.dispatchAttempt = job.attempt;
   }

@@ -84,6 +84,7 @@ export function jobView(job: JobState) {
     tasks: job.tasks,
     outputs: job.outputs.map(({ main_key: _key, main_object: object, manifest_key: _manifest, ...output }) => ({
       ...output,
+      content_aware: output.content_aware ?? null,
       location: object ? bucketObjectUri(object) : null,
       manifest_url: null as string | null,
     })),

@@ -1,3 +1,4 @@
+import type { ContentAwareDecision } from "../../encoder/contract";
 import type { BucketObject } from "../origins/buckets";
 
 export const jobStatuses = [
@@ -66,4 +67,6 @@ export interface Output {
   main_object: BucketObject | null;
   /** Storage key of an adaptive package's DASH manifest (its view shows `manifest_url`); internal. */
   manifest_key?: string | null;
+  /** A content-aware output's per-title decision, as the encoder reported it (absent in older jobs). */
+  content_aware?: ContentAwareDecision | null;
 }

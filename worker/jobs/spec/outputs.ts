@@ -127,6 +127,21 @@ const subtitleTrackSchema = z.strictObject({
   default: z.boolean().optional(),
 });
 
+/**
+ * Transcodely's ContentAwareConfig. Kiln does per-title only: a complexity probe of the
+ * input moves each rung's CRF and peak-rate cap (encoder/ffmpeg/complexity.ts). Auto
+ * ABR (a generated ladder) and VMAF targets are not offered: Kiln measures no VMAF, so
+ * it does not accept a promise about one.
+ */
+const contentAwareSchema = z
+  .strictObject({
+    mode: z.enum(["per_title", "auto_abr"]),
+  })
+  .superRefine((config, ctx) => {
+    if (config.mode === "auto_abr") ctx.addIssue({ code: "custom", path: ["mode"], message: "auto_abr is not supported; use per_title, which adjusts the ladder you give" });
+  })
+  .openapi({ description: "Per-title encoding: a short complexity probe of the input picks each rung's CRF and peak-rate cap" });
+
 export const outputSpecSchema = z
   .strictObject({
     type: z.enum(outputTypes).optional(),
@@ -147,11 +162,23 @@ export const outputSpecSchema = z
       .regex(/^(?:pst_[a-z0-9]{1,40}|[a-z0-9_]{1,64})$/, "a preset id (pst_…) or slug")
       .optional(),
     subtitle_tracks: z.array(subtitleTrackSchema).max(8).optional(),
+    content_aware: contentAwareSchema.optional(),
   })
   .superRefine((output, ctx) => {
     if (output.preset === undefined) {
       if (output.type === undefined) ctx.addIssue({ code: "custom", path: ["type"], message: "type is required unless a preset is given" });
       if (output.video === undefined) ctx.addIssue({ code: "custom", path: ["video"], message: "video is required unless a preset is given" });
+    }
+    // Per-title picks every rung's rate control; a rung's own bitrate or crf would quietly override it.
+    if (output.content_aware) {
+      output.video?.forEach((variant, i) => {
+        if (variant.bitrate !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["video", i, "bitrate"], message: "content_aware picks each rung's rate; drop bitrate or content_aware" });
+        }
+        if (variant[variant.codec]?.crf !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["video", i, variant.codec, "crf"], message: "content_aware picks each rung's CRF; drop crf or content_aware" });
+        }
+      });
     }
     const type = output.type;
     if (!type) return;
