@@ -1,4 +1,4 @@
-// `npx tsx bench/content-aware.ts`: what the content-aware complexity probe costs (by hand, not in CI).
+// `npm run bench:content-aware`: what the content-aware complexity probe costs (by hand, not in CI).
 //
 // The probe (encoder/ffmpeg/complexity.ts) on a 5 s 640x360 clip and on the 20 s 1080p
 // bench clip, BENCH_RUNS times each (default 3, median), against one run of the 4-rung
