@@ -134,7 +134,7 @@ export class JobDO extends DurableObject<Env> {
     this.pending = { index: true, indexTags: true, lastIndexedAt: 0, indexedStatus: null, dispatchAttempt: 1 };
     this.save();
     await this.flush();
-    return { outcome: "created", job: jobView(this.job) };
+    return { outcome: "created", job: await this.present(this.job) };
   }
 
   /**
