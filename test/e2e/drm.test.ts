@@ -76,10 +76,10 @@ describe("encrypted outputs through the whole local stack", () => {
     const mpdText = (await download(dash.output_url)).toString();
     expect(mpdText).toContain(`cenc:default_KID="${dash.drm.key_id.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5")}"`);
     expect(mpdText).toContain(`${stack.url}/v1/jobs/${job.id}/outputs/${dash.id}/key`);
-    const license = await (await fetch(dash.drm.key_url)).json();
+    const license = (await (await fetch(dash.drm.key_url)).json()) as { keys: { kid: string; k: string }[] };
     expect(license.keys).toHaveLength(1);
-    expect(fromBase64url(license.keys[0].kid)).toBe(dash.drm.key_id);
-    const contentKey = fromBase64url(license.keys[0].k);
+    expect(fromBase64url(license.keys[0]!.kid)).toBe(dash.drm.key_id);
+    const contentKey = fromBase64url(license.keys[0]!.k);
     const video = parseMpd(mpdText).representations.find((r) => r.contentType === "video")!;
     const joined = saveTemp(Buffer.concat(await Promise.all(video.files.map((f) => download(new URL(f, dash.output_url).toString())))), "video.mp4");
     const decrypted = decode(["-decryption_key", contentKey, "-i", joined]);

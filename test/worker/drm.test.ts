@@ -59,6 +59,21 @@ describe("drm: validation", () => {
   });
 });
 
+describe("drm: presets", () => {
+  it("refuses a preset holding a content key (presets are stored and shown in clear), and takes one without", async () => {
+    const { key } = await seedOrg();
+    const refused = await call("/v1/presets", { key, body: { slug: "drm_keyed", output: { type: "dash", video: h264, drm: { scheme: "cenc", key: KEY } } } });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.code).toBe("invalid_drm");
+    expect(refused.text).not.toContain(KEY);
+    const taken = await call("/v1/presets", { key, body: { slug: "drm_cenc", output: { type: "dash", video: h264, drm: { scheme: "cenc" } } } });
+    expect(taken.status).toBe(201);
+    const job = await call("/v1/jobs", { key, body: { input, outputs: [{ preset: "drm_cenc" }] } });
+    expect(job.status).toBe(201);
+    expect(job.json.outputs[0].drm).toMatchObject({ scheme: "cenc", key_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  });
+});
+
 describe("drm: keys", () => {
   it("keeps keys out of the spec, the view and the list; seals them per output; shows the key id and a signed key URL", async () => {
     const { key, orgId } = await seedOrg();
