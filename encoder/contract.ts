@@ -147,6 +147,23 @@ export const subtitleSpecSchema = z.object({
 });
 export type SubtitleSpec = z.infer<typeof subtitleSpecSchema>;
 
+const hex16Bytes = z.string().regex(/^[0-9a-f]{32}$/, "16 bytes as 32 lowercase hex digits");
+
+/**
+ * A streaming output's encryption. The key is a secret: the encoder writes it only to a
+ * file in the job's working directory outside the package (HLS) or uses it in-process
+ * (CENC), never to argv, logs or events.
+ * - `aes-128`: HLS with TS segments encrypted whole (AES-128-CBC); `key_uri` is what the
+ *   playlists' EXT-X-KEY names (Kiln's key route).
+ * - `cenc`: DASH or adaptive (CMAF) fMP4 with Common Encryption, cenc-aes-ctr, ClearKey;
+ *   `license_url` (Kiln's ClearKey route) goes into the MPD's ContentProtection.
+ */
+export const drmSpecSchema = z.discriminatedUnion("scheme", [
+  z.object({ scheme: z.literal("aes-128"), key: hex16Bytes, key_uri: url }),
+  z.object({ scheme: z.literal("cenc"), key: hex16Bytes, key_id: hex16Bytes, license_url: url }),
+]);
+export type DrmSpec = z.infer<typeof drmSpecSchema>;
+
 /**
  * One output of a Transcodely job (`outputs[]`): a file or a stream package with its
  * variants. All output tasks of a work order are encoded together, from one decode.
@@ -171,6 +188,7 @@ export const outputSpecSchema = z.object({
    * rung's CRF and peak-rate cap (variants with their own bitrate or crf keep them).
    */
   content_aware: z.object({ mode: z.literal("per_title") }).optional(),
+  drm: drmSpecSchema.optional(),
 });
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
 

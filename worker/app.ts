@@ -15,6 +15,7 @@ import { originRoutes } from "./routes/origins";
 import { secretRoutes } from "./routes/secrets";
 import { presetRoutes } from "./routes/presets";
 import { tusRoutes } from "./uploads/tus";
+import { drmRoutes, isSignedKeyRequest } from "./drm/routes";
 
 export const VERSION = "0.1.0";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,9 +35,12 @@ api.use("*", async (c, next) => {
   if (c.req.method === "OPTIONS" && isTusPath(c.req.path)) return next();
   // A watch token stands in for the API key on the one route browsers open as a WebSocket.
   if (/^\/v1\/jobs\/[^/]+\/watch$/.test(c.req.path) && c.req.query("token") !== undefined) return next();
+  // A signed key URL stands in for the API key, so players can fetch a content key.
+  if (isSignedKeyRequest(c.req.path, c.req.query("sig"))) return next();
   return authenticate(c, next);
 });
 api.route("/", jobRoutes);
+api.route("/", drmRoutes);
 api.route("/", keyRoutes);
 api.route("/", webhookRoutes);
 api.route("/uploads/tus", tusRoutes);

@@ -10,6 +10,7 @@ export const errorCodes = [
   "invalid_input",
   "invalid_format",
   "invalid_codec",
+  "invalid_drm",
   "unknown_tool",
   "preset_not_found",
   "preset_exists",

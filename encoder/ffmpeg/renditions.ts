@@ -1,7 +1,8 @@
-import type { AudioTrackSpec, OutputSpec, VideoVariantSpec } from "../contract";
+import type { AudioTrackSpec, DrmSpec, OutputSpec, VideoVariantSpec } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "./command";
 import type { ContentAwareAdjustment } from "./complexity";
+import { type SecretFile, hlsKeyArgs, hlsKeyFiles } from "./drm";
 import { type FramePlan, type Size, displaySize, frameFilters, planFrame, seconds } from "./framing";
 import { segmentSeconds } from "./hls";
 import { type Quality, audioBitrate, crfStepScale, hlsLadder, ladderScale, maxCrf, videoQuality } from "./quality";
@@ -95,10 +96,14 @@ export interface OutputLayout {
   audio: PlannedAudio[];
   /** Segment length of a streaming output, in seconds. */
   segmentS: number | null;
+  /** How the package is encrypted, if it is. */
+  drm: DrmSpec["scheme"] | null;
 }
 
 export interface RenditionsCommand extends FfmpegCommand {
   layouts: OutputLayout[];
+  /** Key files of encrypted outputs: written just before the run, outside every package, and removed after. */
+  secretFiles: SecretFile[];
 }
 
 /**
@@ -195,8 +200,11 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo):
   const layouts: OutputLayout[] = [];
   const branches: string[] = [];
   const outputArgs: string[] = [];
+  const secretFiles: SecretFile[] = [];
   for (const { outputId, spec, contentAware } of tasks) {
     if (!SAFE_NAME.test(outputId)) throw new PipelineError("encode_failed", `"${outputId}" is not a usable output name`);
+    checkDrm(spec);
+    if (spec.drm?.scheme === "aes-128") secretFiles.push(...hlsKeyFiles(outputId, spec.drm));
     const variants = planVariants(spec, source, contentAware);
     const audio = planAudio(spec, source);
     const layout = layoutOf(outputId, spec, variants, audio, source);
@@ -215,12 +223,31 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo):
     main: layouts[0]!.main,
     durationS: source.durationS,
     layouts,
+    secretFiles,
   };
+}
+
+/**
+ * What each scheme can protect (the Worker validates the same): ffmpeg 5.1's hls muxer
+ * encrypts TS segments only ("Encrypted fmp4 not yet supported"), and the CENC packager
+ * (media/cenc.ts) knows H.264/H.265 subsamples and one file per segment.
+ */
+function checkDrm(spec: OutputSpec): void {
+  const drm = spec.drm;
+  if (!drm) return;
+  if (drm.scheme === "aes-128" && (spec.type !== "hls" || spec.hls?.segment_type !== "ts")) {
+    throw new PipelineError("encode_failed", "aes-128 encryption needs an hls output with TS segments");
+  }
+  if (drm.scheme === "cenc") {
+    if (spec.type !== "dash" && spec.type !== "adaptive") throw new PipelineError("encode_failed", "cenc encryption needs a dash or adaptive output");
+    if (spec.dash?.profile === "on-demand") throw new PipelineError("encode_failed", "cenc encryption needs the live (segment per file) DASH profile");
+    if (spec.video.some((v) => v.codec !== "h264" && v.codec !== "h265")) throw new PipelineError("encode_failed", "cenc encryption takes h264 and h265 video");
+  }
 }
 
 function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], source: SourceInfo): OutputLayout {
   const segmentS = STREAMING.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(source.durationS)) : null;
-  const base = { outputId, type: spec.type, variants, audio, segmentS };
+  const base = { outputId, type: spec.type, variants, audio, segmentS, drm: spec.drm?.scheme ?? null };
   switch (spec.type) {
     case "mp4":
     case "mov":
@@ -409,6 +436,7 @@ function hlsMuxerArgs(spec: OutputSpec, layout: OutputLayout): string[] {
     // The flag raises TS playlists to version 6; players asking for an older version get them without it.
     ...(ts && (spec.hls?.version ?? 6) < 6 ? [] : ["-hls_flags", "independent_segments"]),
     ...(ts ? [] : ["-hls_fmp4_init_filename", "init_%v.mp4"]),
+    ...(spec.drm?.scheme === "aes-128" ? hlsKeyArgs(layout.outputId) : []),
     "-hls_segment_filename", `${layout.outputId}/%v/seg_%03d.${ts ? "ts" : "m4s"}`,
     "-master_pl_name", "master.m3u8",
     "-var_stream_map", streamMap,

@@ -11,11 +11,15 @@ import {
   subtitlePlaylist,
 } from "../ffmpeg/playlists";
 import type { OutputLayout } from "../ffmpeg/renditions";
+import { type Cenc, addCmafKey, addContentProtection } from "../ffmpeg/drm";
+import { CencError, encryptInitSegment, encryptMediaSegment, readTracks } from "../media/cenc";
+import { PipelineError } from "../errors";
 
 /**
  * Completes a stream package after ffmpeg: audio labels, the subtitle group (HLS) and
  * text adaptation sets (DASH) for the sidecar WebVTT files, and VOD markers on the HLS
- * playlists of an adaptive package. Files only; the edits themselves are pure (playlists.ts).
+ * playlists of an adaptive package; for CENC, the segments' encryption and its signalling
+ * in the manifests. Files only; the edits themselves are pure (playlists.ts, drm.ts, media/cenc.ts).
  */
 export async function finishPackage(
   layout: OutputLayout,
@@ -40,11 +44,39 @@ export async function finishPackage(
       return layout.type === "adaptive" ? addSubtitleGroup(markIndependentSegments(named), subtitles.renditions) : addSubtitleGroup(named, subtitles.renditions);
     });
   }
+  const cenc = spec.drm?.scheme === "cenc" ? spec.drm : null;
+  if (cenc) await encryptSegments(root, cenc);
   if (layout.type === "adaptive") {
     for (const name of await readdir(root)) {
-      if (/^media_\d+\.m3u8$/.test(name)) await edit(path.join(root, name), (p) => finishCmafMediaPlaylist(p, playlistType));
+      if (/^media_\d+\.m3u8$/.test(name)) await edit(path.join(root, name), (p) => {
+        const finished = finishCmafMediaPlaylist(p, playlistType);
+        return cenc ? addCmafKey(finished, cenc) : finished;
+      });
     }
   }
   const manifest = layout.type === "dash" ? layout.main : layout.manifest;
-  if (manifest) await edit(path.join(dir, manifest), (mpd) => addDashTextSets(mpd, subtitles.renditions));
+  if (manifest) await edit(path.join(dir, manifest), (mpd) => addDashTextSets(cenc ? addContentProtection(mpd, cenc) : mpd, subtitles.renditions));
+}
+
+/** CENC over the dash muxer's clear `init_<rep>.mp4` and `seg_<rep>_<n>.m4s` files, in place. */
+async function encryptSegments(root: string, drm: Cenc): Promise<void> {
+  const key = Buffer.from(drm.key, "hex");
+  const keyId = Buffer.from(drm.key_id, "hex");
+  const names = await readdir(root);
+  try {
+    for (const init of names.filter((n) => /^init_\d+\.mp4$/.test(n))) {
+      const rep = init.slice("init_".length, -".mp4".length);
+      const clear = await readFile(path.join(root, init));
+      const tracks = readTracks(clear);
+      for (const segment of names.filter((n) => n.startsWith(`seg_${rep}_`) && n.endsWith(".m4s"))) {
+        const file = path.join(root, segment);
+        await writeFile(file, encryptMediaSegment(await readFile(file), key, tracks));
+      }
+      await writeFile(path.join(root, init), encryptInitSegment(clear, keyId));
+    }
+  } catch (err) {
+    // The packager's messages name boxes, never key material.
+    if (err instanceof CencError) throw new PipelineError("encode_failed", `cenc packaging failed: ${err.message}`);
+    throw err;
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ContentAwareDecision, EncodeSpec, OutputFacts, OutputSpec, WorkOrder } from "../contract";
 import { PipelineError, toFailure } from "../errors";
@@ -313,6 +313,8 @@ function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, v
       };
     }),
     prepare: async () => {
+      // Key files stay until the working directory goes: verification reads them too.
+      for (const secret of command.secretFiles) await writeFile(path.join(dir, secret.path), secret.data, { mode: 0o600 });
       for (const layout of command.layouts) {
         // What a failed shared run left behind must not end up in a package.
         await rm(path.join(dir, layout.root), { recursive: true, force: true });

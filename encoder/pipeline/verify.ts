@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { OutputFacts } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "../ffmpeg/command";
 import { ffprobeArgv, probeFile } from "../ffmpeg/probe";
+import { localKeyPath, localKeyPlaylist } from "../ffmpeg/drm";
 import type { OutputLayout } from "../ffmpeg/renditions";
 import { imageFacts } from "../media/image-facts";
 
@@ -40,9 +43,11 @@ interface ProbedStream {
  */
 const PACKAGE_EXTENSIONS = "3gp,aac,avi,ac3,eac3,flac,mkv,m3u8,m4a,m4s,m4v,mpg,mov,mp2,mp3,mp4,mpeg,mpegts,ogg,ogv,oga,ts,vob,wav,vtt";
 
-function listStreams(file: string, dir: string, options: VerifyOptions): Promise<{ streams: ProbedStream[]; durationS: number | null }> {
+function listStreams(file: string, dir: string, options: VerifyOptions, decrypt = false): Promise<{ streams: ProbedStream[]; durationS: number | null }> {
   const argv = ffprobeArgv(file);
-  argv.splice(argv.indexOf("-print_format"), 0, "-allowed_extensions", PACKAGE_EXTENSIONS);
+  // The hls demuxer reads AES-128 segments through the crypto protocol, and the key file by its extension.
+  argv.splice(argv.indexOf("-print_format"), 0, "-allowed_extensions", decrypt ? `${PACKAGE_EXTENSIONS},key` : PACKAGE_EXTENSIONS);
+  if (decrypt) argv[argv.indexOf("-protocol_whitelist") + 1] = "file,crypto";
   return new Promise((resolve, reject) => {
     execFile(options.ffprobe ?? "ffprobe", argv, { cwd: dir, signal: options.signal, timeout: 60_000, maxBuffer: 16 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
@@ -65,10 +70,11 @@ function listStreams(file: string, dir: string, options: VerifyOptions): Promise
  * The facts describe the largest variant.
  */
 export async function verifyRenditions(layout: OutputLayout, dir: string, options: VerifyOptions): Promise<VerifiedFacts> {
-  const entries = [layout.main, ...(layout.manifest ? [layout.manifest] : [])];
+  const aes128 = layout.drm === "aes-128";
+  const entries = aes128 ? [await localHlsCopy(layout, dir)] : [layout.main, ...(layout.manifest ? [layout.manifest] : [])];
   let facts: VerifiedFacts | null = null;
   for (const entry of entries) {
-    const { streams, durationS } = await listStreams(entry, dir, options);
+    const { streams, durationS } = await listStreams(entry, dir, options, aes128);
     const video = streams.filter((s) => s.codec_type === "video" && s.width && s.height);
     for (const v of layout.variants) {
       if (!video.some((s) => s.width === v.plan.width && s.height === v.plan.height)) {
@@ -80,4 +86,23 @@ export async function verifyRenditions(layout: OutputLayout, dir: string, option
     facts ??= { duration_ms: durationS === null ? null : Math.round(durationS * 1000), width: largest.width!, height: largest.height!, codec: largest.codec_name ?? null };
   }
   return facts!;
+}
+
+/**
+ * An AES-128 package names Kiln's key route, which the encoder must not call: it is
+ * verified through a copy of its playlists, beside the package (never exported), that
+ * names the local key file and the package's segments. Decrypting proves the segments
+ * and the key belong together.
+ */
+async function localHlsCopy(layout: OutputLayout, dir: string): Promise<string> {
+  const copy = `${layout.outputId}.verify`;
+  const root = path.join(dir, layout.root);
+  await rm(path.join(dir, copy), { recursive: true, force: true });
+  await cp(path.join(dir, layout.main), path.join(dir, copy, path.basename(layout.main)), { recursive: false });
+  for (const name of [...layout.variants.map((v) => v.name), ...layout.audio.map((a) => a.name)]) {
+    const playlist = await readFile(path.join(root, name, "index.m3u8"), "utf8");
+    await mkdir(path.join(dir, copy, name), { recursive: true });
+    await writeFile(path.join(dir, copy, name, "index.m3u8"), localKeyPlaylist(playlist, localKeyPath(path.resolve(dir), layout.outputId), path.resolve(root, name)));
+  }
+  return path.join(copy, path.basename(layout.main));
 }

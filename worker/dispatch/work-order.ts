@@ -1,4 +1,4 @@
-import type { EncodeSpec, OutputSpec as EncoderOutputSpec, WorkOrderInput } from "../../encoder/contract";
+import type { DrmSpec, EncodeSpec, OutputSpec as EncoderOutputSpec, WorkOrderInput } from "../../encoder/contract";
 import type { Env } from "../env";
 import type { JobSpec } from "../jobs/job-spec";
 import type { JobState } from "../jobs/job-state";
@@ -6,6 +6,8 @@ import { type ThumbnailSpec, thumbnailTaskSpec } from "../jobs/spec/thumbnails";
 import { signStorageUrl } from "../storage/signing";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
 import { BucketRefError, openBucket, presignBucketObject } from "../origins/buckets";
+import { type DrmKey, openDrmKey } from "../drm/keys";
+import { keyPath } from "../drm/key-url";
 
 /** How long the encoder may take to start reading an upload it was given. */
 export const INPUT_URL_TTL_SECONDS = 6 * 3600;
@@ -36,8 +38,10 @@ export async function buildWorkOrder(
   env: Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
 ): Promise<WorkOrderInput> {
   const { spec } = job;
-  const tasks = encodeTasks(job, spec, await presignSubtitles(env, job));
   const base = publicUrl.replace(/\/+$/, "");
+  const keys = new Map<string, DrmKey>();
+  for (const sealed of job.drm_keys ?? []) keys.set(sealed.output_id, await openDrmKey(env, { orgId: job.org_id, jobId: job.id }, sealed));
+  const tasks = encodeTasks(job, spec, { subtitleUrls: await presignSubtitles(env, job), keys, base });
   const { input: bucketInput, output: bucketOutput } = spec.storage;
   let inputUrl: string;
   if (bucketInput !== null) {
@@ -92,7 +96,7 @@ type OutputsWork = Extract<JobSpec, { mode: "outputs" }>["outputs"][number];
  * The encode tasks of the order: a kind job's one task, or one task per output of an
  * outputs job (the encoder makes them all from one decode).
  */
-function encodeTasks(job: JobState, spec: JobSpec, subtitleUrls: Map<string, string>): OrderTask[] {
+function encodeTasks(job: JobState, spec: JobSpec, context: { subtitleUrls: Map<string, string>; keys: Map<string, DrmKey>; base: string }): OrderTask[] {
   if (spec.mode === "kind") {
     const task = job.tasks.find((t) => t.kind === spec.kind)!;
     return [{ task_id: task.id, output_id: task.output_id!, spec: { kind: spec.kind, ...spec.options } as EncodeSpec }];
@@ -102,7 +106,8 @@ function encodeTasks(job: JobState, spec: JobSpec, subtitleUrls: Map<string, str
     .filter((t) => t.kind === "encode")
     .map((task) => {
       const index = job.outputs.findIndex((o) => o.id === task.output_id);
-      return { task_id: task.id, output_id: task.output_id!, spec: outputTaskSpec(spec.outputs[index]!, index, subtitleUrls) };
+      const drm = drmTaskSpec(context.keys.get(task.output_id!), `${context.base}${keyPath(job.id, task.output_id!)}`);
+      return { task_id: task.id, output_id: task.output_id!, spec: outputTaskSpec(spec.outputs[index]!, index, context.subtitleUrls, drm) };
     });
 }
 
@@ -128,7 +133,7 @@ async function presignSubtitles(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">,
  * An output as the encoder takes it. Subtitle files reach the encoder as URLs it fetches
  * with the input's guarded import: http(s) as given, bucket URIs presigned.
  */
-function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<string, string>): EncoderOutputSpec {
+function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<string, string>, drm: DrmSpec | undefined): EncoderOutputSpec {
   const { type, video, audio, segments, hls, dash, subtitle_tracks, content_aware } = output;
   const subtitles = subtitle_tracks?.map((track, i) => {
     const url = /^https?:\/\//i.test(track.source) ? track.source : subtitleUrls.get(track.source);
@@ -142,7 +147,20 @@ function outputTaskSpec(output: OutputsWork, index: number, subtitleUrls: Map<st
     const { source: _source, ...rest } = track;
     return { url, ...rest };
   });
+  // AES-128 HLS is TS (the API defaults segment_type to it and refuses fmp4).
+  const hlsOptions = drm?.scheme === "aes-128" ? { ...hls, segment_type: "ts" as const } : hls;
   // Validation admits per_title only (auto_abr is refused), so the mode narrows safely.
   const perTitle = content_aware?.mode === "per_title" ? { content_aware: { mode: "per_title" as const } } : {};
-  return { kind: "output", type, video: video!, audio, segments, hls, dash, ...(subtitles ? { subtitles } : {}), ...perTitle };
+  return { kind: "output", type, video: video!, audio, segments, hls: hlsOptions, dash, ...(subtitles ? { subtitles } : {}), ...perTitle, ...(drm ? { drm } : {}) };
+}
+
+/**
+ * An encrypted output's key as the encoder takes it, with the route players fetch it
+ * from: HLS playlists name it in EXT-X-KEY, the MPD as the ClearKey license URL. It is
+ * named unsigned (playlists outlive any signature); it takes the org's API key, or the
+ * signed `key_url` of the job's view stands in for it.
+ */
+function drmTaskSpec(key: DrmKey | undefined, route: string): DrmSpec | undefined {
+  if (!key) return undefined;
+  return key.scheme === "aes-128" ? { scheme: "aes-128", key: key.key, key_uri: route } : { scheme: "cenc", key: key.key, key_id: key.key_id, license_url: route };
 }

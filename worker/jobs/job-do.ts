@@ -22,6 +22,8 @@ import { isUploadRef } from "../uploads/store";
 import { recordProbeFromJob } from "../uploads/probe";
 import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
+import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
+import { signKeyUrl } from "../drm/key-url";
 
 export type CreateOutcome =
   | { outcome: "created"; job: JobView }
@@ -88,18 +90,25 @@ export class JobDO extends DurableObject<Env> {
     idempotencyKey: string | null;
     resubmittedFrom: string | null;
   }): Promise<CreateOutcome> {
-    // Everything up to save() is synchronous, so of many concurrent creates with one
-    // idempotency key exactly one finds no job here and creates it.
+    // Content keys leave the spec before anything stores or shows it; they are sealed
+    // (the one await) before the check below, so that check and save() stay together.
+    const now = nowIso();
+    const { spec, keys } = takeDrmKeys(command.spec);
+    const { tasks, outputs } = planJob(spec, now);
+    const drmKeys = await Promise.all(
+      [...keys].map(([index, key]) => sealDrmKey(this.env, { orgId: command.orgId, jobId: command.jobId, outputId: outputs[index]!.id }, key)),
+    );
+    // Everything from here up to save() is synchronous, so of many concurrent creates
+    // with one idempotency key exactly one finds no job here and creates it.
     if (this.job) {
       if (this.job.org_id !== command.orgId || this.job.request_hash !== command.requestHash) return { outcome: "conflict" };
       return { outcome: "existing", job: jobView(this.job) };
     }
-    const now = nowIso();
-    const { tasks, outputs } = planJob(command.spec, now);
     this.job = {
       id: command.jobId,
       org_id: command.orgId,
-      spec: command.spec,
+      spec,
+      ...(drmKeys.length > 0 ? { drm_keys: drmKeys } : {}),
       request_hash: command.requestHash,
       idempotency_key: command.idempotencyKey,
       resubmitted_from: command.resubmittedFrom,
@@ -125,7 +134,7 @@ export class JobDO extends DurableObject<Env> {
     this.pending = { index: true, indexTags: true, lastIndexedAt: 0, indexedStatus: null, dispatchAttempt: 1 };
     this.save();
     await this.flush();
-    return { outcome: "created", job: jobView(this.job) };
+    return { outcome: "created", job: await this.present(this.job) };
   }
 
   /**
@@ -219,6 +228,11 @@ export class JobDO extends DurableObject<Env> {
     await Promise.all(
       view.outputs.map(async (output) => {
         const stored = job.outputs.find((o) => o.id === output.id);
+        const drm = job.drm_keys?.find((k) => k.output_id === output.id);
+        if (drm) {
+          const key_url = await signKeyUrl(this.env, this.env.PUBLIC_URL, job.id, output.id, OUTPUT_URL_TTL_S);
+          output.drm = { scheme: drm.scheme, key_id: drm.key_id, key_url };
+        }
         if (output.status !== "completed" || !stored) return;
         if (stored.main_object) {
           output.output_url = await bucketReadUrl(this.env, job.org_id, stored.main_object, OUTPUT_URL_TTL_S);
@@ -238,7 +252,17 @@ export class JobDO extends DurableObject<Env> {
     return view;
   }
 
-  /** The spec a resubmission copies; null for a job the org does not own. */
+  /**
+   * An encrypted output's content key, for the key route: `orgId` from the caller's API
+   * key, or null when a signed key URL already proved the job and output.
+   */
+  async drmKey(orgId: string | null, outputId: string): Promise<DrmKey | null> {
+    if (!this.job || (orgId !== null && !this.owned(orgId))) return null;
+    const sealed = this.job.drm_keys?.find((k) => k.output_id === outputId);
+    return sealed ? openDrmKey(this.env, { orgId: this.job.org_id, jobId: this.job.id }, sealed) : null;
+  }
+
+  /** The spec a resubmission copies (without content keys: a resubmission gets new ones); null for a job the org does not own. */
   spec(orgId: string): JobSpec | null {
     return this.owned(orgId) ? this.job!.spec : null;
   }

@@ -34,6 +34,17 @@ export const outputSchema = z
       description: "The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read",
     }),
     manifest_url: z.string().nullable().openapi({ description: "An adaptive package's MPD, over the same segments as its master playlist" }),
+    drm: z
+      .object({
+        scheme: z.enum(["aes-128", "cenc"]),
+        key_id: z.string().openapi({ description: "The key id (CENC KID), 32 hex digits; the key itself is never shown" }),
+        key_url: z.string().openapi({
+          description:
+            "Kiln's key route, signed and expiring (a fresh URL on every read): the 16 key bytes for aes-128, the ClearKey license (JSON Web Key Set) for cenc. The playlists and MPD name the same route unsigned, which takes the API key",
+        }),
+      })
+      .nullable()
+      .openapi({ description: "An encrypted streaming output's key delivery" }),
     location: z.string().nullable().openapi({ example: "s3://my-bucket/out/job_a1b2/out_m1n2.mp4", description: "Where an output written to a bucket lives; null in managed storage" }),
     file_size_bytes: z.number().int().nullable(),
     facts: z

@@ -4,6 +4,7 @@ import { CURRENCY } from "../billing/prices";
 import { type ExecutionMarks, executionView, newExecutionMarks, usageView } from "../billing/usage";
 import type { JobSpec } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
+import type { DrmScheme, SealedDrmKey } from "../drm/keys";
 
 export interface Lease {
   attempt: number;
@@ -33,6 +34,8 @@ export interface JobState {
   lost_attempts: number;
   tasks: Task[];
   outputs: Output[];
+  /** Content keys of encrypted outputs, sealed (worker/drm/keys.ts); never in any view. */
+  drm_keys?: SealedDrmKey[];
   input_metadata: Record<string, unknown> | null;
   /** Run times measured as events arrive, for `execution` and `usage` (absent in jobs created before it existed). */
   execution?: ExecutionMarks;
@@ -87,6 +90,7 @@ export function jobView(job: JobState) {
       content_aware: output.content_aware ?? null,
       location: object ? bucketObjectUri(object) : null,
       manifest_url: null as string | null,
+      drm: null as { scheme: DrmScheme; key_id: string; key_url: string } | null,
     })),
     thumbnails: spec.thumbnails,
     input_metadata: job.input_metadata,

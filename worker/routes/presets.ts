@@ -46,6 +46,10 @@ const createPresetBody = z
   .superRefine((body, ctx) => {
     if (isBuiltInSlug(body.slug)) ctx.addIssue({ code: "custom", path: ["slug"], message: `${body.slug} is a built-in preset's slug` });
     if (body.output.preset !== undefined) ctx.addIssue({ code: "custom", path: ["output", "preset"], message: "a preset cannot name another preset" });
+    // Presets are stored and shown in clear; content keys only ever live sealed in a job.
+    if (body.output.drm?.scheme === "cenc" && body.output.drm.key !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["output", "drm", "key"], params: { code: "invalid_drm" }, message: "a preset cannot hold a content key; give drm.key on the job's output" });
+    }
   })
   .openapi("CreatePresetRequest");
 

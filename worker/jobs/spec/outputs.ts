@@ -142,6 +142,24 @@ const contentAwareSchema = z
   })
   .openapi({ description: "Per-title encoding: a short complexity probe of the input picks each rung's CRF and peak-rate cap" });
 
+const hex16Bytes = z
+  .string()
+  .regex(/^[0-9a-fA-F]{32}$/, "16 bytes as 32 hex digits");
+
+/**
+ * Encryption of a streaming output. `aes-128`: HLS with TS segments encrypted whole, the
+ * key served by Kiln. `cenc`: DASH or adaptive (CMAF) with Common Encryption
+ * (cenc-aes-ctr) and ClearKey; key id and key are generated unless given.
+ */
+const drmSchema = z.discriminatedUnion("scheme", [
+  z.strictObject({ scheme: z.literal("aes-128") }),
+  z.strictObject({
+    scheme: z.literal("cenc"),
+    key_id: hex16Bytes.optional().openapi({ description: "The KID; generated when absent" }),
+    key: hex16Bytes.optional().openapi({ description: "The content key; generated when absent. Never shown again" }),
+  }),
+]);
+
 export const outputSpecSchema = z
   .strictObject({
     type: z.enum(outputTypes).optional(),
@@ -163,6 +181,8 @@ export const outputSpecSchema = z
       .optional(),
     subtitle_tracks: z.array(subtitleTrackSchema).max(8).optional(),
     content_aware: contentAwareSchema.optional(),
+
+    drm: drmSchema.optional(),
   })
   .superRefine((output, ctx) => {
     if (output.preset === undefined) {
@@ -204,7 +224,7 @@ export const outputSpecSchema = z
     });
     const streaming = streamingTypes.includes(type);
     if (!streaming) {
-      for (const field of ["hls", "dash", "segments", "subtitle_tracks"] as const) {
+      for (const field of ["hls", "dash", "segments", "subtitle_tracks", "drm"] as const) {
         if (output[field] !== undefined) {
           ctx.addIssue({ code: "custom", path: [field], message: `${field} is only valid for streaming types (hls, dash, adaptive)` });
         }
@@ -217,7 +237,9 @@ export const outputSpecSchema = z
       }
     }
     if (output.hls && type === "dash") ctx.addIssue({ code: "custom", path: ["hls"], message: "hls options are not valid for a dash output" });
-    const ts = output.hls?.segment_type === "ts";
+    checkDrm(output, type, ctx);
+    // ffmpeg 5.1's hls muxer encrypts TS segments only, so AES-128 means TS.
+    const ts = output.hls?.segment_type === "ts" || output.drm?.scheme === "aes-128";
     if (ts && type === "adaptive") {
       ctx.addIssue({ code: "custom", path: ["hls", "segment_type"], message: "adaptive packages share fMP4 (CMAF) segments between HLS and DASH; use type hls for TS segments" });
     }
@@ -233,3 +255,23 @@ export const outputSpecSchema = z
     if (output.dash && type === "hls") ctx.addIssue({ code: "custom", path: ["dash"], message: "dash options are not valid for an hls output" });
   });
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
+
+type Ctx = z.RefinementCtx;
+
+/** Which outputs each scheme can protect (the encoder checks the same). */
+function checkDrm(output: { drm?: z.infer<typeof drmSchema>; hls?: { segment_type?: string }; dash?: { profile?: string }; video?: { codec: string }[] }, type: OutputType, ctx: Ctx): void {
+  const drm = output.drm;
+  if (!drm || !streamingTypes.includes(type)) return;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, params: { code: "invalid_drm" }, message });
+  if (drm.scheme === "aes-128") {
+    if (type === "adaptive") issue(["drm", "scheme"], "adaptive packages share CMAF segments between HLS and DASH, which only CENC can protect; use scheme cenc, or type hls for aes-128");
+    else if (type === "dash") issue(["drm", "scheme"], "aes-128 encrypts HLS segments; dash takes scheme cenc");
+    else if (output.hls?.segment_type === "fmp4") issue(["hls", "segment_type"], "aes-128 encrypts TS segments (ffmpeg cannot encrypt fMP4 HLS segments); use segment_type ts or leave it out");
+    return;
+  }
+  if (type === "hls") issue(["drm", "scheme"], "cenc protects DASH and CMAF (type dash or adaptive); hls takes scheme aes-128");
+  if (output.dash?.profile === "on-demand") issue(["dash", "profile"], "cenc needs the live DASH profile (a file per segment)");
+  output.video?.forEach((variant, i) => {
+    if (variant.codec !== "h264" && variant.codec !== "h265") issue(["video", i, "codec"], `cenc protects h264 and h265 video, not ${variant.codec}`);
+  });
+}

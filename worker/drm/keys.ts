@@ -1,0 +1,87 @@
+import type { Env } from "../env";
+import type { JobSpec } from "../jobs/job-spec";
+import { originKey } from "../origins/crypto";
+
+/**
+ * Content keys of encrypted streaming outputs. A key is the request's (`drm.key`) or
+ * 16 random bytes; its id (`key_id`, the CENC KID) likewise. The spec keeps only the
+ * scheme and key id, so no view, event, webhook or resubmission carries the key; the
+ * key itself lives in the job's state sealed with AES-256-GCM under the
+ * `ORIGIN_CREDENTIALS_KEY` secret (the key origin credentials use), with
+ * `kiln-drm-key:<org>:<job>:<output>` as additional data: the label keeps a sealed
+ * content key from ever opening as an origin's or secret's credentials (and back), the
+ * ids keep it from opening for another output.
+ */
+export type DrmScheme = "aes-128" | "cenc";
+
+/** What the job's state holds per encrypted output. */
+export interface SealedDrmKey {
+  output_id: string;
+  scheme: DrmScheme;
+  key_id: string;
+  /** `v1.<iv hex>.<ciphertext+tag hex>` */
+  sealed: string;
+}
+
+export interface DrmKey {
+  scheme: DrmScheme;
+  key_id: string;
+  /** 32 lowercase hex digits. */
+  key: string;
+}
+
+type OutputsSpec = Extract<JobSpec, { mode: "outputs" }>;
+
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+const fromHex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+const randomHex16 = () => hex(crypto.getRandomValues(new Uint8Array(16)));
+
+/**
+ * The spec with every output's key taken out (and key ids filled in), and the keys by
+ * output index. A spec without drm outputs comes back as it was.
+ */
+export function takeDrmKeys(spec: JobSpec): { spec: JobSpec; keys: Map<number, DrmKey> } {
+  const keys = new Map<number, DrmKey>();
+  if (spec.mode !== "outputs" || !spec.outputs.some((o) => o.drm)) return { spec, keys };
+  const outputs = spec.outputs.map((output, index): OutputsSpec["outputs"][number] => {
+    if (!output.drm) return output;
+    const given = output.drm as { scheme: DrmScheme; key_id?: string; key?: string };
+    const key: DrmKey = { scheme: given.scheme, key_id: (given.key_id ?? randomHex16()).toLowerCase(), key: (given.key ?? randomHex16()).toLowerCase() };
+    keys.set(index, key);
+    return { ...output, drm: { scheme: key.scheme, key_id: key.key_id } as typeof output.drm };
+  });
+  return { spec: { ...spec, outputs } as OutputsSpec, keys };
+}
+
+interface Binding {
+  orgId: string;
+  jobId: string;
+  outputId: string;
+}
+const aad = (b: Binding) => new TextEncoder().encode(`kiln-drm-key:${b.orgId}:${b.jobId}:${b.outputId}`);
+
+export async function sealDrmKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">, binding: Binding, key: DrmKey): Promise<SealedDrmKey> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(binding) }, await originKey(env), fromHex(key.key));
+  return { output_id: binding.outputId, scheme: key.scheme, key_id: key.key_id, sealed: `v1.${hex(iv)}.${hex(new Uint8Array(sealed))}` };
+}
+
+export async function openDrmKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">, binding: Omit<Binding, "outputId">, stored: SealedDrmKey): Promise<DrmKey> {
+  const [version, iv, sealed] = stored.sealed.split(".");
+  if (version !== "v1" || !iv || !sealed) throw new Error("a sealed content key is not in a known format");
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromHex(iv), additionalData: aad({ ...binding, outputId: stored.output_id }) },
+    await originKey(env),
+    fromHex(sealed),
+  );
+  return { scheme: stored.scheme, key_id: stored.key_id, key: hex(new Uint8Array(plain)) };
+}
+
+const base64url = (text: string) => btoa(String.fromCharCode(...fromHex(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+/** The W3C ClearKey license (EME, "Clear Key" JSON Web Key Set) for one key. */
+export function clearKeyLicense(key: DrmKey) {
+  return { keys: [{ kty: "oct", kid: base64url(key.key_id), k: base64url(key.key) }], type: "temporary" };
+}
+
+export const rawKey = (key: DrmKey) => fromHex(key.key);
