@@ -164,13 +164,29 @@ export const drmSpecSchema = z.discriminatedUnion("scheme", [
 ]);
 export type DrmSpec = z.infer<typeof drmSpecSchema>;
 
+/** Transcodely's output types: files, and the streaming packages. */
+export const outputTypes = ["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptive"] as const;
+export type OutputType = (typeof outputTypes)[number];
+export const streamingOutputTypes: readonly OutputType[] = ["hls", "dash", "adaptive"];
+
+/** Which video codecs each output type can carry in ffmpeg 5.1: the Worker validates by it, the encoder relies on it. */
+export const videoCodecsByType: Record<OutputType, readonly ("h264" | "h265" | "vp9" | "av1")[]> = {
+  mp4: ["h264", "h265", "av1"],
+  webm: ["vp9", "av1"],
+  mkv: ["h264", "h265", "vp9", "av1"],
+  mov: ["h264", "h265"],
+  hls: ["h264", "h265", "av1"],
+  dash: ["h264", "h265", "vp9", "av1"],
+  adaptive: ["h264", "h265", "av1"],
+};
+
 /**
  * One output of a Transcodely job (`outputs[]`): a file or a stream package with its
  * variants. All output tasks of a work order are encoded together, from one decode.
  */
 export const outputSpecSchema = z.object({
   kind: z.literal("output"),
-  type: z.enum(["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptive"]),
+  type: z.enum(outputTypes),
   video: z.array(videoVariantSpecSchema).min(1).max(20),
   audio: z.array(audioTrackSpecSchema).max(8).optional(),
   segments: z.object({ duration: z.number().min(1).max(30) }).optional(),

@@ -1,4 +1,4 @@
-import type { AudioTrackSpec, DrmSpec, OutputSpec, VideoVariantSpec } from "../contract";
+import { type AudioTrackSpec, type DrmSpec, type OutputSpec, type OutputType, type VideoVariantSpec, streamingOutputTypes, videoCodecsByType } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "./command";
 import type { ContentAwareAdjustment } from "./complexity";
@@ -16,7 +16,6 @@ import { type Quality, audioBitrate, crfStepScale, hlsLadder, ladderScale, maxCr
  * playlists over the same fMP4/CMAF segments, so both manifests share every segment).
  */
 
-export type OutputType = OutputSpec["type"];
 export interface OutputTask {
   outputId: string;
   spec: OutputSpec;
@@ -35,17 +34,6 @@ const resolutionShortSide: Record<NonNullable<VideoVariantSpec["resolution"]>, n
   "4320p": 4320,
 };
 
-/** Which codecs each container can carry in ffmpeg 5.1 (the Worker validates the same table). */
-const videoCodecsByType: Record<OutputType, readonly VideoVariantSpec["codec"][]> = {
-  mp4: ["h264", "h265", "av1"],
-  webm: ["vp9", "av1"],
-  mkv: ["h264", "h265", "vp9", "av1"],
-  mov: ["h264", "h265"],
-  hls: ["h264", "h265", "av1"],
-  dash: ["h264", "h265", "vp9", "av1"],
-  adaptive: ["h264", "h265", "av1"],
-};
-const STREAMING: readonly OutputType[] = ["hls", "dash", "adaptive"];
 const MP4_FAMILY: readonly OutputType[] = ["mp4", "mov", "dash", "adaptive"];
 
 /** SVT-AV1 1.4 (Debian's, behind ffmpeg 5.1) refuses pictures under 64 pixels a side. */
@@ -150,7 +138,7 @@ export function streamingPeak(plan: Size, quality: Quality): number {
  */
 export function planVariants(spec: OutputSpec, source: SourceInfo, contentAware?: ContentAwareAdjustment): PlannedVariant[] {
   const size = displaySize(source);
-  const streaming = STREAMING.includes(spec.type);
+  const streaming = streamingOutputTypes.includes(spec.type);
   const planned: PlannedVariant[] = [];
   const seen = new Set<string>();
   for (const variant of spec.video) {
@@ -246,7 +234,7 @@ function checkDrm(spec: OutputSpec): void {
 }
 
 function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], source: SourceInfo): OutputLayout {
-  const segmentS = STREAMING.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(source.durationS)) : null;
+  const segmentS = streamingOutputTypes.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(source.durationS)) : null;
   const base = { outputId, type: spec.type, variants, audio, segmentS, drm: spec.drm?.scheme ?? null };
   switch (spec.type) {
     case "mp4":

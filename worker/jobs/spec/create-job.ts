@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { streamingOutputTypes } from "../../../encoder/contract";
 import { builtInPresets } from "../presets";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
@@ -144,7 +145,6 @@ export const createJobRequestSchema = z
     }
   });
 
-const streamingOutputTypes: readonly string[] = ["hls", "dash", "adaptive"];
 
 /** An output naming one object holds one file: one output, not a package, and no template to place it elsewhere. */
 function exactOutputProblems(body: {
@@ -160,7 +160,7 @@ function exactOutputProblems(body: {
   if (outputs.length + (body.thumbnails?.length ?? 0) > 1) problems.push({ path: ["output"], message: `output names one object but the job makes several outputs${hint}` });
   outputs.forEach((o, i) => {
     const type = o.type ?? (o.preset !== undefined && Object.hasOwn(builtInPresets, o.preset) ? builtInPresets[o.preset]!.type : undefined);
-    if (type !== undefined && streamingOutputTypes.includes(type)) problems.push({ path: ["output"], message: `output names one object but a ${type} output is a package of files${hint}` });
+    if (type !== undefined && (streamingOutputTypes as readonly string[]).includes(type)) problems.push({ path: ["output"], message: `output names one object but a ${type} output is a package of files${hint}` });
     if (o.path_template !== undefined) problems.push({ path: ["outputs", i, "path_template"], message: `output names one object, so there is nothing to template${hint}` });
   });
   return problems;

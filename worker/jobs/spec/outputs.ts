@@ -1,23 +1,12 @@
 import { z } from "@hono/zod-openapi";
+import { type OutputType, outputTypes, streamingOutputTypes, videoCodecsByType } from "../../../encoder/contract";
 import { pathTemplate } from "./path-template";
 
 /**
  * Transcodely's OutputSpec: one output (a file or a stream package) with 1–20 video
  * variants and up to 8 audio tracks. Several variants in one output form a ladder.
  */
-export const outputTypes = ["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptive"] as const;
-export type OutputType = (typeof outputTypes)[number];
-const streamingTypes: readonly OutputType[] = ["hls", "dash", "adaptive"];
 
-const videoCodecsByType: Record<OutputType, readonly string[]> = {
-  mp4: ["h264", "h265", "av1"],
-  webm: ["vp9", "av1"],
-  mkv: ["h264", "h265", "vp9", "av1"],
-  mov: ["h264", "h265"],
-  hls: ["h264", "h265", "av1"],
-  dash: ["h264", "h265", "vp9", "av1"],
-  adaptive: ["h264", "h265", "av1"],
-};
 const audioCodecsByType: Record<OutputType, readonly string[]> = {
   mp4: ["aac", "mp3", "opus", "flac", "ac3", "eac3"],
   webm: ["opus"],
@@ -222,7 +211,7 @@ export const outputSpecSchema = z
         });
       }
     });
-    const streaming = streamingTypes.includes(type);
+    const streaming = streamingOutputTypes.includes(type);
     if (!streaming) {
       for (const field of ["hls", "dash", "segments", "subtitle_tracks", "drm"] as const) {
         if (output[field] !== undefined) {
@@ -261,7 +250,7 @@ type Ctx = z.RefinementCtx;
 /** Which outputs each scheme can protect (the encoder checks the same). */
 function checkDrm(output: { drm?: z.infer<typeof drmSchema>; hls?: { segment_type?: string }; dash?: { profile?: string }; video?: { codec: string }[] }, type: OutputType, ctx: Ctx): void {
   const drm = output.drm;
-  if (!drm || !streamingTypes.includes(type)) return;
+  if (!drm || !streamingOutputTypes.includes(type)) return;
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, params: { code: "invalid_drm" }, message });
   if (drm.scheme === "aes-128") {
     if (type === "adaptive") issue(["drm", "scheme"], "adaptive packages share CMAF segments between HLS and DASH, which only CENC can protect; use scheme cenc, or type hls for aes-128");
