@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, seedOrg } from "./helpers";
+import { call, seedOrg, orderNumber } from "./helpers";
 
 /**
  * Content-aware outputs in the Worker: the request's `content_aware` reaches the
@@ -15,17 +15,7 @@ interface Order {
   tasks: { task_id: string; output_id: string; spec: Record<string, unknown> }[];
 }
 
-async function firstOrder(jobId: string): Promise<Order> {
-  let order: Order | undefined;
-  await vi.waitFor(
-    async () => {
-      order = ((await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as Order[])[0];
-      expect(order).toBeDefined();
-    },
-    { timeout: 8000, interval: 50 },
-  );
-  return order!;
-}
+const firstOrder = (jobId: string) => orderNumber<Order>(jobId);
 
 function encoderFor(order: Order) {
   let seq = 0;

@@ -1,6 +1,7 @@
+import * as helpers from "./helpers";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, seedOrg, videoJob } from "./helpers";
+import { call, seedOrg, videoJob, encoderFor } from "./helpers";
 
 /**
  * Delayed start and costs, with the encoder double in place of the pool: the first
@@ -16,27 +17,9 @@ interface Order {
   tasks: { task_id: string; output_id: string; spec: Record<string, unknown> }[];
 }
 
-const ordersFor = async (jobId: string) => (await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as Order[];
+const ordersFor = (jobId: string) => helpers.ordersFor<Order>(jobId);
 const cancelsFor = async (jobId: string) => ((await (await fetch(`${env.ENCODER_URL}/cancels/${jobId}`)).json()) as { count: number }).count;
-async function orderNumber(jobId: string, n: number): Promise<Order> {
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = (await ordersFor(jobId))[n - 1];
-    expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
-  return order!;
-}
-
-function encoderFor(order: Order) {
-  let seq = 0;
-  return async (body: Record<string, unknown>) => {
-    const res = await call(`/internal/jobs/${order.job_id}/events`, {
-      headers: { authorization: `Bearer ${order.lease_token}` },
-      body: { v: 1, job_id: order.job_id, attempt: order.attempt, seq: seq++, at: new Date().toISOString(), ...body },
-    });
-    return { status: res.status, directive: res.json?.directive as string };
-  };
-}
+const orderNumber = (jobId: string, n: number) => helpers.orderNumber<Order>(jobId, n);
 
 /** A 640×360, 60 s input: h264 at 640 wide is sd, 0.004 EUR a minute. */
 const metadata = { duration_ms: 60_000, width: 640, height: 360, codec: "h264", bitrate_kbps: 900, framerate: 30, file_size_bytes: 4_000_000, has_audio: true, audio_codec: "aac", rotation: 0 };

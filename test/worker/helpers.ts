@@ -1,4 +1,5 @@
 import { exports, env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
 import { type PolicyStatement, fullAccess } from "../../worker/auth/policy";
 import { newId, sha256Hex } from "../../worker/ids";
 
@@ -75,4 +76,31 @@ export const videoJob = (extra: Record<string, unknown> = {}) => ({
 
 export function jobDO(jobId: string) {
   return env.JOBS.get(env.JOBS.idFromName(jobId));
+}
+
+/** Every work order the encoder double has received for a job, oldest first. */
+export async function ordersFor<Order>(jobId: string): Promise<Order[]> {
+  return (await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as Order[];
+}
+
+/** The job's `n`th work order, once the encoder double has received it. */
+export async function orderNumber<Order>(jobId: string, n = 1, timeout = 8000): Promise<Order> {
+  let order: Order | undefined;
+  await vi.waitFor(async () => {
+    order = (await ordersFor<Order>(jobId))[n - 1];
+    expect(order).toBeDefined();
+  }, { timeout, interval: 50 });
+  return order!;
+}
+
+/** Plays the encoder's side: posts events for one attempt, numbering them. */
+export function encoderFor(order: { job_id: string; attempt: number; lease_token: string }) {
+  let seq = 0;
+  return async (body: Record<string, unknown>, token = order.lease_token, attempt = order.attempt) => {
+    const res = await call(`/internal/jobs/${order.job_id}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+      body: { v: 1, job_id: order.job_id, attempt, seq: seq++, at: new Date().toISOString(), ...body },
+    });
+    return { status: res.status, directive: res.json?.directive as string };
+  };
 }

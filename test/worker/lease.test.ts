@@ -1,9 +1,10 @@
+import * as helpers from "./helpers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { derivedId } from "../../worker/ids";
 import type { JobState } from "../../worker/jobs/job-state";
-import { call, jobDO, seedOrg, videoJob } from "./helpers";
+import { call, jobDO, seedOrg, videoJob, encoderFor } from "./helpers";
 
 interface Order {
   job_id: string;
@@ -16,31 +17,13 @@ interface Order {
 }
 
 const double = (path: string, init?: RequestInit) => fetch(`${env.ENCODER_URL}${path}`, init);
-const ordersFor = async (jobId: string) => (await (await double(`/orders/${jobId}`)).json()) as Order[];
-async function orderNumber(jobId: string, n: number, timeout = 8000): Promise<Order> {
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = (await ordersFor(jobId))[n - 1];
-    expect(order).toBeDefined();
-  }, { timeout, interval: 50 });
-  return order!;
-}
+const ordersFor = (jobId: string) => helpers.ordersFor<Order>(jobId);
+const orderNumber = (jobId: string, n: number, timeout?: number) => helpers.orderNumber<Order>(jobId, n, timeout);
 
 function stateOf(jobId: string): Promise<JobState> {
   return runInDurableObject(jobDO(jobId), (_i, state) => JSON.parse(state.storage.sql.exec<{ body: string }>("SELECT body FROM doc WHERE name = 'job'").one().body));
 }
 
-/** Plays the encoder's side: posts events for one attempt, numbering them. */
-function encoderFor(order: Order) {
-  let seq = 0;
-  return async (body: Record<string, unknown>, token = order.lease_token, attempt = order.attempt) => {
-    const res = await call(`/internal/jobs/${order.job_id}/events`, {
-      headers: { authorization: `Bearer ${token}` },
-      body: { v: 1, job_id: order.job_id, attempt, seq: seq++, at: new Date().toISOString(), ...body },
-    });
-    return { status: res.status, directive: res.json?.directive as string };
-  };
-}
 
 const facts = (outputId: string) => ({
   output_id: outputId,

@@ -5,7 +5,7 @@ import { type MultipartUpload, signResponseSchema } from "../../encoder/contract
 import { app } from "../../worker/app";
 import type { Env } from "../../worker/env";
 import { planParts } from "../../worker/storage/multipart";
-import { call, seedOrg, videoJob } from "./helpers";
+import { call, seedOrg, videoJob, orderNumber } from "./helpers";
 
 /**
  * The R2 side of multipart export, played as the encoder plays it: sign with
@@ -43,12 +43,7 @@ interface Order {
 async function runningJob(): Promise<Order> {
   const { key } = await seedOrg();
   const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = ((await (await fetch(`${env.ENCODER_URL}/orders/${job.id}`)).json()) as Order[])[0];
-    expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
-  return order!;
+  return orderNumber<Order>(job.id);
 }
 
 /** The job's one output: files are placed by their output. */

@@ -4,7 +4,7 @@ import { AwsClient } from "aws4fetch";
 import { describe, expect, it, vi } from "vitest";
 import { multipartCompletedSchema, signResponseSchema } from "../../encoder/contract";
 import { app } from "../../worker/app";
-import { call, seedOrg, videoJob } from "./helpers";
+import { call, seedOrg, videoJob, orderNumber } from "./helpers";
 import { S3_TEST_CREDENTIALS } from "./s3-bucket";
 
 /*
@@ -85,14 +85,7 @@ interface Order {
   tasks: { task_id: string; output_id: string; spec: { subtitles?: { url: string; language: string }[] } }[];
 }
 
-async function orderFor(jobId: string, n = 1): Promise<Order> {
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = ((await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as Order[])[n - 1];
-    expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
-  return order!;
-}
+const orderFor = (jobId: string, n = 1) => orderNumber<Order>(jobId, n);
 
 async function waitForStatus(key: string, jobId: string, status: string) {
   let view: any;

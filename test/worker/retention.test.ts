@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../worker/index";
 import { runRetention } from "../../worker/retention/sweep";
-import { call, seedOrg, videoJob } from "./helpers";
+import { call, seedOrg, videoJob, orderNumber } from "./helpers";
 
 /**
  * Retention through the Worker's own scheduled handler. Ages are played by the clock
@@ -34,11 +34,7 @@ interface Order {
 /** A job run to completion the way the encoder runs it, with `files` output files stored. */
 async function completedJob(key: string, files = 1) {
   const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = ((await (await fetch(`${env.ENCODER_URL}/orders/${job.id}`)).json()) as Order[])[0];
-    expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
+  const order = await orderNumber<Order>(job.id);
   const task = order!.tasks[0]!;
   let seq = 0;
   const send = (body: Record<string, unknown>) =>

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, seedOrg, videoJob } from "./helpers";
+import { call, seedOrg, videoJob, orderNumber } from "./helpers";
 
 interface Order {
   job_id: string;
@@ -14,14 +14,7 @@ interface WatchMessage {
   server_time: string;
 }
 
-async function firstOrder(jobId: string): Promise<Order> {
-  let order: Order | undefined;
-  await vi.waitFor(async () => {
-    order = ((await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as Order[])[0];
-    expect(order).toBeDefined();
-  }, { timeout: 8000, interval: 50 });
-  return order!;
-}
+const firstOrder = (jobId: string) => orderNumber<Order>(jobId);
 
 function encoderFor(order: Order) {
   let seq = 0;

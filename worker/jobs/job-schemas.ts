@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { contentAwareDecisionSchema } from "../../encoder/contract";
 import { jobStatuses, outputStatuses, taskStatuses } from "./model";
 import { priorityNames } from "./spec/create-job";
 
@@ -58,26 +59,9 @@ export const outputSchema = z
       })
       .nullable()
       .openapi({ description: "What ffprobe found in the file the encoder wrote" }),
-    content_aware: z
-      .object({
-        mode: z.literal("per_title"),
-        complexity: z.number().int().openapi({ description: "0 (flat picture) to 100 (noise), from the complexity probe" }),
-        bits_per_pixel: z.number().openapi({ description: "What the probe's fixed-CRF encode of a few downscaled samples cost, per pixel per frame" }),
-        probe_ms: z.number().int(),
-        variants: z.array(
-          z.object({
-            name: z.string(),
-            codec: z.string(),
-            width: z.number().int(),
-            height: z.number().int(),
-            crf: z.number().int().nullable(),
-            maxrate_kbps: z.number().int().nullable(),
-            adjusted: z.boolean().openapi({ description: "Whether per-title chose this rung's CRF and cap (the encoder keeps a rung's own bitrate or crf)" }),
-          }),
-        ),
-      })
+    content_aware: contentAwareDecisionSchema
       .nullable()
-      .openapi({ description: "For an output with content_aware, once completed: the complexity score and the CRF and peak-rate cap each rung was encoded with" }),
+      .openapi({ description: "For an output with content_aware, once completed: the complexity score (0 flat … 100 noise) and the CRF and peak-rate cap each rung was encoded with" }),
     error: errorObject.nullable(),
   })
   .openapi("Output");
