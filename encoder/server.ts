@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { createEncoderApp } from "./app";
+import { allowPrivateNetworksFromEnv } from "./net/address-policy";
 
 const token = process.env.ENCODER_TOKEN;
 if (!token) {
@@ -10,7 +11,7 @@ const { app, running } = createEncoderApp({
   token,
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
   // Local development serves inputs from this machine; production never sets this.
-  allowPrivateNetworks: process.env.KILN_ALLOW_PRIVATE_NETWORKS === "1",
+  allowPrivateNetworks: allowPrivateNetworksFromEnv(),
   heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,
   ffmpeg: process.env.FFMPEG_PATH,
   ffprobe: process.env.FFPROBE_PATH,

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { EncodeSpec, InputMetadata } from "../contract";
 import { PipelineError } from "../errors";
 import type { SourceInfo } from "./command";
+import { even } from "./framing";
 
 /**
  * The input probe: ffprobe's JSON turned into the job's InputMetadata and the
@@ -146,8 +147,6 @@ function sampleAspect(stream: RawStream): number {
   return n && d && n > 0 && d > 0 ? n / d : 1;
 }
 
-const evenRound = (x: number) => Math.max(2, 2 * Math.round(x / 2));
-
 function isCover(stream: RawStream): boolean {
   return stream.disposition?.attached_pic === 1 || stream.disposition?.timed_thumbnails === 1;
 }
@@ -205,7 +204,7 @@ export function parseProbe(json: unknown, fileSizeBytes: number, file = ""): Pro
     const sar = sampleAspect(video);
     let w = video.width!;
     const h = video.height!;
-    if (sar !== 1) w = evenRound(w * sar);
+    if (sar !== 1) w = even(w * sar);
     rotation = rotationOf(video);
     [width, height] = rotation === 90 || rotation === 270 ? [h, w] : [w, h];
     fps = isStillImage ? null : (rate(video.avg_frame_rate) ?? rate(video.r_frame_rate));
@@ -288,7 +287,7 @@ export interface ProbeOptions {
   integrityChecks?: boolean;
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
@@ -297,7 +296,8 @@ interface RunResult {
 
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
-function runProbe(argv: string[], cwd: string, options: ProbeOptions): Promise<RunResult> {
+/** Runs ffprobe (no shell, in `cwd`), mapping cancel, a missing binary and a timeout to pipeline errors. */
+export function runProbe(argv: string[], cwd: string, options: ProbeOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(
       options.ffprobe ?? "ffprobe",
@@ -363,12 +363,12 @@ export async function probeStreams(file: string, cwd: string, options: ProbeOpti
     const why = reason(main.stderr, file);
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }
-  const result = parseProbe(safeJson(main.stdout), size, file);
-
-  const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat };
-  const streams = raw.streams ?? [];
+  const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat } | null;
+  const result = parseProbe(raw, size, file);
+  // parseProbe has thrown for anything but a readable description.
+  const streams = raw!.streams ?? [];
   const primary = streams.find((s) => s.codec_type === (result.source.hasVideo ? "video" : "audio") && !isCover(s) && s.codec_name);
-  const end = declaredEnd(raw, result);
+  const end = declaredEnd(raw!, result);
   const verify = async () => {
     const checks: Promise<void>[] = [];
     if (primary?.index !== undefined) checks.push(headCheck(file, cwd, primary.index, options));

@@ -174,10 +174,6 @@ export function classifyAddress(ip: string): AddressCategory {
   return addr ? classifyBytes(addr) : "invalid";
 }
 
-export function isPublicAddress(ip: string): boolean {
-  return classifyAddress(ip) === "public";
-}
-
 export interface AddressPolicyOptions {
   /**
    * Turns the guard off: any address may be connected to. For local development,

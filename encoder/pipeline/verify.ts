@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { OutputFacts } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "../ffmpeg/command";
-import { ffprobeArgv, probeFile } from "../ffmpeg/probe";
+import { ProbeError, ffprobeArgv, probeFile, runProbe } from "../ffmpeg/probe";
 import { localKeyPath, localKeyPlaylist } from "../ffmpeg/drm";
 import type { OutputLayout } from "../ffmpeg/renditions";
 import { imageFacts } from "../media/image-facts";
@@ -43,24 +42,23 @@ interface ProbedStream {
  */
 const PACKAGE_EXTENSIONS = "3gp,aac,avi,ac3,eac3,flac,mkv,m3u8,m4a,m4s,m4v,mpg,mov,mp2,mp3,mp4,mpeg,mpegts,ogg,ogv,oga,ts,vob,wav,vtt";
 
-function listStreams(file: string, dir: string, options: VerifyOptions, decrypt = false): Promise<{ streams: ProbedStream[]; durationS: number | null }> {
+async function listStreams(file: string, dir: string, options: VerifyOptions, decrypt = false): Promise<{ streams: ProbedStream[]; durationS: number | null }> {
   const argv = ffprobeArgv(file);
   // The hls demuxer reads AES-128 segments through the crypto protocol, and the key file by its extension.
   argv.splice(argv.indexOf("-print_format"), 0, "-allowed_extensions", decrypt ? `${PACKAGE_EXTENSIONS},key` : PACKAGE_EXTENSIONS);
   if (decrypt) argv[argv.indexOf("-protocol_whitelist") + 1] = "file,crypto";
-  return new Promise((resolve, reject) => {
-    execFile(options.ffprobe ?? "ffprobe", argv, { cwd: dir, signal: options.signal, timeout: 60_000, maxBuffer: 16 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      if (err) return reject(new PipelineError("encode_failed", `ffprobe cannot read ${file}: ${stderr.trim().split("\n").pop() ?? err.message}`));
-      try {
-        const parsed = JSON.parse(stdout) as { streams?: ProbedStream[]; format?: { duration?: string } };
-        const duration = Number(parsed.format?.duration);
-        resolve({ streams: parsed.streams ?? [], durationS: Number.isFinite(duration) ? duration : null });
-      } catch {
-        reject(new PipelineError("encode_failed", `ffprobe gave no readable description of ${file}`));
-      }
-    });
+  const run = await runProbe(argv, dir, options).catch((err: unknown) => {
+    // A timeout reads as an unreadable input there; here it is our own output that failed.
+    throw err instanceof ProbeError ? new PipelineError("encode_failed", `ffprobe cannot read ${file}: ${err.message}`) : err;
   });
+  if (run.code !== 0 || run.overflow) throw new PipelineError("encode_failed", `ffprobe cannot read ${file}: ${run.stderr.trim().split("\n").pop() ?? ""}`);
+  try {
+    const parsed = JSON.parse(run.stdout) as { streams?: ProbedStream[]; format?: { duration?: string } };
+    const duration = Number(parsed.format?.duration);
+    return { streams: parsed.streams ?? [], durationS: Number.isFinite(duration) ? duration : null };
+  } catch {
+    throw new PipelineError("encode_failed", `ffprobe gave no readable description of ${file}`);
+  }
 }
 
 /**
