@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { signingSecret } from "../storage/signing";
+import { hmacKey, signingSecret, toBase64Url } from "../storage/signing";
 
 /**
  * Short-lived tokens that let a browser open one job's Watch socket: browsers cannot
@@ -8,11 +8,10 @@ import { signingSecret } from "../storage/signing";
  */
 export const WATCH_TOKEN_TTL_S = 300;
 
-const b64url = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 const fromB64url = (text: string) => Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
 
 function key(env: Env): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", new TextEncoder().encode(`watch:${signingSecret(env)}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  return hmacKey(`watch:${signingSecret(env)}`);
 }
 
 const claim = (jobId: string, orgId: string, expires: number) => new TextEncoder().encode(`watch\n${jobId}\n${orgId}\n${expires}`);
@@ -20,7 +19,7 @@ const claim = (jobId: string, orgId: string, expires: number) => new TextEncoder
 export async function mintWatchToken(env: Env, jobId: string, orgId: string, now = Date.now()): Promise<{ token: string; expires_at: string }> {
   const expires = Math.floor(now / 1000) + WATCH_TOKEN_TTL_S;
   const sig = await crypto.subtle.sign("HMAC", await key(env), claim(jobId, orgId, expires));
-  return { token: `wt_${expires}.${orgId}.${b64url(sig)}`, expires_at: new Date(expires * 1000).toISOString() };
+  return { token: `wt_${expires}.${orgId}.${toBase64Url(sig)}`, expires_at: new Date(expires * 1000).toISOString() };
 }
 
 /** The organization a valid, unexpired token for `jobId` was minted for; null otherwise. */

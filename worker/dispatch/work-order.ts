@@ -5,7 +5,7 @@ import type { JobState } from "../jobs/job-state";
 import { type ThumbnailSpec, thumbnailTaskSpec } from "../jobs/spec/thumbnails";
 import { signStorageUrl } from "../storage/signing";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
-import { BucketRefError, openBucket, presignBucketObject } from "../origins/buckets";
+import { type BucketOpener, BucketRefError, bucketOpener, presignBucketObject } from "../origins/buckets";
 import { type DrmKey, openDrmKey } from "../drm/keys";
 import { keyPath } from "../drm/key-url";
 
@@ -41,12 +41,13 @@ export async function buildWorkOrder(
   const base = publicUrl.replace(/\/+$/, "");
   const keys = new Map<string, DrmKey>();
   for (const sealed of job.drm_keys ?? []) keys.set(sealed.output_id, await openDrmKey(env, { orgId: job.org_id, jobId: job.id }, sealed));
-  const tasks = encodeTasks(job, spec, { subtitleUrls: await presignSubtitles(env, job), keys, base });
+  const open = bucketOpener(env, job.org_id);
+  const tasks = encodeTasks(job, spec, { subtitleUrls: await presignSubtitles(open, job), keys, base });
   const { input: bucketInput, output: bucketOutput } = spec.storage;
   let inputUrl: string;
   if (bucketInput !== null) {
     inputUrl = await undispatchableIfMissing(async () =>
-      presignBucketObject(await openBucket(env, job.org_id, bucketInput.bucket, "read"), { method: "GET", key: bucketInput.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
+      presignBucketObject(await open(bucketInput.bucket, "read"), { method: "GET", key: bucketInput.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
     );
   } else if (isUploadRef(spec.input)) {
     const resolved = await resolveUploadInput(env, job.org_id, spec.input);
@@ -58,7 +59,7 @@ export async function buildWorkOrder(
     throw new UndispatchableJob("input_unsupported", "Only http(s) inputs and uploads can be fetched yet; bucket inputs need storage origins");
   }
   // Checked now rather than at export, so a job whose destination is gone is not encoded for nothing.
-  if (bucketOutput !== null) await undispatchableIfMissing(() => openBucket(env, job.org_id, bucketOutput.bucket, "write"));
+  if (bucketOutput !== null) await undispatchableIfMissing(() => open(bucketOutput.bucket, "write"));
   return {
     v: 1,
     job_id: job.id,
@@ -115,13 +116,13 @@ function encodeTasks(job: JobState, spec: JobSpec, context: { subtitleUrls: Map<
  * Presigned GET URLs for the subtitle files in buckets, by their URI as written; an
  * origin or secret deleted since creation fails the job like the input's would.
  */
-async function presignSubtitles(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">, job: JobState): Promise<Map<string, string>> {
+async function presignSubtitles(open: BucketOpener, job: JobState): Promise<Map<string, string>> {
   const entries = Object.entries(job.spec.storage.subtitles ?? {});
   return new Map(
     await Promise.all(
       entries.map(async ([uri, object]) => {
         const url = await undispatchableIfMissing(async () =>
-          presignBucketObject(await openBucket(env, job.org_id, object.bucket, "read"), { method: "GET", key: object.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
+          presignBucketObject(await open(object.bucket, "read"), { method: "GET", key: object.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }),
         );
         return [uri, url] as const;
       }),

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { signingSecret } from "../storage/signing";
+import { hmacKey, signingSecret, toBase64Url } from "../storage/signing";
 
 /**
  * Signed key URLs: `/v1/jobs/<job>/outputs/<output>/key?expires=<unix s>&sig=<b64url>`,
@@ -13,9 +13,8 @@ const CANONICAL_VERSION = "KILN-DRM-KEY-V1";
 export const keyPath = (jobId: string, outputId: string) => `/v1/jobs/${jobId}/outputs/${outputId}/key`;
 
 async function hmac(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">, jobId: string, outputId: string, expires: number): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingSecret(env)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${CANONICAL_VERSION}\n${jobId}\n${outputId}\n${expires}`));
-  return btoa(String.fromCharCode(...new Uint8Array(mac))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(signingSecret(env)), new TextEncoder().encode(`${CANONICAL_VERSION}\n${jobId}\n${outputId}\n${expires}`));
+  return toBase64Url(mac);
 }
 
 export async function signKeyUrl(

@@ -11,7 +11,7 @@ export type JobEffect =
   | { pause: true };
 
 /** The planned task an event is about: encode events name theirs; stage events mean the stage's task. */
-function taskFor(job: JobState, stage: string, taskId: string | null): Task | undefined {
+export function taskFor(job: JobState, stage: string, taskId: string | null): Task | undefined {
   if (taskId) return job.tasks.find((t) => t.id === taskId);
   return job.tasks.find((t) => t.kind === stage);
 }

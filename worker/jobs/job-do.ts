@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { nowIso } from "../ids";
 import type { DispatchMessage } from "../queue/dispatch-message";
 import { closeRuns, newExecutionMarks, recordExecution } from "../billing/usage";
-import { applyEncoderEvent } from "./encoder-events";
+import { applyEncoderEvent, taskFor } from "./encoder-events";
 import { writeJobIndex } from "./job-index";
 import type { JobSpec } from "./job-spec";
 import { type JobState, type JobView, jobView } from "./job-state";
@@ -15,7 +15,7 @@ import { planJob } from "./plan";
 import { Watchers, watchEvent } from "./watchers";
 import { signStorageUrl } from "../storage/signing";
 import type { ExportJob } from "../storage/export-uploads";
-import { bucketReadUrl } from "../origins/buckets";
+import { bucketOpener, bucketReadUrl } from "../origins/buckets";
 import { placeOutputFile } from "./output-placement";
 import type { WebhookEventType } from "../webhooks/message";
 import { isUploadRef } from "../uploads/store";
@@ -225,6 +225,7 @@ export class JobDO extends DurableObject<Env> {
   }
 
   private async signOutputs(view: JobView, job: JobState): Promise<JobView> {
+    const open = bucketOpener(this.env, job.org_id);
     await Promise.all(
       view.outputs.map(async (output) => {
         const stored = job.outputs.find((o) => o.id === output.id);
@@ -235,7 +236,7 @@ export class JobDO extends DurableObject<Env> {
         }
         if (output.status !== "completed" || !stored) return;
         if (stored.main_object) {
-          output.output_url = await bucketReadUrl(this.env, job.org_id, stored.main_object, OUTPUT_URL_TTL_S);
+          output.output_url = await bucketReadUrl(open, stored.main_object, OUTPUT_URL_TTL_S);
           return;
         }
         if (!stored.main_key) return;
@@ -442,7 +443,7 @@ export class JobDO extends DurableObject<Env> {
     }
 
     const now = nowIso();
-    const taskId = "stage" in event ? (event.task_id ?? job.tasks.find((t) => t.kind === event.stage)?.id) : undefined;
+    const taskId = "stage" in event ? (event.task_id ?? taskFor(job, event.stage, null)?.id) : undefined;
     recordExecution((job.execution ??= newExecutionMarks()), event, taskId, Date.parse(now));
     let directive: "continue" | "cancel" = "continue";
     for (const effect of applyEncoderEvent(job, event, (outputId, path) => placeOutputFile(job, outputId, path), now)) {

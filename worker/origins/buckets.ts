@@ -206,6 +206,21 @@ function assertUnderPath(bucket: OpenBucket, key: string): void {
   }
 }
 
+export type BucketOpener = (ref: BucketRef, need?: OriginPermission) => Promise<OpenBucket>;
+
+/**
+ * openBucket once per bucket for one piece of work (a read of a job, a dispatch, an
+ * export): its objects usually share one origin, and each opening is a D1 read and a decrypt.
+ */
+export function bucketOpener(env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">, orgId: string): BucketOpener {
+  const opened = new Map<string, Promise<OpenBucket>>();
+  return (ref, need) => {
+    const id = `${JSON.stringify(ref)} ${need ?? ""}`;
+    if (!opened.has(id)) opened.set(id, openBucket(env, orgId, ref, need));
+    return opened.get(id)!;
+  };
+}
+
 /** A presigned URL for one object of an opened bucket (`key` from the bucket's root). */
 export function presignBucketObject(bucket: OpenBucket, options: { method: "GET" | "PUT"; key: string; expiresInSeconds: number }): Promise<string> {
   assertUnderPath(bucket, options.key);
@@ -224,14 +239,9 @@ export const bucketObjectUri = (object: BucketObject): string => formatBucketUri
  * A presigned GET URL for an output stored in a bucket, minted on each read of the job;
  * null when its origin does not grant read, or the origin or secret is gone.
  */
-export async function bucketReadUrl(
-  env: Pick<Env, "DB" | "ORIGIN_CREDENTIALS_KEY">,
-  orgId: string,
-  object: BucketObject,
-  expiresInSeconds: number,
-): Promise<string | null> {
+export async function bucketReadUrl(open: BucketOpener, object: BucketObject, expiresInSeconds: number): Promise<string | null> {
   try {
-    const bucket = await openBucket(env, orgId, object.bucket);
+    const bucket = await open(object.bucket);
     if (!bucket.permissions.includes("read")) return null;
     return await presignBucketObject(bucket, { method: "GET", key: object.key, expiresInSeconds });
   } catch (err) {

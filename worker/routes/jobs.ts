@@ -191,7 +191,8 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     const { id } = c.req.valid("param");
     authorize(c, "jobs:get", `jobs/${id}`);
     const orgId = c.get("principal").orgId;
-    if (!(await jobStub(c.env, id).get(orgId))) throw jobNotFound(id);
+    // Existence in this org is all that is asked: spec() answers it without rendering the job.
+    if (!(await jobStub(c.env, id).spec(orgId))) throw jobNotFound(id);
     const minted = await mintWatchToken(c.env, id, orgId);
     const watchUrl = new URL(`/v1/jobs/${id}/watch?token=${encodeURIComponent(minted.token)}`, c.req.url).toString().replace(/^http/, "ws");
     return c.json({ ...minted, watch_url: watchUrl }, 201);

@@ -2,7 +2,7 @@ import type { MultipartAbort, MultipartCompletion, SignResponse } from "../../en
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { type Placement, type PlacementJob, placeOutputFile } from "../jobs/output-placement";
-import { type BucketRef, BucketRefError, type OpenBucket, bucketMultipartTarget, openBucket, presignBucketObject } from "../origins/buckets";
+import { BucketRefError, bucketMultipartTarget, openBucket, presignBucketObject, bucketOpener } from "../origins/buckets";
 import {
   S3MultipartError,
   abortOriginMultipartUpload,
@@ -63,18 +63,13 @@ export async function signExportUploads(env: ExportEnv, baseUrl: string, job: Ex
   );
 
   const limits = options.multipart ? multipartLimits(env) : null;
-  const opened = new Map<string, Promise<OpenBucket>>();
-  const open = (bucket: BucketRef) => {
-    const id = JSON.stringify(bucket);
-    if (!opened.has(id)) opened.set(id, openBucket(env, job.org_id, bucket, "write"));
-    return opened.get(id)!;
-  };
+  const open = bucketOpener(env, job.org_id);
   return asApiErrors(async () => {
     const uploads = await Promise.all(
       files.map(async (file) => {
         const placement = placements.get(file.path)!;
         if (placement.store === "managed") return signed.get(file.path)!;
-        const bucket = await open(placement.bucket);
+        const bucket = await open(placement.bucket, "write");
         if (limits && file.size_bytes > limits.thresholdBytes) {
           const target = bucketMultipartTarget(bucket, placement.key);
           const uploadId = await createOriginMultipartUpload(target, placement.key, file.content_type);

@@ -128,7 +128,8 @@ export function signingSecret(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_EN
 }
 
 const keyCache = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
+/** An HMAC-SHA256 key for `secret`, imported once per isolate. */
+export function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
@@ -156,7 +157,7 @@ function canonicalString(c: Canonical): string {
   return lines.join("\n");
 }
 
-function toBase64Url(bytes: ArrayBuffer): string {
+export function toBase64Url(bytes: ArrayBuffer): string {
   let binary = "";
   for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
