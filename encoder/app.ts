@@ -15,6 +15,8 @@ export interface EncoderOptions {
   concurrency?: number;
   allowPrivateNetworks?: boolean;
   heartbeatMs?: number;
+  /** How long readers of an input still arriving wait for its next bytes; default 5 s. */
+  growingInputWaitMs?: number;
   ffmpeg?: string;
   ffprobe?: string;
 }
@@ -111,6 +113,7 @@ export function createEncoderApp(options: EncoderOptions) {
         signal: controller.signal,
         reporter,
         allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+        growingInputWaitMs: options.growingInputWaitMs,
         ffmpeg: options.ffmpeg,
         ffprobe: options.ffprobe,
       })

@@ -5,6 +5,7 @@ import type { EncodeSpec, InputMetadata } from "../contract";
 import { PipelineError } from "../errors";
 import type { SourceInfo } from "./command";
 import { even } from "./framing";
+import { followArgs } from "./runner";
 
 /**
  * The input probe: ffprobe's JSON turned into the job's InputMetadata and the
@@ -285,6 +286,12 @@ export interface ProbeOptions {
    * written and closed with success: the streams probe still checks what they are.
    */
   integrityChecks?: boolean;
+  /**
+   * The file is still being written, `sizeBytes` long when complete: ffprobe waits up to
+   * `waitMs` for bytes that have not arrived yet. Any error it logs fails the probe, as
+   * the description may then come from part of the file.
+   */
+  growing?: { sizeBytes: number; waitMs: number };
 }
 
 export interface RunResult {
@@ -343,27 +350,31 @@ export async function probeFile(file: string, cwd: string, options: ProbeOptions
 
 /**
  * The streams probe alone, with the damage checks (first-frame decode, tail read) as a
- * separate step the caller may run alongside the encode instead of before it.
+ * separate step: a job runs them only when its encode gives cause (see runJob).
  */
 export async function probeStreams(file: string, cwd: string, options: ProbeOptions = {}): Promise<{ result: ProbeResult; verify: () => Promise<void> }> {
   const argv = ffprobeArgv(file);
   if (options.signal?.aborted) throw new PipelineError("canceled", "The job was canceled");
+  const { growing } = options;
   let size: number;
   try {
     const st = await stat(path.join(cwd, file));
     if (!st.isFile()) throw new Error("not a file");
-    size = st.size;
+    size = growing?.sizeBytes ?? st.size;
   } catch {
     throw new ProbeError("input_unreadable", "The input file could not be read");
   }
   if (size === 0) throw new ProbeError("input_unreadable", "The input file is empty");
+  if (growing) argv.splice(-1, 0, ...followArgs(growing.waitMs));
 
   const main = await runProbe(argv, cwd, options);
-  if (main.code !== 0) {
+  if (main.code !== 0 || (growing && main.stderr.trim() !== "")) {
     const why = reason(main.stderr, file);
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }
   const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat } | null;
+  // ffprobe computes the format's bit rate from the bytes it saw: of a growing file, too few.
+  if (growing && raw?.format) delete raw.format.bit_rate;
   const result = parseProbe(raw, size, file);
   // parseProbe has thrown for anything but a readable description.
   const streams = raw!.streams ?? [];
@@ -408,6 +419,11 @@ function declaredEnd(raw: { streams?: RawStream[]; format?: RawFormat }, result:
   return fd === null ? (result.source.durationS > 0 ? result.source.durationS : null) : (num(raw.format?.start_time) ?? 0) + fd;
 }
 
+/** Whether media that reaches `reachedS` stops short of `expectedS`, beyond a frame or rounding's worth. */
+export function fallsShort(reachedS: number, expectedS: number): boolean {
+  return reachedS < expectedS - Math.max(1, expectedS * 0.01);
+}
+
 async function tailCheck(file: string, cwd: string, end: number, options: ProbeOptions): Promise<void> {
   const run = await runProbe(tailCheckArgv(file, end - 2), cwd, options);
   if (run.overflow) return;
@@ -416,8 +432,7 @@ async function tailCheck(file: string, cwd: string, end: number, options: ProbeO
     const [pts, dur] = line.split(",").map((v) => num(v));
     if (pts !== null && pts !== undefined) reached = Math.max(reached, pts + (dur ?? 0));
   }
-  const tolerance = Math.max(1, end * 0.01);
-  if (run.code !== 0 || reached < end - tolerance) {
+  if (run.code !== 0 || fallsShort(reached, end)) {
     const where = Number.isFinite(reached) ? `at ${Math.max(0, reached).toFixed(1)} s` : "well before the end";
     throw new ProbeError("input_unreadable", `The input is truncated: it declares ${end.toFixed(1)} s but its data stops ${where}`);
   }

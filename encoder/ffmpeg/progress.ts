@@ -13,6 +13,11 @@ export class ProgressParser {
     private readonly onProgress: (fraction: number) => void,
   ) {}
 
+  /** How far the output got, in seconds of media: after the run, where the input ran out for a short one. */
+  get reachedS(): number {
+    return this.outTimeUs / 1e6;
+  }
+
   push(chunk: string): void {
     this.buffer += chunk;
     let newline: number;
@@ -31,7 +36,7 @@ export class ProgressParser {
     // out_time_ms is in microseconds too (a long-standing ffmpeg misnomer).
     if (key === "out_time_us" || key === "out_time_ms") {
       const us = Number(value);
-      if (Number.isFinite(us) && us > 0) this.outTimeUs = us;
+      if (Number.isFinite(us) && us > this.outTimeUs) this.outTimeUs = us;
     } else if (key === "progress") {
       const fraction = value === "end" ? 1 : this.durationS > 0 ? Math.min(1, this.outTimeUs / 1e6 / this.durationS) : 0;
       // Monotonic: a rung of a ladder or a muxer flush can report an earlier time.

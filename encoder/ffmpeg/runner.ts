@@ -9,6 +9,16 @@ export interface RunOptions {
   signal: AbortSignal;
   onProgress?: (fraction: number) => void;
   ffmpeg?: string;
+  /**
+   * An input file still being written: ffmpeg waits up to `waitMs` for its next bytes
+   * instead of ending there, then gives up on them (and logs an error, see FfmpegOutcome).
+   */
+  growingInput?: GrowingInput;
+}
+
+export interface GrowingInput {
+  file: string;
+  waitMs: number;
 }
 
 const STDERR_LINES = 20;
@@ -17,15 +27,35 @@ const KILL_GRACE_MS = 1_000;
 /**
  * Adds what every ffmpeg run gets: no stdin, quiet logs, machine-readable progress on
  * stdout, and before each input a whitelist of the file and pipe protocols, so no
- * argument can make ffmpeg open a network URL or another protocol.
+ * argument can make ffmpeg open a network URL or another protocol. A growing input is
+ * read with the file protocol's `follow`.
  */
-export function ffmpegArgv(command: FfmpegCommand): string[] {
+export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
   const args: string[] = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y"];
   for (let i = 0; i < command.args.length; i++) {
-    if (command.args[i] === "-i") args.push("-protocol_whitelist", "file,pipe");
+    if (command.args[i] === "-i") {
+      args.push("-protocol_whitelist", "file,pipe");
+      if (growing && command.args[i + 1] === growing.file) args.push(...followArgs(growing.waitMs));
+    }
     args.push(command.args[i]!);
   }
   return args;
+}
+
+/** Input options that make the file protocol wait up to `waitMs` for more bytes at the end of a file. */
+export function followArgs(waitMs: number): string[] {
+  return ["-follow", "1", "-rw_timeout", String(waitMs * 1000)];
+}
+
+export interface FfmpegOutcome {
+  /** Seconds of media the output reached: short of the command's durationS when the input ran out early. */
+  reachedS: number;
+  /**
+   * Whether ffmpeg logged an error though it succeeded. It does so, and goes on, when
+   * it could not read part of its input (a cut-short file, or a growing one whose next
+   * bytes came too late).
+   */
+  loggedErrors: boolean;
 }
 
 /**
@@ -33,10 +63,10 @@ export function ffmpegArgv(command: FfmpegCommand): string[] {
  * group and SIGKILL after a grace period, so ffmpeg and anything it spawned are gone
  * within KILL_GRACE_MS. Failure carries ffmpeg's last stderr lines.
  */
-export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<void> {
+export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOutcome> {
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-    const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command), {
+    const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command, options.growingInput), {
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -76,7 +106,7 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      if (code === 0) return resolve();
+      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.length > 0 || stderrTail.trim() !== "" });
       if (stderrTail.trim()) stderr.push(stderrTail.trim());
       const tail = stderr.slice(-STDERR_LINES).join("\n");
       reject(new PipelineError("encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));

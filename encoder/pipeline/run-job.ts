@@ -5,13 +5,13 @@ import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
-import { probeStreams, requireStreams } from "../ffmpeg/probe";
+import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
 import { runPostStep } from "../media/post-step";
 import { type MeasuredComplexity, contentAwareDecision, measureComplexity } from "./content-aware";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
-import { importInput } from "./import";
+import { JobInput } from "./input";
 import { finishPackage } from "./packages";
 import type { Reporter } from "./reporter";
 import { prepareSubtitles } from "./subtitles";
@@ -24,11 +24,15 @@ export interface JobRuntime {
   allowPrivateNetworks: boolean;
   ffmpeg?: string;
   ffprobe?: string;
+  /** How long readers of an input still arriving wait for its next bytes (see JobInput). */
+  growingInputWaitMs?: number;
 }
 
 /** Shares of overall progress per stage; encode is split between tasks by media duration. */
 const WEIGHT = { import: 10, probe: 2, encode: 80, export: 8 } as const;
 const INPUT_FILE = "input";
+
+type Stage = "import" | "probe" | "encode" | "export";
 
 /**
  * Runs one attempt of a job: import → probe → encode → export, inside a working
@@ -39,195 +43,29 @@ const INPUT_FILE = "input";
  */
 export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
   const { reporter, signal } = runtime;
-  // Which stage a failure happened in; written inside the work closure.
-  const at: { stage: "import" | "probe" | "encode" | "export" } = { stage: "import" };
+  // Which stage a failure happened in; written as the work goes.
+  const at: { stage: Stage } = { stage: "import" };
   // The last word is sent after the working directory is gone, so "done" means clean.
   let last: Parameters<Reporter["send"]>[0];
   try {
     await withWorkDir(order.job_id, order.attempt, async (dir) => {
       // Events are queued in order and not waited for: the encode does not sit behind
       // round trips to the Worker. Only the probe's completion is awaited (its answer can
-      // pause a delayed-start job) and the final word.
+      // pause or cancel the job) and the final word.
       void reporter.send({ type: "task_started", stage: "import", task_id: null });
-      await importInput(order.input.url, path.join(dir, INPUT_FILE), {
-        maxBytes: order.limits.max_input_bytes,
-        connectTimeoutMs: order.limits.connect_timeout_ms,
-        readTimeoutMs: order.limits.read_timeout_ms,
-        allowPrivateNetworks: runtime.allowPrivateNetworks,
+      const input = new JobInput(order, dir, INPUT_FILE, {
         signal,
-        onProgress: (bytes, total) => {
-          if (total) reporter.progress("import", null, (bytes / total) * 100, (bytes / total) * WEIGHT.import);
-        },
+        allowPrivateNetworks: runtime.allowPrivateNetworks,
+        growingWaitMs: runtime.growingInputWaitMs,
+        onProgress: (bytes, total) => reporter.progress("import", null, (bytes / total) * 100, (bytes / total) * WEIGHT.import),
+        onImported: () => void reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null }),
       });
-      void reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null });
-
-      at.stage = "probe";
-      void reporter.send({ type: "task_started", stage: "probe", task_id: null });
-      const { result: probed, verify } = await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal });
-      if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
-        throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
-      }
-      void reporter.send({ type: "metadata", input_metadata: probed.metadata });
-      const kindTasks = order.tasks.filter(isKindTask);
-      const outputTasks = order.tasks.filter(isOutputTask);
-      // Input problems are found for every task before any encoding starts.
-      const requireAllStreams = () => {
-        for (const task of kindTasks) requireStreams(probed, task.spec.kind);
-        if (outputTasks.length > 0) requireStreams(probed, "video");
-      };
-      if (order.probe_only) {
-        // The job will wait for confirmation: everything that could fail it later is checked now.
-        requireAllStreams();
-        await verify();
-        await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
-        return;
-      }
-      await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
-      reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
-
-      at.stage = "encode";
-      requireAllStreams();
-      // The probe's answer may have paused the job (delayed start): nothing more runs.
-      if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
-      // The damage checks (a first-frame decode, a read of the tail) run beside the
-      // encode rather than before it; a damaged input stops the encode and fails the job.
-      const encodeControl = new AbortController();
-      const stopEncode = () => encodeControl.abort();
-      signal.addEventListener("abort", stopEncode, { once: true });
-      let damage: unknown = null;
-      const integrity = verify().catch((err) => {
-        damage = err;
-        encodeControl.abort();
-      });
-      const failIfDamaged = async () => {
-        await integrity;
-        if (damage) {
-          at.stage = "probe";
-          throw damage;
-        }
-      };
-      const source = { ...probed.source, file: INPUT_FILE };
-      const verifyOptions = { ffprobe: runtime.ffprobe, signal };
-
-      // Outputs whose own inputs (subtitle files) or plans fail are failed alone, before the shared run.
-      const ready: ReadyOutput[] = [];
-      for (const task of outputTasks) {
-        try {
-          buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source);
-          const staging = `subtitles_${task.output_id}`;
-          const tracks = task.spec.subtitles ?? [];
-          const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg };
-          const mpegts = task.spec.hls?.segment_type === "ts";
-          const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
-          ready.push({ task, subtitles: { staging, renditions } });
-        } catch (err) {
-          if (signal.aborted) throw err;
-          reportTaskFailure(reporter, task.task_id, err);
-        }
-      }
-      // Content-aware outputs share one complexity probe of the source; if it fails, only they fail.
-      if (ready.some((r) => r.task.spec.content_aware)) {
-        try {
-          const measured = await measureComplexity(source, { cwd: dir, signal: encodeControl.signal, ffmpeg: runtime.ffmpeg });
-          for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
-        } catch (err) {
-          if (signal.aborted) throw err;
-          if (encodeControl.signal.aborted) await failIfDamaged();
-          for (const r of ready.filter((r) => r.task.spec.content_aware)) reportTaskFailure(reporter, r.task.task_id, err);
-          ready.splice(0, ready.length, ...ready.filter((r) => !r.task.spec.content_aware));
-        }
-      }
-      const units: EncodeUnit[] = [
-        ...(ready.length > 0 ? [renditionsUnit(ready, source, dir, verifyOptions)] : []),
-        ...kindTasks.map((task) => kindUnit(task, source, dir, verifyOptions)),
-      ];
-
-      let totalSeconds = units.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
-      let doneSeconds = 0;
-      const made: MadeOutput[] = [];
-      // Each output's ffprobe verification runs beside the next encode and the export;
-      // an output is reported completed only once it is verified.
-      const verifications = new Map<string, Promise<VerifiedFacts>>();
-      const manifests = new Map<string, string>();
-      const decisions = new Map<string, ContentAwareDecision>();
-      const started = new Set<string>();
-      for (let unit = units.shift(); unit; unit = units.shift()) {
-        for (const { task } of unit.outputs) {
-          if (started.has(task.task_id)) continue;
-          started.add(task.task_id);
-          void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
-        }
-        const seconds = Math.max(unit.command.durationS, 0.001);
-        const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
-        // A shared run is every output's progress at once: reported once, for the stage.
-        const progressTask = unit.outputs.length === 1 ? unit.outputs[0]!.task.task_id : null;
-        try {
-          await unit.prepare?.();
-          await runFfmpeg(unit.command, {
-            cwd: dir,
-            signal: encodeControl.signal,
-            ffmpeg: runtime.ffmpeg,
-            onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
-          });
-        } catch (err) {
-          if (signal.aborted) throw err;
-          if (encodeControl.signal.aborted) await failIfDamaged();
-          const parts = unit.outputs.length > 1 ? unit.split?.() : undefined;
-          if (parts) {
-            // One ffmpeg for all outputs means one failure stops all: each output gets a run
-            // of its own, so only the output that cannot be made fails.
-            totalSeconds += parts.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
-            units.unshift(...parts);
-          } else {
-            for (const { task } of unit.outputs) reportTaskFailure(reporter, task.task_id, err);
-          }
-          doneSeconds += seconds;
-          continue;
-        }
-        for (const output of unit.outputs) {
-          try {
-            await output.finish?.();
-            made.push({ outputId: output.task.output_id, main: output.main, files: await output.files() });
-            if (output.manifest) manifests.set(output.task.task_id, output.manifest);
-            if (output.contentAware) decisions.set(output.task.task_id, output.contentAware);
-            const verification = output.verify();
-            // Observed later, after export; until then a failure must not count as unhandled.
-            verification.catch(() => {});
-            verifications.set(output.task.task_id, verification);
-          } catch (err) {
-            if (signal.aborted) throw err;
-            reportTaskFailure(reporter, output.task.task_id, err);
-          }
-        }
-        doneSeconds += seconds;
-      }
-
-      await failIfDamaged();
-      signal.removeEventListener("abort", stopEncode);
-
-      at.stage = "export";
-      if (made.length > 0) {
-        void reporter.send({ type: "task_started", stage: "export", task_id: null });
+      try {
+        await processInput(order, runtime, dir, input, at);
+      } finally {
         // Nothing the job started may outlive its working directory.
-        const exported = await exportOutputs(order, dir, made, signal).finally(() => Promise.allSettled(verifications.values()));
-        const byOutput = new Map(exported.map((o) => [o.output_id, o]));
-        for (const task of order.tasks) {
-          const stored = byOutput.get(task.output_id);
-          const verification = verifications.get(task.task_id);
-          if (!stored || !verification) continue;
-          try {
-            const manifest = manifests.get(task.task_id);
-            const decision = decisions.get(task.task_id);
-            const output: OutputFacts = { ...stored, ...(await verification), ...(manifest ? { manifest } : {}), ...(decision ? { content_aware: decision } : {}) };
-            void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output });
-          } catch (err) {
-            // Its files were stored, but the Worker records outputs only from task_completed.
-            reportTaskFailure(reporter, task.task_id, err);
-          }
-        }
-        void reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
+        await input.close();
       }
-      reporter.progress("export", null, 100, 100);
     });
     // A probe-only order's last word was the probe's completion.
     if (order.probe_only) return;
@@ -237,6 +75,218 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
     last = { type: "task_failed", stage: at.stage, task_id: null, error: failure };
   }
   await reporter.send(last);
+}
+
+/**
+ * Probe → encode → export of an input being imported. A faststart input is probed and
+ * encoded as it arrives (see JobInput); what was read early and gave any trouble is
+ * read again from the whole file.
+ */
+async function processInput(order: WorkOrder, runtime: JobRuntime, dir: string, input: JobInput, at: { stage: Stage }): Promise<void> {
+  const { reporter, signal } = runtime;
+  /** The whole input, or the import's failure as the job's. */
+  const wholeInput = () =>
+    input.whole().catch((err: unknown) => {
+      at.stage = "import";
+      throw err;
+    });
+  const early = order.probe_only ? null : await input.readableEarly();
+  if (!early) await input.whole();
+
+  at.stage = "probe";
+  void reporter.send({ type: "task_started", stage: "probe", task_id: null });
+  // Whatever goes wrong probing the file as it arrives, the whole file decides.
+  const probedEarly = !early
+    ? null
+    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, growing: early }).catch(async (err: unknown) => {
+        if (signal.aborted) throw err;
+        await wholeInput();
+        return null;
+      });
+  const { result: probed, verify } = probedEarly ?? (await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal }));
+  if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
+    throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
+  }
+  void reporter.send({ type: "metadata", input_metadata: probed.metadata });
+  const kindTasks = order.tasks.filter(isKindTask);
+  const outputTasks = order.tasks.filter(isOutputTask);
+  // Input problems are found for every task before any encoding starts.
+  const requireAllStreams = () => {
+    for (const task of kindTasks) requireStreams(probed, task.spec.kind);
+    if (outputTasks.length > 0) requireStreams(probed, "video");
+  };
+  if (order.probe_only) {
+    // The job will wait for confirmation: everything that could fail it later is checked now.
+    requireAllStreams();
+    await verify();
+    await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+    return;
+  }
+  await reporter.send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+  reporter.progress("probe", null, 100, WEIGHT.import + WEIGHT.probe);
+
+  at.stage = "encode";
+  requireAllStreams();
+  // The probe's answer may have paused or canceled the job: nothing more runs.
+  if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
+  // The damage checks (a first-frame decode, a read of the tail: two more ffprobe runs
+  // that would share the CPU with the encode) run only when the encode gives cause: a
+  // failed run, an output short of the media it should cover, a failed verification.
+  // An encode that got through has decoded the input itself. A damaged input fails
+  // the job as the probe would have.
+  let damageCheck: Promise<unknown> | undefined;
+  const failIfDamaged = async () => {
+    await wholeInput();
+    const damage = await (damageCheck ??= verify().then(() => null, (err: unknown) => err));
+    if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
+    if (damage) {
+      at.stage = "probe";
+      throw damage;
+    }
+  };
+  const source = { ...probed.source, file: INPUT_FILE };
+  const verifyOptions = { ffprobe: runtime.ffprobe, signal };
+
+  // Outputs whose own inputs (subtitle files) or plans fail are failed alone, before the shared run.
+  const ready: ReadyOutput[] = [];
+  for (const task of outputTasks) {
+    try {
+      buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source);
+      const staging = `subtitles_${task.output_id}`;
+      const tracks = task.spec.subtitles ?? [];
+      const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg };
+      const mpegts = task.spec.hls?.segment_type === "ts";
+      const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
+      ready.push({ task, subtitles: { staging, renditions } });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      reportTaskFailure(reporter, task.task_id, err);
+    }
+  }
+  // Content-aware outputs share one complexity probe of the source; if it fails, only they fail.
+  if (ready.some((r) => r.task.spec.content_aware)) {
+    try {
+      // It seeks through the input: all of it must be there.
+      await wholeInput();
+      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg });
+      for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      await failIfDamaged();
+      for (const r of ready.filter((r) => r.task.spec.content_aware)) reportTaskFailure(reporter, r.task.task_id, err);
+      ready.splice(0, ready.length, ...ready.filter((r) => !r.task.spec.content_aware));
+    }
+  }
+  const units: EncodeUnit[] = [
+    ...(ready.length > 0 ? [renditionsUnit(ready, source, dir, verifyOptions)] : []),
+    ...kindTasks.map((task) => kindUnit(task, source, dir, verifyOptions)),
+  ];
+
+  let totalSeconds = units.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
+  let doneSeconds = 0;
+  const made: MadeOutput[] = [];
+  // Each output's ffprobe verification runs beside the next encode and the export;
+  // an output is reported completed only once it is verified.
+  const verifications = new Map<string, Promise<VerifiedFacts>>();
+  const manifests = new Map<string, string>();
+  const decisions = new Map<string, ContentAwareDecision>();
+  const started = new Set<string>();
+  for (let unit = units.shift(); unit; unit = units.shift()) {
+    for (const { task } of unit.outputs) {
+      if (started.has(task.task_id)) continue;
+      started.add(task.task_id);
+      void reporter.send({ type: "task_started", stage: "encode", task_id: task.task_id });
+    }
+    const seconds = Math.max(unit.command.durationS, 0.001);
+    const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
+    // A shared run is every output's progress at once: reported once, for the stage.
+    const progressTask = unit.outputs.length === 1 ? unit.outputs[0]!.task.task_id : null;
+    const growing = input.growing();
+    let failure: unknown = null;
+    let short = false;
+    try {
+      await unit.prepare?.();
+      const outcome = await runFfmpeg(unit.command, {
+        cwd: dir,
+        signal: input.readSignal,
+        ffmpeg: runtime.ffmpeg,
+        growingInput: growing,
+        onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
+      });
+      // ffmpeg ends without an error where a cut-short input's data ends.
+      short = fallsShort(outcome.reachedS, unit.command.durationS);
+      // Of an input still arriving, it also skips what came later than it would wait.
+      if (growing && (short || outcome.loggedErrors)) failure = new PipelineError("encode_failed", "Part of the input arrived too late to be read");
+    } catch (err) {
+      if (signal.aborted) throw err;
+      failure = err;
+    }
+    doneSeconds += seconds;
+    if (failure && growing) {
+      // Once the whole input is there (or its import has failed the job): the same run again.
+      await wholeInput();
+      totalSeconds += seconds;
+      units.unshift(unit);
+      continue;
+    }
+    if (failure || short) await failIfDamaged();
+    if (failure) {
+      const parts = unit.outputs.length > 1 ? unit.split?.() : undefined;
+      if (parts) {
+        // One ffmpeg for all outputs means one failure stops all: each output gets a run
+        // of its own, so only the output that cannot be made fails.
+        totalSeconds += parts.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
+        units.unshift(...parts);
+      } else {
+        for (const { task } of unit.outputs) reportTaskFailure(reporter, task.task_id, failure);
+      }
+      continue;
+    }
+    for (const output of unit.outputs) {
+      try {
+        await output.finish?.();
+        made.push({ outputId: output.task.output_id, main: output.main, files: await output.files() });
+        if (output.manifest) manifests.set(output.task.task_id, output.manifest);
+        if (output.contentAware) decisions.set(output.task.task_id, output.contentAware);
+        const verification = output.verify();
+        // Observed later, after export; until then a failure must not count as unhandled.
+        verification.catch(() => {});
+        verifications.set(output.task.task_id, verification);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        await failIfDamaged();
+        reportTaskFailure(reporter, output.task.task_id, err);
+      }
+    }
+  }
+
+  await wholeInput();
+  at.stage = "export";
+  if (made.length > 0) {
+    void reporter.send({ type: "task_started", stage: "export", task_id: null });
+    const verified = Promise.allSettled(verifications.values());
+    // Nothing the job started may outlive its working directory.
+    const exported = await exportOutputs(order, dir, made, signal).finally(() => verified);
+    // Before any output is reported: a damaged input fails the job, not one output.
+    if ((await verified).some((v) => v.status === "rejected")) await failIfDamaged();
+    const byOutput = new Map(exported.map((o) => [o.output_id, o]));
+    for (const task of order.tasks) {
+      const stored = byOutput.get(task.output_id);
+      const verification = verifications.get(task.task_id);
+      if (!stored || !verification) continue;
+      try {
+        const manifest = manifests.get(task.task_id);
+        const decision = decisions.get(task.task_id);
+        const output: OutputFacts = { ...stored, ...(await verification), ...(manifest ? { manifest } : {}), ...(decision ? { content_aware: decision } : {}) };
+        void reporter.send({ type: "task_completed", stage: "encode", task_id: task.task_id, output });
+      } catch (err) {
+        // Its files were stored, but the Worker records outputs only from task_completed.
+        reportTaskFailure(reporter, task.task_id, err);
+      }
+    }
+    void reporter.send({ type: "task_completed", stage: "export", task_id: null, output: null });
+  }
+  reporter.progress("export", null, 100, 100);
 }
 
 function reportTaskFailure(reporter: Reporter, taskId: string, err: unknown): void {

@@ -1,8 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EncoderEvent } from "../../encoder/contract";
+import type { EncodeSpec, EncoderEvent } from "../../encoder/contract";
 import { audioOnlyPath, clipPath, stillImagePath } from "./clips";
 import { ffprobe, videoStream } from "./ffprobe";
 import { ENCODER_TOKEN, startEncoder, startMediaServer, startSink } from "./harness";
@@ -25,12 +26,22 @@ beforeAll(async () => {
   const truncated = path.join(scratch, "truncated.mp4");
   const whole = readFileSync(clipPath("landscape"));
   writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.3)));
+  // Cut short with their index intact: ffprobe describes the whole, ffmpeg encodes what is there and exits 0.
+  const cutShort = (container: string, ...flags: string[]) => {
+    const full = path.join(scratch, `whole.${container}`);
+    execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", clipPath("landscape"), "-c", "copy", ...flags, full]);
+    const bytes = readFileSync(full);
+    writeFileSync(path.join(scratch, `cut.${container}`), bytes.subarray(0, Math.floor(bytes.length * 0.3)));
+    return path.join(scratch, `cut.${container}`);
+  };
   media = await startMediaServer({
     "landscape.mp4": clipPath("landscape"),
     "notes.txt": text,
     "empty.mp4": empty,
     "random.mp4": random,
     "truncated.mp4": truncated,
+    "cut-faststart.mp4": cutShort("mp4", "-movflags", "+faststart"),
+    "cut.mkv": cutShort("mkv"),
     "still.png": stillImagePath(),
     "tone.m4a": audioOnlyPath(),
   });
@@ -142,6 +153,8 @@ describe("encoder service", () => {
     ["a zero-byte file", "empty.mp4", "video", "input_unreadable"],
     ["random bytes", "random.mp4", "video", "input_unreadable"],
     ["a truncated mp4", "truncated.mp4", "video", "input_unreadable"],
+    ["a faststart mp4 cut short", "cut-faststart.mp4", "video", "input_unreadable"],
+    ["a Matroska file cut short", "cut.mkv", "audio", "input_unreadable"],
     ["a text file", "notes.txt", "animation", "input_unreadable"],
     ["an image given to audio", "still.png", "audio", "input_unreadable"],
     ["an audio file given to video", "tone.m4a", "video", "input_no_video"],
@@ -161,6 +174,27 @@ describe("encoder service", () => {
     const next = `${jobId}_next`;
     await encoder.call("POST", "/work", sink.order(next, media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${next}`, spec: { kind: "image", format: "jpeg" } }]));
     expect((await terminal(next)).type).toBe("job_completed");
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("finds a cut-short input when an output needs what is missing, not when it needs only what is there", async () => {
+    const run = async (jobId: string, spec: EncodeSpec) => {
+      await encoder.call("POST", "/work", sink.order(jobId, media.url("cut-faststart.mp4"), [{ task_id: "t", output_id: `o_${jobId}`, spec }]));
+      return terminal(jobId);
+    };
+    // The still at 2.5 s lies past where the data stops (under 1 s of the 3 s clip).
+    const late = (await run("job_cut_image", { kind: "image", format: "jpeg", start: 2.5 })) as Extract<EncoderEvent, { type: "task_failed" }>;
+    expect(late).toMatchObject({ type: "task_failed", stage: "probe", task_id: null, error: { code: "input_unreadable" } });
+    expect(late.error.message).toMatch(/truncated/);
+
+    expect((await run("job_cut_window", { kind: "video", format: "mp4", codec: "h264", end: 0.4 })).type).toBe("job_completed");
+    const done = eventsOf("job_cut_window").find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-out-")), "window.mp4");
+    writeFileSync(file, sink.uploads.get(done.output!.main)!.bytes);
+    const probed = ffprobe(file);
+    expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 640, height: 360 });
+    expect(Number(probed.format.duration)).toBeGreaterThan(0.3);
+    expect(Number(probed.format.duration)).toBeLessThan(0.6);
     expect(readdirSync(workDir)).toEqual([]);
   });
 
