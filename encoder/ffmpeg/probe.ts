@@ -365,7 +365,9 @@ export async function probeStreams(file: string, cwd: string, options: ProbeOpti
     throw new ProbeError("input_unreadable", "The input file could not be read");
   }
   if (size === 0) throw new ProbeError("input_unreadable", "The input file is empty");
-  if (growing) argv.splice(-1, 0, ...followArgs(growing.waitMs));
+  // Read front to back, as a stream: seekable, the mov demuxer would first walk every
+  // top-level box to the end of the file, i.e. wait for the last byte to arrive.
+  if (growing) argv.splice(-1, 0, ...followArgs(growing.waitMs), "-seekable", "0");
 
   const main = await runProbe(argv, cwd, options);
   if (main.code !== 0 || (growing && main.stderr.trim() !== "")) {
