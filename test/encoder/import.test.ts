@@ -102,6 +102,38 @@ describe("importInput: downloads", () => {
     expect(progress.every(([, total]) => total === body.length)).toBe(true);
   });
 
+  it("hands over the first 64 KiB once, while the rest is still coming, with the file already there", async () => {
+    const body = randomBytes(512 * 1024);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = await serve(async (_req, res) => {
+      res.writeHead(200, { "content-length": body.length });
+      res.write(body.subarray(0, 100 * 1024));
+      await held;
+      res.end(body.subarray(100 * 1024));
+    });
+    const heads: { head: Buffer; total: number | null; fileThere: boolean }[] = [];
+    const done = importInput(`${server.url}/clip.mp4`, dest, opts({
+      exemptAddresses: [server.endpoint],
+      onHead: (head, total) => {
+        heads.push({ head, total, fileThere: existsSync(dest) });
+        release();
+      },
+    }));
+    await done;
+    expect(heads).toHaveLength(1);
+    expect(heads[0]!.head.equals(body.subarray(0, 64 * 1024))).toBe(true);
+    expect(heads[0]).toMatchObject({ total: body.length, fileThere: true });
+
+    // A body shorter than 64 KiB is handed over whole, at its end.
+    const small = randomBytes(1000);
+    const smallServer = await serve((_req, res) => res.end(small));
+    const smallHeads: Buffer[] = [];
+    await importInput(`${smallServer.url}/small`, path.join(dir, "small"), opts({ exemptAddresses: [smallServer.endpoint], onHead: (head) => smallHeads.push(head) }));
+    expect(smallHeads).toHaveLength(1);
+    expect(smallHeads[0]!.equals(small)).toBe(true);
+  });
+
   it("streams a chunked response without Content-Length", async () => {
     const body = randomBytes(1024 * 1024 + 3);
     const server = await serve(async (_req, res) => {
