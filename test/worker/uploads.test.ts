@@ -257,6 +257,19 @@ describe("an upload as a job input", () => {
     expect((await call("/v1/jobs", { key, body: videoJob({ input: upload.id }) })).json.error.code).toBe("upload_not_found");
   });
 
+  it("is refused at resubmission once the upload is gone, before any job is made", async () => {
+    const { key } = await seedOrg();
+    const { upload } = await readyUpload(key);
+    const job = await call("/v1/jobs", { key, body: videoJob({ input: upload.id }) });
+    expect(job.status).toBe(201);
+    await call(`/v1/uploads/${upload.id}`, { key, method: "DELETE" });
+    const before = (await call("/v1/jobs", { key })).json.data.length;
+    const again = await call(`/v1/jobs/${job.json.id}/resubmit`, { key, method: "POST" });
+    expect(again.status).toBe(400);
+    expect(again.json.error).toMatchObject({ code: "upload_not_found", details: { input: upload.id } });
+    expect((await call("/v1/jobs", { key })).json.data.length).toBe(before);
+  });
+
   it("becomes a signed /storage GET URL in the work order that serves the bytes with Range", async () => {
     const { key } = await seedOrg();
     const data = bytes(100_000, 7);

@@ -222,6 +222,8 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
     authorize(c, "jobs:create", "jobs/*");
     const original = await jobStub(c.env, id).spec(c.get("principal").orgId);
     if (!original) throw jobNotFound(id);
+    // The upload it read may have been deleted or expired since: refused now, as at creation.
+    await assertUploadInput(c, original.input);
     // The origins and secrets the original named are looked up again: they may be gone.
     const spec = { ...original, storage: await resolveStorage(c, storageFields(original)) };
     const result = await createFromSpec(c, spec, { idempotencyKey: null, resubmittedFrom: id, requestHash: await sha256Hex(canonicalJson(spec)) });

@@ -203,7 +203,7 @@ function publicBase(c: Context<AppEnv>): string {
  * upload of the caller's organization that the key may read. Anything else is a 400
  * (`upload_not_found`, `upload_not_ready`) before the job exists.
  */
-export async function assertUploadInput(c: Context<AppEnv>, input: string | undefined): Promise<void> {
+export async function assertUploadInput(c: Context<AppEnv>, input: string | null | undefined): Promise<void> {
   if (!isUploadRef(input)) return;
   authorize(c, "uploads:get", `uploads/${input}`);
   const result = await resolveUploadInput(c.env, c.get("principal").orgId, input);
