@@ -73,7 +73,12 @@ export class JobDO extends DurableObject<Env> {
     this.watchers = new Watchers(ctx);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doc (name TEXT PRIMARY KEY, body TEXT NOT NULL)");
     for (const row of ctx.storage.sql.exec<{ name: string; body: string }>("SELECT name, body FROM doc")) {
-      if (row.name === "job") this.job = JSON.parse(row.body);
+      if (row.name === "job") {
+        const job = JSON.parse(row.body) as JobState;
+        // Jobs stored before execution marks existed start measuring from here.
+        job.execution ??= newExecutionMarks();
+        this.job = job;
+      }
       if (row.name === "pending") this.pending = JSON.parse(row.body);
     }
     // Watchers (hibernated sockets) have seen the state as it was when this instance
@@ -444,7 +449,7 @@ export class JobDO extends DurableObject<Env> {
 
     const now = nowIso();
     const taskId = "stage" in event ? (event.task_id ?? taskFor(job, event.stage, null)?.id) : undefined;
-    recordExecution((job.execution ??= newExecutionMarks()), event, taskId, Date.parse(now));
+    recordExecution(job.execution, event, taskId, Date.parse(now));
     let directive: "continue" | "cancel" = "continue";
     for (const effect of applyEncoderEvent(job, event, (outputId, path) => placeOutputFile(job, outputId, path), now)) {
       if ("pause" in effect) {
@@ -534,7 +539,7 @@ export class JobDO extends DurableObject<Env> {
     job.lease = null;
     job.lost_attempts += 1;
     // The lost encoder's tasks are charged up to now, not until the next attempt reports.
-    closeRuns((job.execution ??= newExecutionMarks()), Date.now());
+    closeRuns(job.execution, Date.now());
     const maxAttempts = Number(this.env.MAX_ATTEMPTS) || 3;
     if (job.lost_attempts >= maxAttempts) {
       await this.transition("fail", { code: "encoder_lost", message: `The encoder stopped reporting ${job.lost_attempts} times; giving up` });
@@ -572,7 +577,7 @@ export class JobDO extends DurableObject<Env> {
   private finish(job: JobState, now: string): void {
     job.completed_at = now;
     job.current_stage = null;
-    closeRuns((job.execution ??= newExecutionMarks()), Date.parse(now));
+    closeRuns(job.execution, Date.parse(now));
     for (const task of job.tasks) {
       if (task.status === "waiting" || task.status === "running") {
         task.status = "canceled";

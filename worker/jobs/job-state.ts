@@ -1,7 +1,7 @@
 import { bucketObjectUri } from "../origins/buckets";
 import { actualCost, costLines, estimatedCost } from "../billing/cost";
 import { CURRENCY } from "../billing/prices";
-import { type ExecutionMarks, executionView, newExecutionMarks, usageView } from "../billing/usage";
+import { type ExecutionMarks, executionView, usageView } from "../billing/usage";
 import type { JobSpec } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 import type { DrmScheme, SealedDrmKey } from "../drm/keys";
@@ -37,8 +37,8 @@ export interface JobState {
   /** Content keys of encrypted outputs, sealed (worker/drm/keys.ts); never in any view. */
   drm_keys?: SealedDrmKey[];
   input_metadata: Record<string, unknown> | null;
-  /** Run times measured as events arrive, for `execution` and `usage` (absent in jobs created before it existed). */
-  execution?: ExecutionMarks;
+  /** Run times measured as events arrive, for `execution` and `usage` (filled in on load for jobs stored before it existed). */
+  execution: ExecutionMarks;
   error: JobError | null;
   created_at: string;
   updated_at: string;
@@ -68,7 +68,7 @@ function costs(job: JobState) {
 /** The job object of the native API. */
 export function jobView(job: JobState) {
   const { spec } = job;
-  const marks = job.execution ?? newExecutionMarks();
+  const marks = job.execution;
   return {
     id: job.id,
     object: "job" as const,
