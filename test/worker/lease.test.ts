@@ -158,6 +158,39 @@ describe("encoder events", () => {
     expect(deliveries.results).toEqual([{ event_type: "job.completed" }]);
   });
 
+  it("take an input read while it arrives: the import ends after the encode has started", async () => {
+    const { key } = await seedOrg();
+    const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
+    const order = await orderNumber(job.id, 1);
+    const send = encoderFor(order);
+    const get = async () => (await call(`/v1/jobs/${job.id}`, { key })).json;
+    const encodeTask = order.tasks[0]!.task_id;
+    await send({ type: "task_started", stage: "import", task_id: null });
+    await send({ type: "task_started", stage: "probe", task_id: null });
+    await send({ type: "metadata", input_metadata: metadata });
+    await send({ type: "task_completed", stage: "probe", task_id: null, output: null });
+    await send({ type: "task_started", stage: "encode", task_id: encodeTask });
+    await send({ type: "progress", stage: "encode", task_id: encodeTask, task_progress: 30, job_progress: 36 });
+    let view = await get();
+    expect(view).toMatchObject({ status: "processing", current_stage: "encode" });
+    expect(view.tasks.find((t: { kind: string }) => t.kind === "import")).toMatchObject({ status: "running" });
+
+    await send({ type: "task_completed", stage: "import", task_id: null, output: null });
+    view = await get();
+    expect(view).toMatchObject({ status: "processing", current_stage: "encode", progress: 36 });
+    const importTask = view.tasks.find((t: { kind: string }) => t.kind === "import");
+    expect(importTask.status).toBe("completed");
+    expect(Date.parse(importTask.finished_at)).toBeGreaterThanOrEqual(Date.parse(view.tasks.find((t: { id: string }) => t.id === encodeTask).started_at));
+
+    await send({ type: "task_started", stage: "export", task_id: null });
+    await send({ type: "task_completed", stage: "encode", task_id: encodeTask, output: facts(order.tasks[0]!.output_id) });
+    await send({ type: "task_completed", stage: "export", task_id: null, output: null });
+    await send({ type: "job_completed" });
+    view = await get();
+    expect(view.status).toBe("completed");
+    expect(view.tasks.every((t: { status: string }) => t.status === "completed")).toBe(true);
+  });
+
   it("refuses events with a wrong token or from another attempt, and applies a redelivered event once", async () => {
     const { key } = await seedOrg();
     const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
