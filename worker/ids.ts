@@ -1,3 +1,5 @@
+import { toHex } from "./bytes";
+
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 
 function encode(bytes: Uint8Array, length: number): string {
@@ -19,7 +21,7 @@ export async function derivedId(prefix: string, seed: string): Promise<string> {
 
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }
 
 export function nowIso(): string {

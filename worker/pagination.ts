@@ -1,4 +1,5 @@
 import { type SQL, type SQLWrapper, and, eq, lt, or } from "drizzle-orm";
+import { fromBase64Url, toBase64Url } from "./bytes";
 import { ApiError } from "./errors";
 
 /**
@@ -11,12 +12,12 @@ export interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(cursor)));
 }
 
 export function decodeCursor(text: string): Cursor {
   try {
-    const parsed = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
+    const parsed = JSON.parse(new TextDecoder().decode(fromBase64Url(text) ?? new Uint8Array()));
     if (typeof parsed?.created_at === "string" && typeof parsed?.id === "string") return parsed;
   } catch {
     // fall through to the error below

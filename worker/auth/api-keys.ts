@@ -4,6 +4,7 @@ import { apiKeyOrganizations, apiKeys } from "../db/schema";
 import { newId, nowIso, sha256Hex } from "../ids";
 import { cacheKey, cachedKey, forgetKey } from "./key-cache";
 import type { PolicyStatement } from "./policy";
+import { randomHex } from "../bytes";
 
 export interface KeyRecord {
   keyId: string;
@@ -42,8 +43,7 @@ export async function createKey(
   db: D1Database,
   input: { name: string; statements: PolicyStatement[]; orgIds: string[] },
 ): Promise<CreatedKey> {
-  const secretBytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = `sk_${[...secretBytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const secret = `sk_${randomHex(32)}`;
   const key = {
     id: newId("key"),
     name: input.name,

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
-import { hmacKey, signingSecret, toBase64Url } from "../storage/signing";
+import { toBase64Url } from "../bytes";
+import { hmacKey, signingSecret } from "../storage/signing";
 
 /**
  * Short-lived tokens that let a browser open one job's Watch socket: browsers cannot

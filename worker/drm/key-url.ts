@@ -1,5 +1,6 @@
 import type { Env } from "../env";
-import { hmacKey, signingSecret, toBase64Url } from "../storage/signing";
+import { toBase64Url } from "../bytes";
+import { hmacKey, signingSecret } from "../storage/signing";
 
 /**
  * Signed key URLs: `/v1/jobs/<job>/outputs/<output>/key?expires=<unix s>&sig=<b64url>`,

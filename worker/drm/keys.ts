@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import type { JobSpec } from "../jobs/job-spec";
 import { originKey } from "../origins/crypto";
+import { fromHex, randomHex, toBase64Url, toHex } from "../bytes";
 
 /**
  * Content keys of encrypted streaming outputs. A key is the request's (`drm.key`) or
@@ -32,9 +33,6 @@ export interface DrmKey {
 
 type OutputsSpec = Extract<JobSpec, { mode: "outputs" }>;
 
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-const fromHex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
-const randomHex16 = () => hex(crypto.getRandomValues(new Uint8Array(16)));
 
 /**
  * The spec with every output's key taken out (and key ids filled in), and the keys by
@@ -46,7 +44,7 @@ export function takeDrmKeys(spec: JobSpec): { spec: JobSpec; keys: Map<number, D
   const outputs = spec.outputs.map((output, index): OutputsSpec["outputs"][number] => {
     if (!output.drm) return output;
     const given = output.drm as { scheme: DrmScheme; key_id?: string; key?: string };
-    const key: DrmKey = { scheme: given.scheme, key_id: (given.key_id ?? randomHex16()).toLowerCase(), key: (given.key ?? randomHex16()).toLowerCase() };
+    const key: DrmKey = { scheme: given.scheme, key_id: (given.key_id ?? randomHex(16)).toLowerCase(), key: (given.key ?? randomHex(16)).toLowerCase() };
     keys.set(index, key);
     return { ...output, drm: { scheme: key.scheme, key_id: key.key_id } as typeof output.drm };
   });
@@ -63,7 +61,7 @@ const aad = (b: Binding) => new TextEncoder().encode(`kiln-drm-key:${b.orgId}:${
 export async function sealDrmKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">, binding: Binding, key: DrmKey): Promise<SealedDrmKey> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(binding) }, await originKey(env), fromHex(key.key));
-  return { output_id: binding.outputId, scheme: key.scheme, key_id: key.key_id, sealed: `v1.${hex(iv)}.${hex(new Uint8Array(sealed))}` };
+  return { output_id: binding.outputId, scheme: key.scheme, key_id: key.key_id, sealed: `v1.${toHex(iv)}.${toHex(sealed)}` };
 }
 
 export async function openDrmKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">, binding: Omit<Binding, "outputId">, stored: SealedDrmKey): Promise<DrmKey> {
@@ -74,14 +72,13 @@ export async function openDrmKey(env: Pick<Env, "ORIGIN_CREDENTIALS_KEY">, bindi
     await originKey(env),
     fromHex(sealed),
   );
-  return { scheme: stored.scheme, key_id: stored.key_id, key: hex(new Uint8Array(plain)) };
+  return { scheme: stored.scheme, key_id: stored.key_id, key: toHex(plain) };
 }
 
-const base64url = (text: string) => btoa(String.fromCharCode(...fromHex(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 /** The W3C ClearKey license (EME, "Clear Key" JSON Web Key Set) for one key. */
 export function clearKeyLicense(key: DrmKey) {
-  return { keys: [{ kty: "oct", kid: base64url(key.key_id), k: base64url(key.key) }], type: "temporary" };
+  return { keys: [{ kty: "oct", kid: toBase64Url(fromHex(key.key_id)), k: toBase64Url(fromHex(key.key)) }], type: "temporary" };
 }
 
 export const rawKey = (key: DrmKey) => fromHex(key.key);

@@ -24,6 +24,7 @@ import { scheduleWebhook } from "../webhooks/schedule";
 import { type JobAction, nextStatus } from "./transitions";
 import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import { signKeyUrl } from "../drm/key-url";
+import { randomHex } from "../bytes";
 
 export type CreateOutcome =
   | { outcome: "created"; job: JobView }
@@ -682,5 +683,5 @@ export class JobDO extends DurableObject<Env> {
 }
 
 function leaseToken(): string {
-  return [...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(24);
 }

@@ -2,6 +2,7 @@ import type { MultipartUpload, SignResponse } from "../../encoder/contract";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { multipartLimits, planParts } from "./multipart";
+import { fromBase64Url, toBase64Url } from "../bytes";
 
 /**
  * Signed URLs for managed storage (R2 behind the Worker's /storage routes).
@@ -157,23 +158,6 @@ function canonicalString(c: Canonical): string {
   return lines.join("\n");
 }
 
-export function toBase64Url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  // HMAC-SHA256 is 32 bytes: exactly 43 unpadded base64url characters.
-  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/") + "=");
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
 async function sign(secret: string, c: Canonical): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(canonicalString(c)));
   return toBase64Url(mac);
@@ -323,7 +307,8 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
     canonical = { method: "GET", scope: "prefix", subject: prefix, expires };
   }
 
-  const sigBytes = fromBase64Url(sigText);
+  // HMAC-SHA256 is 32 bytes: exactly 43 unpadded base64url characters.
+  const sigBytes = sigText.length === 43 ? fromBase64Url(sigText) : null;
   if (!sigBytes) return invalid("Malformed signature");
   const problem = keyProblem(key);
   if (problem) return invalid(`Invalid storage key: ${problem}`);
