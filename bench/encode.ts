@@ -11,7 +11,7 @@
 // and the medians are compared. The last line, ratio=<encoder ÷ bare ffmpeg>, is the
 // number to watch.
 import childProcess, { type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +23,7 @@ import { displaySize } from "../encoder/ffmpeg/framing";
 import { planLadder } from "../encoder/ffmpeg/hls";
 import { probeFile } from "../encoder/ffmpeg/probe";
 import { ffmpegArgv } from "../encoder/ffmpeg/runner";
+import { indexComesFirst } from "../encoder/media/mp4-layout";
 import { startEncoder, startMediaServer, startSink } from "../test/encoder/harness";
 import { benchClip, clean, median, runBare, sec, table } from "./shared";
 
@@ -134,6 +135,8 @@ function perRungCommands(ladder: FfmpegCommand, rungNames: string[], hasAudio: b
 
 interface EncoderRun {
   total: number;
+  /** When the import's completion was reported, in seconds from the POST. */
+  importDone: number;
   /** Seconds per stage, in pipeline order. */
   stages: Record<string, number>;
   procs: Proc[];
@@ -164,6 +167,8 @@ try {
     `clip: ${source.width}x${source.height} ${source.fps} fps ${sec(source.durationS)} s, audio ${source.hasAudio}, ` +
       `${(clipBytes / 1e6).toFixed(1)} MB (${Math.round((clipBytes * 8) / source.durationS / 1000)} kb/s); ${runs} run(s) each, ${os.cpus().length} CPUs`,
   );
+  const faststart = indexComesFirst(readFileSync(clip).subarray(0, 64 * 1024));
+  console.log(`input layout: ${faststart ? "moov before mdat (faststart): the job probes it while it arrives" : "moov after mdat: the job probes it once it has arrived"}`);
   console.log(`video: ffmpeg ${ffmpegArgv(videoCommand).join(" ")}`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine shows up as noise)`);
   console.log(`ladder: ${rungs.length} rungs (${rungs.map((r) => `${r.name} ${r.plan.width}x${r.plan.height} ≤${r.maxrate / 1e6} Mb/s`).join(", ")})`);
@@ -197,23 +202,27 @@ try {
       return (Date.parse(e.at) - d0) / 1000;
     };
     const is = (type: EncoderEvent["type"], stage?: string) => (e: EncoderEvent) => e.type === type && (stage === undefined || ("stage" in e && e.stage === stage));
-    const importStart = at(is("task_started", "import"));
     const importDone = at(is("task_completed", "import"));
     const probeDone = at(is("task_completed", "probe"));
     const exportStart = at(is("task_started", "export"));
     const exportDone = at(is("task_completed", "export"));
     const procs = traced.map((p) => ({ ...p, start: (p.start - t0) / 1000, end: (p.end - t0) / 1000 }));
-    const ffmpeg = procs.filter((p) => p.what === "ffmpeg").reduce((s, p) => s + p.end - p.start, 0);
+    const ffmpegRuns = procs.filter((p) => p.what === "ffmpeg");
+    const ffmpeg = ffmpegRuns.reduce((s, p) => s + p.end - p.start, 0);
+    const ffmpegStart = Math.min(...ffmpegRuns.map((p) => p.start));
+    const ffmpegEnd = Math.max(...ffmpegRuns.map((p) => p.end));
     return {
       total,
       procs,
+      importDone,
+      // Back to back, so they add up to the total. A faststart input is probed while it
+      // is still arriving: the import then ends inside the first stage, or after it.
       stages: {
-        "POST → first event": importStart,
-        "import (HTTP → disk)": importDone - importStart,
-        "probe (3 ffprobe + events)": probeDone - importDone,
+        "POST → probe done (import, probe)": probeDone,
+        "probe done → ffmpeg started": ffmpegStart - probeDone,
         "encode: ffmpeg": ffmpeg,
-        "encode: rest (output ffprobe, events)": exportStart - probeDone - ffmpeg,
-        "export (sha256, sign, PUT)": exportDone - exportStart,
+        "ffmpeg done → export started (finish, listing)": exportStart - ffmpegEnd,
+        "export ∥ output ffprobe (sha256, sign, PUT)": exportDone - exportStart,
         "finish (rm workdir, last event)": total - exportDone,
       },
     };
@@ -285,6 +294,7 @@ try {
   }
   stageRows.push(["total", sec(encTotal), "100%"]);
   console.log(table(stageRows));
+  console.log(`the import was done at ${sec(median(enc.map((r) => r.importDone)))} s (median), the probe at ${sec(median(enc.map((r) => r.stages["POST → probe done (import, probe)"]!)))} s`);
   const kinds = [...new Set(enc.flatMap((r) => r.procs.map((p) => p.what)))];
   console.log(
     "child processes, median per job: " +
