@@ -30,22 +30,25 @@ export async function listFiles(dir: string, rel: string): Promise<string[]> {
     .sort();
 }
 
-async function describe(dir: string, file: string): Promise<ExportedFile> {
+type FileToStore = Omit<ExportedFile, "sha256">;
+
+async function describe(dir: string, file: string): Promise<FileToStore> {
+  return { path: file, content_type: contentTypeOf(file), size_bytes: (await stat(path.join(dir, file))).size };
+}
+
+async function sha256Of(dir: string, file: string): Promise<string> {
   const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(path.join(dir, file), { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { path: file, content_type: contentTypeOf(file), size_bytes: size, sha256: hash.digest("hex") };
+  for await (const chunk of createReadStream(path.join(dir, file), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 /**
  * Uploads every file of every output through URLs the Worker signs in one batch, so
- * the encoder never holds storage credentials, and returns what was stored. A large
- * file may come back with a multipart plan: its parts are uploaded (sharing the
- * export's concurrency with everything else) and the Worker assembles them. The first
- * failure stops the other uploads and fails the export.
+ * the encoder never holds storage credentials, and returns what was stored. A file is
+ * hashed as it is uploaded, read once. A large file may come back with a multipart
+ * plan: its parts are uploaded (sharing the export's concurrency with everything else)
+ * while it is hashed, and the Worker assembles them. The first failure stops the other
+ * uploads and fails the export.
  */
 export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal): Promise<StoredOutput[]> {
   const described = await Promise.all(outputs.map(async (o) => ({ output: o, files: await Promise.all(o.files.map((f) => describe(dir, f))) })));
@@ -71,20 +74,27 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   const stop = new AbortController();
   const uploadSignal = AbortSignal.any([signal, stop.signal]);
   const limit = createLimiter(UPLOAD_CONCURRENCY);
-  const uploadOne = async (file: ExportedFile) => {
+  const uploadOne = async (file: FileToStore): Promise<string> => {
     const plan = plans.get(file.path);
     if (!plan) throw new PipelineError("export_failed", `no upload URL was signed for ${file.path}`);
-    if (plan.kind === "multipart") return uploadInParts(order, dir, file, plan, limit, uploadSignal);
-    await limit(() =>
-      putRange(dir, file.path, { url: plan.url, headers: plan.headers, offset: 0, size: file.size_bytes, contentType: file.content_type }, file.path, uploadSignal),
-    );
+    if (plan.kind === "multipart") {
+      const [, sha256] = await Promise.all([uploadInParts(order, dir, file, plan, limit, uploadSignal), sha256Of(dir, file.path)]);
+      return sha256;
+    }
+    const target = { url: plan.url, headers: plan.headers, offset: 0, size: file.size_bytes, contentType: file.content_type };
+    const { sha256 } = await limit(() => putRange(dir, file.path, target, file.path, uploadSignal, { hash: true }));
+    return sha256!;
   };
+  const digests = new Map<string, string>();
   const results = await Promise.allSettled(
     described.flatMap(({ files }) => files).map((file) =>
-      uploadOne(file).catch((err) => {
-        stop.abort();
-        throw err;
-      }),
+      uploadOne(file).then(
+        (sha256) => void digests.set(file.path, sha256),
+        (err) => {
+          stop.abort();
+          throw err;
+        },
+      ),
     ),
   );
   if (signal.aborted) throw new PipelineError("canceled", "The job was canceled");
@@ -93,7 +103,8 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   const failure = failures.find((err) => (err as PipelineError).code !== "canceled") ?? failures[0];
   if (failure) throw failure;
 
-  return described.map(({ output, files }) => {
+  return described.map(({ output, files: toStore }) => {
+    const files = toStore.map((f) => ({ ...f, sha256: digests.get(f.path)! }));
     const main = files.find((f) => f.path === output.main) ?? files[0]!;
     return {
       output_id: output.outputId,

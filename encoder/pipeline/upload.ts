@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -58,18 +59,25 @@ export interface PutTarget {
   contentType: string | null;
 }
 
+export interface PutResult {
+  /** The response's ETag, null when the server sent none. */
+  etag: string | null;
+  /** With `hash`: the SHA-256 (hex) of the bytes the accepted PUT sent. */
+  sha256?: string;
+}
+
 /**
- * PUTs a byte range of `file` (relative to `dir`), retrying what a retry can fix, and
- * returns the response's ETag (null when the server sent none). `what` names the upload
- * in errors.
+ * PUTs a byte range of `file` (relative to `dir`), retrying what a retry can fix; with
+ * `hash`, hashes the bytes as they go out, so the file is read once. `what` names the
+ * upload in errors.
  */
-export async function putRange(dir: string, file: string, target: PutTarget, what: string, signal: AbortSignal): Promise<string | null> {
+export async function putRange(dir: string, file: string, target: PutTarget, what: string, signal: AbortSignal, options: { hash?: boolean } = {}): Promise<PutResult> {
   let last: HttpFailure | null = null;
   for (let attempt = 1; attempt <= PUT_ATTEMPTS; attempt++) {
     if (signal.aborted) throw stopped();
     if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * (attempt - 1)));
     try {
-      return await putOnce(dir, file, target, signal);
+      return await putOnce(dir, file, target, signal, options.hash ?? false);
     } catch (err) {
       if (signal.aborted) throw stopped();
       last = err instanceof HttpFailure ? err : new HttpFailure(null, (err as Error).message);
@@ -80,17 +88,21 @@ export async function putRange(dir: string, file: string, target: PutTarget, wha
   throw new PipelineError("export_failed", `upload of ${what} failed${tries}: ${last!.message}`);
 }
 
-async function putOnce(dir: string, file: string, target: PutTarget, signal: AbortSignal): Promise<string | null> {
+async function putOnce(dir: string, file: string, target: PutTarget, signal: AbortSignal, hashed: boolean): Promise<PutResult> {
   const headers: Record<string, string> = { ...target.headers, "content-length": String(target.size) };
   if (target.contentType) headers["content-type"] = target.contentType;
-  const body =
-    target.size === 0
-      ? new Uint8Array(0)
-      : (Readable.toWeb(createReadStream(path.join(dir, file), { start: target.offset, end: target.offset + target.size - 1 })) as ReadableStream);
+  const hash = hashed ? createHash("sha256") : null;
+  let body: Uint8Array | ReadableStream = new Uint8Array(0);
+  if (target.size > 0) {
+    const bytes = createReadStream(path.join(dir, file), { start: target.offset, end: target.offset + target.size - 1, highWaterMark: 1 << 20 });
+    // Every chunk the upload reads passes here first.
+    if (hash) bytes.on("data", (chunk) => hash.update(chunk as Buffer));
+    body = Readable.toWeb(bytes) as ReadableStream;
+  }
   const res = await fetch(target.url, { method: "PUT", headers, body, duplex: "half", signal } as RequestInit);
   await res.arrayBuffer();
   if (!res.ok) throw new HttpFailure(res.status, `answered ${res.status}`);
-  return res.headers.get("etag");
+  return { etag: res.headers.get("etag"), ...(hash ? { sha256: hash.digest("hex") } : {}) };
 }
 
 async function postJson(url: string, token: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
@@ -123,7 +135,7 @@ export async function uploadInParts(
       plan.parts.map((part) =>
         limit(async () => {
           const what = `${file.path} (part ${part.part_number} of ${plan.parts.length})`;
-          const etag = await putRange(dir, file.path, { url: part.url, headers: plan.headers, offset: part.offset, size: part.size_bytes, contentType: null }, what, signal);
+          const { etag } = await putRange(dir, file.path, { url: part.url, headers: plan.headers, offset: part.offset, size: part.size_bytes, contentType: null }, what, signal);
           if (!etag) throw new PipelineError("export_failed", `upload of ${what} was answered without an ETag`);
           return { part_number: part.part_number, etag };
         }),
