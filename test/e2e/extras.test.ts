@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
-import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, serveFiles, sha256 } from "./harness";
+import { type E2EStack, bootStack, download, ffprobeJson, jobWithStatus, saveTemp, serveFiles, sha256 } from "./harness";
 
 /** Thumbnails, delayed start and costs through the whole local stack with the real encoder. */
 
@@ -17,15 +17,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await stack.api(`/v1/jobs/${id}`)).json;
-    if (statuses.includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} is ${job.status}, not ${statuses.join("/")}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitForStatus = (id: string, statuses: string[]) => jobWithStatus(stack, id, statuses);
 
 /** The encoder's working directories in use: a job's exists only while an attempt runs. */
 const workDirs = () => (existsSync(stack.workDir) ? readdirSync(stack.workDir) : []);

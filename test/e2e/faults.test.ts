@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { processesUnder } from "../../scripts/stack.mjs";
 import { clipPath } from "../encoder/clips";
-import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, serveFiles, sha256, verifyHook, webhookReceiver } from "./harness";
+import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, serveFiles, sha256, until, verifyHook, webhookReceiver } from "./harness";
 
 let stack: E2EStack;
 let media: Awaited<ReturnType<typeof serveFiles>>;
@@ -23,15 +23,6 @@ afterAll(async () => {
 /** A job slow enough on 2 cores to be interrupted mid-encode. */
 const slowJob = () => ({ input: media.url("clip.mp4"), kind: "video", options: { format: "mp4", codec: "h265", quality: "very_high" } });
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 400)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const job = async (id: string) => (await stack.api(`/v1/jobs/${id}`)).json;
 const encoding = (j: any) => j.status === "processing" && j.tasks.some((t: any) => t.kind === "video" && t.status === "running" && t.progress > 0);
 

@@ -136,6 +136,22 @@ export async function watchJob(stack: E2EStack, jobId: string): Promise<{ events
   return { events, closed };
 }
 
+/** Asks `probe` every 100 ms until `ok` holds; fails naming `what` and the last value after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 400)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The job, once its status is one of `statuses`. */
+export function jobWithStatus(stack: E2EStack, id: string, statuses: string[], timeoutMs = 90_000): Promise<any> {
+  return until(`job ${id} to be ${statuses.join("/")}`, async () => (await stack.api(`/v1/jobs/${id}`)).json, (job) => statuses.includes(job.status), timeoutMs);
+}
+
 export async function download(url: string): Promise<Buffer> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET ${url} → ${res.status}`);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
 import { S3_TEST_CREDENTIALS } from "../worker/s3-bucket";
 import { type S3Server, startS3Server } from "../worker/s3-server";
-import { type E2EStack, bootStack, download, ffprobeJson, saveTemp, sha256 } from "./harness";
+import { type E2EStack, bootStack, download, ffprobeJson, jobWithStatus, saveTemp, sha256 } from "./harness";
 
 /*
  * Users' buckets through the whole local stack: an S3-protocol server on loopback
@@ -32,14 +32,7 @@ async function createOrigin(fields: Record<string, unknown>) {
   });
 }
 
-async function waitForEnd(jobId: string) {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const job = (await stack.api(`/v1/jobs/${jobId}`)).json;
-    if (["completed", "failed", "canceled", "partial"].includes(job.status) || Date.now() > deadline) return job;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitForEnd = (jobId: string) => jobWithStatus(stack, jobId, ["completed", "failed", "canceled", "partial"]);
 
 /** The object as s3rver holds it, ffprobed: what the job really wrote. */
 async function probeStored(key: string, name: string) {
