@@ -10,14 +10,18 @@
 // Each scenario runs BENCH_RUNS times (default 3), alternating which side goes first,
 // and the medians are compared. The video scenario first runs one job and one bare
 // ffmpeg that are not counted: the encoder is a long-running service, and its first job
-// pays for a cold process (the import's code not yet compiled), which no later job does. The last line, ratio=<encoder ÷ bare ffmpeg>, is the
-// number to watch.
+// pays for a cold process (the import's code not yet compiled), which no later job does.
+// After each job the bench waits a second: the encoder starts its next warm ffprobes
+// when a job ends, and that must not share the CPU with the next measured run.
+// BENCH_WARM_PROBES=0 runs the encoder without warm ffprobes. The last line,
+// ratio=<encoder ÷ bare ffmpeg>, is the number to watch.
 import childProcess, { type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { EncodeSpec, EncoderEvent } from "../encoder/contract";
 import type { FfmpegCommand } from "../encoder/ffmpeg/command";
 import { buildEncodeCommand } from "../encoder/ffmpeg/encode";
@@ -33,6 +37,8 @@ const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const VIDEO_GOAL = 1.1;
 const LADDER_GOAL = 0.7;
 const JOB_TIMEOUT_MS = 30 * 60_000;
+/** Long enough for the warm ffprobes a job's end starts to finish starting. */
+const REFILL_SETTLE_MS = 1_000;
 
 const videoSpec: EncodeSpec = { kind: "video", format: "mp4", codec: "h264", height: 720, quality: "medium" };
 const ladderSpec: EncodeSpec = { kind: "adaptive_video", format: "hls", quality: "medium" };
@@ -142,6 +148,8 @@ interface EncoderRun {
   /** Seconds per stage, in pipeline order. */
   stages: Record<string, number>;
   procs: Proc[];
+  /** ffprobes the job took from the encoder's warm ones. */
+  warmProbes: number;
 }
 
 const clip = benchClip();
@@ -151,7 +159,7 @@ copyFileSync(clip, path.join(work, "input"));
 
 const media = await startMediaServer({ "clip.mp4": clip });
 const sink = await startSink();
-const encoder = await startEncoder();
+const encoder = await startEncoder(process.env.BENCH_WARM_PROBES ? { warmProbes: Number(process.env.BENCH_WARM_PROBES) } : {});
 let exitCode = 0;
 
 try {
@@ -182,6 +190,7 @@ try {
     const order = sink.order(jobId, media.url("clip.mp4"), [{ task_id: "t1", output_id: "out", spec: videoSpec }]);
     traced.length = 0;
     tracing = true;
+    const warmBefore = encoder.warmProbes.taken;
     const t0 = performance.now();
     const d0 = Date.now();
     const res = await encoder.call("POST", "/work", order);
@@ -192,6 +201,8 @@ try {
     });
     const total = (performance.now() - t0) / 1000;
     tracing = false;
+    const warmProbes = encoder.warmProbes.taken - warmBefore;
+    await sleep(REFILL_SETTLE_MS);
     const events = sink.events.filter((e) => e.job_id === jobId);
     const failed = events.find((e) => e.type === "task_failed");
     if (failed) throw new Error(`the job failed: ${JSON.stringify(failed)}`);
@@ -216,6 +227,7 @@ try {
     return {
       total,
       procs,
+      warmProbes,
       importDone,
       // Back to back, so they add up to the total. A faststart input is probed while it
       // is still arriving: the import then ends inside the first stage, or after it.
@@ -308,7 +320,8 @@ try {
           const per = enc.map((r) => r.procs.filter((p) => p.what === k));
           return `${k} ×${median(per.map((ps) => ps.length))} ${sec(median(per.map((ps) => ps.reduce((s, p) => s + p.end - p.start, 0))))} s`;
         })
-        .join(", "),
+        .join(", ") +
+      `; warm ffprobes ×${median(enc.map((r) => r.warmProbes))} (of ${encoder.warmProbes.size} kept ready)`,
   );
 
   const bareMedian = median(bare);

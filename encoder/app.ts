@@ -3,6 +3,7 @@ import os from "node:os";
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTRACT_VERSION, probeRequestSchema, workOrderSchema } from "./contract";
 import { ffmpegVersion } from "./ffmpeg/version";
+import { WarmProbes } from "./ffmpeg/warm-probes";
 import { probeUpload } from "./pipeline/probe-upload";
 import { Reporter } from "./pipeline/reporter";
 import { runJob } from "./pipeline/run-job";
@@ -19,6 +20,8 @@ export interface EncoderOptions {
   growingInputWaitMs?: number;
   ffmpeg?: string;
   ffprobe?: string;
+  /** ffprobe processes kept started ahead of need (see WarmProbes); default 2 per slot, 0 for none. */
+  warmProbes?: number;
 }
 
 interface Running {
@@ -46,13 +49,17 @@ export function createEncoderApp(options: EncoderOptions) {
   let probing = 0;
   const ffmpeg = ffmpegVersion(options.ffmpeg);
   ffmpeg.catch(() => undefined);
+  // A job takes one for its input and one per MP4/MOV output it verifies.
+  const warmProbes = new WarmProbes({ size: options.warmProbes ?? 2 * concurrency, ffprobe: options.ffprobe });
+  warmProbes.fill();
 
   const app = new Hono();
 
   app.get("/health", async (c) => {
     const slots = { busy: running.size, free: Math.max(0, concurrency - running.size), total: concurrency };
+    const warm_probes = { ready: warmProbes.ready, target: warmProbes.size, taken: warmProbes.taken };
     try {
-      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, contract: CONTRACT_VERSION, ffmpeg: await ffmpeg, slots });
+      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, contract: CONTRACT_VERSION, ffmpeg: await ffmpeg, slots, warm_probes });
     } catch (err) {
       return c.json({ ok: false, service: "kiln-encoder", version: ENCODER_VERSION, error: String(err), slots }, 503);
     }
@@ -116,11 +123,14 @@ export function createEncoderApp(options: EncoderOptions) {
         growingInputWaitMs: options.growingInputWaitMs,
         ffmpeg: options.ffmpeg,
         ffprobe: options.ffprobe,
+        warmProbes,
       })
         .catch((err) => console.error(JSON.stringify({ level: "error", job_id: order.job_id, message: String(err) })))
         .finally(async () => {
           await reporter.stop();
           if (running.get(order.job_id) === entry) running.delete(order.job_id);
+          // When a job ends, not while it encodes: starting them takes CPU.
+          warmProbes.fill();
         }),
     };
     running.set(order.job_id, entry);
@@ -135,5 +145,5 @@ export function createEncoderApp(options: EncoderOptions) {
     return c.json({ canceled: true, job_id: c.req.param("jobId") }, 200);
   });
 
-  return { app, running };
+  return { app, running, warmProbes };
 }

@@ -7,7 +7,7 @@ if (!token) {
   console.error("ENCODER_TOKEN must be set: the Worker authenticates to the encoder with it");
   process.exit(1);
 }
-const { app, running } = createEncoderApp({
+const { app, running, warmProbes } = createEncoderApp({
   token,
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
   // Local development serves inputs from this machine; production never sets this.
@@ -24,6 +24,7 @@ const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "0.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     for (const job of running.values()) job.controller.abort();
+    warmProbes.close();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 3_000).unref();
   });

@@ -6,6 +6,7 @@ import { PipelineError } from "../errors";
 import type { SourceInfo } from "./command";
 import { even } from "./framing";
 import { followArgs } from "./runner";
+import type { ByteSource, WarmProbe } from "./warm-probes";
 
 /**
  * The input probe: ffprobe's JSON turned into the job's InputMetadata and the
@@ -37,7 +38,12 @@ export interface ProbeResult {
 
 /** The ffprobe argv for one input; `file` is relative to the job's working directory. */
 export function ffprobeArgv(file: string): string[] {
-  return ["-v", "error", "-protocol_whitelist", "file", "-print_format", "json", "-show_format", "-show_streams", inputUrl(file)];
+  return describeArgv("file", inputUrl(file));
+}
+
+/** The streams-and-format description of `url`, which may open only `protocols`. */
+export function describeArgv(protocols: string, url: string): string[] {
+  return ["-v", "error", "-protocol_whitelist", protocols, "-print_format", "json", "-show_format", "-show_streams", url];
 }
 
 /** Decodes the first frame(s) of one stream: no output frame means the data does not decode. */
@@ -292,6 +298,11 @@ export interface ProbeOptions {
    * the description may then come from part of the file.
    */
   growing?: { sizeBytes: number; waitMs: number };
+  /**
+   * Describe the file with a warm ffprobe fed these bytes (see WarmProbes) instead of
+   * starting one to read it. As of a growing file, any error it logs fails the probe.
+   */
+  warm?: { probe: WarmProbe; bytes: ByteSource };
 }
 
 export interface RunResult {
@@ -301,7 +312,10 @@ export interface RunResult {
   overflow: boolean;
 }
 
-const MAX_OUTPUT = 16 * 1024 * 1024;
+/** How much ffprobe may print before its run counts as overflowing. */
+export const PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024;
+/** How long one ffprobe run may take by default. */
+export const PROBE_TIMEOUT_MS = 60_000;
 
 /** Runs ffprobe (no shell, in `cwd`), mapping cancel, a missing binary and a timeout to pipeline errors. */
 export function runProbe(argv: string[], cwd: string, options: ProbeOptions): Promise<RunResult> {
@@ -309,7 +323,7 @@ export function runProbe(argv: string[], cwd: string, options: ProbeOptions): Pr
     execFile(
       options.ffprobe ?? "ffprobe",
       argv,
-      { cwd, signal: options.signal, timeout: options.timeoutMs ?? 60_000, maxBuffer: MAX_OUTPUT, encoding: "utf8", windowsHide: true },
+      { cwd, signal: options.signal, timeout: options.timeoutMs ?? PROBE_TIMEOUT_MS, maxBuffer: PROBE_OUTPUT_LIMIT, encoding: "utf8", windowsHide: true },
       (err, stdout, stderr) => {
         if (options.signal?.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
         if (!err) return resolve({ code: 0, stdout, stderr, overflow: false });
@@ -353,9 +367,18 @@ export async function probeFile(file: string, cwd: string, options: ProbeOptions
  * separate step: a job runs them only when its encode gives cause (see runJob).
  */
 export async function probeStreams(file: string, cwd: string, options: ProbeOptions = {}): Promise<{ result: ProbeResult; verify: () => Promise<void> }> {
+  try {
+    return await describeStreams(file, cwd, options);
+  } finally {
+    // Taken for this probe: it must not outlive it, whether it ran or not.
+    options.warm?.probe.discard();
+  }
+}
+
+async function describeStreams(file: string, cwd: string, options: ProbeOptions): Promise<{ result: ProbeResult; verify: () => Promise<void> }> {
   const argv = ffprobeArgv(file);
   if (options.signal?.aborted) throw new PipelineError("canceled", "The job was canceled");
-  const { growing } = options;
+  const { growing, warm } = options;
   let size: number;
   try {
     const st = await stat(path.join(cwd, file));
@@ -369,8 +392,8 @@ export async function probeStreams(file: string, cwd: string, options: ProbeOpti
   // top-level box to the end of the file, i.e. wait for the last byte to arrive.
   if (growing) argv.splice(-1, 0, ...followArgs(growing.waitMs), "-seekable", "0");
 
-  const main = await runProbe(argv, cwd, options);
-  if (main.code !== 0 || (growing && main.stderr.trim() !== "")) {
+  const main = warm ? await warm.probe.run(warm.bytes, options) : await runProbe(argv, cwd, options);
+  if (main.code !== 0 || ((growing || warm) && main.stderr.trim() !== "")) {
     const why = reason(main.stderr, file);
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }

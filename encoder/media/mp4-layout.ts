@@ -1,3 +1,8 @@
+import { open } from "node:fs/promises";
+
+/** How many of a file's first bytes the layout is decided from. */
+export const LAYOUT_HEAD_BYTES = 64 * 1024;
+
 /**
  * Whether an MP4/QuickTime file can be read while it is still arriving: its index
  * (`moov`) comes before its media data (`mdat`), as in a "faststart" file. Decided
@@ -26,4 +31,16 @@ export function indexComesFirst(head: Uint8Array): boolean {
     offset += size;
   }
   return false;
+}
+
+/** indexComesFirst of a complete file on disk. */
+export async function fileIndexComesFirst(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const head = Buffer.alloc(LAYOUT_HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return indexComesFirst(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }

@@ -5,6 +5,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FailureCode } from "../contract";
 import { PipelineError } from "../errors";
+import { LAYOUT_HEAD_BYTES } from "../media/mp4-layout";
 import { AddressPolicy, type AddressPolicyOptions } from "../net/address-policy";
 import { GuardedFetchError, type Resolver, describeOrigin, guardedRequest, toGuardedError } from "../net/guarded-fetch";
 
@@ -29,7 +30,7 @@ export interface ImportOptions extends AddressPolicyOptions {
   /** Bytes written so far, and the announced total (Content-Length) if there was one. */
   onProgress?: (bytes: number, total: number | null) => void;
   /**
-   * Called once with the first HEAD_BYTES of the body (fewer for a shorter one) and the
+   * Called once with the first LAYOUT_HEAD_BYTES of the body (fewer for a shorter one) and the
    * announced total, as soon as they have arrived and `destFile` exists, so the caller
    * can start reading a file that is still growing.
    */
@@ -46,7 +47,6 @@ export interface ImportResult {
   redirects: number;
 }
 
-const HEAD_BYTES = 64 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_REDIRECTS = 5;
 
@@ -147,7 +147,7 @@ async function download(res: IncomingMessage, destFile: string, state: { created
   let head: Buffer[] | null = options.onHead ? [] : null;
   const giveHead = () => {
     if (!head) return;
-    const first = Buffer.concat(head).subarray(0, HEAD_BYTES);
+    const first = Buffer.concat(head).subarray(0, LAYOUT_HEAD_BYTES);
     head = null;
     void opened.then((ok) => ok && options.onHead!(first, total));
   };
@@ -161,7 +161,7 @@ async function download(res: IncomingMessage, destFile: string, state: { created
       options.onProgress?.(bytes, total);
       if (head) {
         head.push(chunk);
-        if (bytes >= HEAD_BYTES) giveHead();
+        if (bytes >= LAYOUT_HEAD_BYTES) giveHead();
       }
       callback(null, chunk);
     },

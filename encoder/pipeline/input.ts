@@ -1,11 +1,17 @@
+import { open } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkOrder } from "../contract";
+import { PipelineError } from "../errors";
 import type { GrowingInput } from "../ffmpeg/runner";
 import { indexComesFirst } from "../media/mp4-layout";
 import { importInput } from "./import";
 
 /** How long ffprobe and ffmpeg wait for bytes of the input that have not arrived yet. */
 export const GROWING_INPUT_WAIT_MS = 5_000;
+/** How often a reader at the end of the bytes arrived so far looks for more. */
+const FOLLOW_POLL_MS = 2;
+const FOLLOW_CHUNK_BYTES = 256 * 1024;
 
 export interface InputOptions {
   signal: AbortSignal;
@@ -28,6 +34,7 @@ export interface InputOptions {
  */
 export class JobInput {
   readonly file: string;
+  private readonly filePath: string;
   /** Aborted when the job is canceled or the import fails: stops whatever reads the file early. */
   readonly readSignal: AbortSignal;
   private readonly imported: Promise<void>;
@@ -39,12 +46,13 @@ export class JobInput {
 
   constructor(order: WorkOrder, dir: string, file: string, options: InputOptions) {
     this.file = file;
+    this.filePath = path.join(dir, file);
     this.waitMs = options.growingWaitMs ?? GROWING_INPUT_WAIT_MS;
     const importFailed = new AbortController();
     this.readSignal = AbortSignal.any([options.signal, importFailed.signal]);
     let gotHead!: (head: { bytes: Buffer; total: number | null }) => void;
     this.head = new Promise((resolve) => (gotHead = resolve));
-    this.imported = importInput(order.input.url, path.join(dir, file), {
+    this.imported = importInput(order.input.url, this.filePath, {
       maxBytes: order.limits.max_input_bytes,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
@@ -83,6 +91,41 @@ export class JobInput {
   /** How ffmpeg reads the file now: following it while it is still arriving. */
   growing(): GrowingInput | undefined {
     return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs } : undefined;
+  }
+
+  /**
+   * The file's bytes front to back as they arrive, for a reader that cannot follow a
+   * growing file itself (a warm ffprobe's stdin). Throws when the next bytes take longer
+   * than the wait, or when the import fails; ends when `stop` is aborted.
+   */
+  async *arriving(stop: AbortSignal): AsyncGenerator<Buffer> {
+    const handle = await open(this.filePath, "r");
+    try {
+      let offset = 0;
+      let lastGrowth = performance.now();
+      let chunk = Buffer.allocUnsafe(FOLLOW_CHUNK_BYTES);
+      while (!stop.aborted) {
+        if (this.readSignal.aborted) throw new PipelineError("input_unreachable", "The input stopped arriving");
+        // Read after noting whether the import had ended, so its last bytes are not missed.
+        const complete = this.arrived;
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
+        if (bytesRead > 0) {
+          offset += bytesRead;
+          lastGrowth = performance.now();
+          // The reader may still hold it: the next read goes into a new buffer.
+          yield chunk.subarray(0, bytesRead);
+          chunk = Buffer.allocUnsafe(FOLLOW_CHUNK_BYTES);
+        } else if (complete) {
+          return;
+        } else if (performance.now() - lastGrowth > this.waitMs) {
+          throw new PipelineError("input_unreachable", `The input's next bytes took longer than ${this.waitMs} ms to arrive`);
+        } else {
+          await sleep(FOLLOW_POLL_MS);
+        }
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Resolves once the whole file is on disk; rejects with the import's failure. */

@@ -8,6 +8,7 @@ import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
+import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
 import { type MeasuredComplexity, contentAwareDecision, measureComplexity } from "./content-aware";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
@@ -26,6 +27,8 @@ export interface JobRuntime {
   ffprobe?: string;
   /** How long readers of an input still arriving wait for its next bytes (see JobInput). */
   growingInputWaitMs?: number;
+  /** ffprobe processes already started, for the input and outputs that read front to back. */
+  warmProbes?: WarmProbes;
 }
 
 /** Shares of overall progress per stage; encode is split between tasks by media duration. */
@@ -96,9 +99,11 @@ async function processInput(order: WorkOrder, runtime: JobRuntime, dir: string, 
   at.stage = "probe";
   void reporter.send({ type: "task_started", stage: "probe", task_id: null });
   // Whatever goes wrong probing the file as it arrives, the whole file decides.
+  const warmProbe = early ? runtime.warmProbes?.take() : undefined;
+  const warm = warmProbe ? { probe: warmProbe, bytes: (stop: AbortSignal) => input.arriving(stop) } : undefined;
   const probedEarly = !early
     ? null
-    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, growing: early }).catch(async (err: unknown) => {
+    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, growing: early, warm }).catch(async (err: unknown) => {
         if (signal.aborted) throw err;
         await wholeInput();
         return null;
@@ -145,7 +150,7 @@ async function processInput(order: WorkOrder, runtime: JobRuntime, dir: string, 
     }
   };
   const source = { ...probed.source, file: INPUT_FILE };
-  const verifyOptions = { ffprobe: runtime.ffprobe, signal };
+  const verifyOptions = { ffprobe: runtime.ffprobe, signal, warmProbes: runtime.warmProbes };
 
   // Outputs whose own inputs (subtitle files) or plans fail are failed alone, before the shared run.
   const ready: ReadyOutput[] = [];

@@ -1,18 +1,22 @@
+import { createReadStream } from "node:fs";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { OutputFacts } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "../ffmpeg/command";
-import { ProbeError, ffprobeArgv, probeFile, runProbe } from "../ffmpeg/probe";
+import { ProbeError, type ProbeResult, ffprobeArgv, probeFile, runProbe } from "../ffmpeg/probe";
+import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { localKeyPath, localKeyPlaylist } from "../ffmpeg/drm";
 import type { OutputLayout } from "../ffmpeg/renditions";
 import { imageFacts } from "../media/image-facts";
+import { fileIndexComesFirst } from "../media/mp4-layout";
 
 export type VerifiedFacts = Pick<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
 
 export interface VerifyOptions {
   ffprobe?: string;
   signal: AbortSignal;
+  warmProbes?: WarmProbes;
 }
 
 /** What a kind task's output really is, from ffprobe (or sharp, for images ffmpeg cannot read) of the file written. */
@@ -20,13 +24,28 @@ export async function verifyOutput(command: FfmpegCommand, dir: string, options:
   // A sprite sheet's facts are the sheet's, though its main file is the storyboard.
   const file = command.factsFrom ?? command.main;
   if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
-  const probed = await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false });
+  const probed = (await probeWarm(file, dir, options)) ?? (await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false }));
   return {
     duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
     width: probed.source.width,
     height: probed.source.height,
     codec: probed.metadata.codec ?? probed.metadata.audio_codec,
   };
+}
+
+/**
+ * An MP4 or MOV with its index first (every one Kiln writes is faststart) goes to a warm
+ * ffprobe when one is ready. Null otherwise, or when that read fails: then a cold
+ * ffprobe of the file decides.
+ */
+async function probeWarm(file: string, dir: string, options: VerifyOptions): Promise<ProbeResult | null> {
+  if (!options.warmProbes?.ready || !/\.(mp4|mov)$/i.test(file)) return null;
+  const where = path.join(dir, file);
+  if (!(await fileIndexComesFirst(where))) return null;
+  const probe = options.warmProbes.take();
+  if (!probe) return null;
+  const bytes = (stop: AbortSignal) => createReadStream(where, { signal: stop });
+  return probeFile(file, dir, { signal: options.signal, integrityChecks: false, warm: { probe, bytes } }).catch(() => null);
 }
 
 interface ProbedStream {

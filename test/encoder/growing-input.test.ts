@@ -37,6 +37,8 @@ let sink: Awaited<ReturnType<typeof startSink>>;
 let patient: Awaited<ReturnType<typeof startEncoder>>;
 /** Waits 200 ms: the origin's pause is longer. */
 let hasty: Awaited<ReturnType<typeof startEncoder>>;
+/** Keeps no ffprobe started ahead: its probe follows the growing file itself. */
+let cold: Awaited<ReturnType<typeof startEncoder>>;
 
 beforeAll(async () => {
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", clipPath("landscape"), "-c", "copy", "-movflags", "+faststart", path.join(scratch, FASTSTART)]);
@@ -54,10 +56,12 @@ beforeAll(async () => {
   sink = await startSink();
   patient = await startEncoder();
   hasty = await startEncoder({ growingInputWaitMs: 200 });
+  cold = await startEncoder({ warmProbes: 0 });
 });
 afterAll(async () => {
   await patient.close();
   await hasty.close();
+  await cold.close();
   await sink.close();
   await new Promise<void>((resolve) => origin.close(() => resolve()));
 });
@@ -86,16 +90,22 @@ function expectWholeOutput(jobId: string) {
 }
 
 describe("a faststart input still arriving", () => {
-  it("is probed and encoded before its last bytes arrive, with the facts of the whole file", async () => {
-    expect((await run(patient, "job_paced", "/paced.mp4")).type).toBe("job_completed");
-    const order = milestones("job_paced");
+  it.each([
+    ["by an ffprobe started ahead and fed the bytes as they arrive", "job_paced", () => patient, 2],
+    ["by an ffprobe started for it, following the file", "job_paced_cold", () => cold, 0],
+  ])("is probed %s and encoded before its last bytes arrive, with the facts of the whole file", async (_how, jobId, encoder, warmUsed) => {
+    const takenBefore = encoder().warmProbes.taken;
+    expect((await run(encoder(), jobId, "/paced.mp4")).type).toBe("job_completed");
+    // One for the input, one for the MP4 output's verification.
+    expect(encoder().warmProbes.taken - takenBefore).toBe(warmUsed);
+    const order = milestones(jobId);
     expect(order.indexOf("task_started:encode")).toBeGreaterThan(-1);
     expect(order.indexOf("task_started:encode")).toBeLessThan(order.indexOf("task_completed:import"));
-    expectWholeOutput("job_paced");
+    expectWholeOutput(jobId);
 
     // The metadata is what a probe of the whole file says, though the probe saw 40% of it.
     const whole = await probeFile(FASTSTART, scratch);
-    const metadata = eventsOf("job_paced").find((e) => e.type === "metadata") as Extract<EncoderEvent, { type: "metadata" }>;
+    const metadata = eventsOf(jobId).find((e) => e.type === "metadata") as Extract<EncoderEvent, { type: "metadata" }>;
     expect(metadata.input_metadata).toEqual(whole.metadata);
     expect(readdirSync(workDir)).toEqual([]);
   });

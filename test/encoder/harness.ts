@@ -190,7 +190,7 @@ export async function startSink() {
 }
 
 export async function startEncoder(options: Partial<EncoderOptions> = {}) {
-  const { app, running } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
+  const { app, running, warmProbes } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
@@ -201,5 +201,9 @@ export async function startEncoder(options: Partial<EncoderOptions> = {}) {
       headers: { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { "content-type": "application/json" }) },
       body: json === undefined ? undefined : JSON.stringify(json),
     });
-  return { base, running, call, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const close = () => {
+    warmProbes.close();
+    return new Promise<void>((r) => server.close(() => r()));
+  };
+  return { base, running, warmProbes, call, close };
 }
