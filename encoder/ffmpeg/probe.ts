@@ -1,29 +1,17 @@
-import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { EncodeSpec, InputMetadata } from "../contract";
 import { PipelineError } from "../errors";
 import type { SourceInfo } from "./command";
+import { type FfprobeRunOptions, PipeProbe, ProbeError, describeArgv, runProbe } from "./ffprobe-run";
 import { even } from "./framing";
-import { followArgs } from "./runner";
-import type { ByteSource, WarmProbe } from "./warm-probes";
+import type { ByteSource } from "./stdin-feed";
 
 /**
  * The input probe: ffprobe's JSON turned into the job's InputMetadata and the
  * SourceInfo the builders need, plus the checks that tell a readable media file from
  * something ffprobe merely tolerated. Argv and parsing are pure; probeFile spawns.
  */
-
-export type ProbeFailureCode = "input_unreadable" | "input_no_video";
-
-/** A probe failure: a contract code and a message safe to show the user. */
-export class ProbeError extends PipelineError {
-  declare readonly code: ProbeFailureCode;
-  constructor(code: ProbeFailureCode, message: string) {
-    super(code, message);
-    this.name = "ProbeError";
-  }
-}
 
 export interface ProbeResult {
   metadata: InputMetadata;
@@ -39,11 +27,6 @@ export interface ProbeResult {
 /** The ffprobe argv for one input; `file` is relative to the job's working directory. */
 export function ffprobeArgv(file: string): string[] {
   return describeArgv("file", inputUrl(file));
-}
-
-/** The streams-and-format description of `url`, which may open only `protocols`. */
-export function describeArgv(protocols: string, url: string): string[] {
-  return ["-v", "error", "-protocol_whitelist", protocols, "-print_format", "json", "-show_format", "-show_streams", url];
 }
 
 /** Decodes the first frame(s) of one stream: no output frame means the data does not decode. */
@@ -280,63 +263,21 @@ export function requireStreams(result: ProbeResult, kind: EncodeSpec["kind"]): v
 }
 
 // ---------------------------------------------------------------------------------------
-// Running ffprobe
+// Probing a file
 
-export interface ProbeOptions {
-  ffprobe?: string;
-  signal?: AbortSignal;
-  /** Per ffprobe run; an input that takes longer to probe is treated as unreadable. */
-  timeoutMs?: number;
+export interface ProbeOptions extends FfprobeRunOptions {
   /**
    * Decode the first frame and read the tail (default). Off for files ffmpeg has just
    * written and closed with success: the streams probe still checks what they are.
    */
   integrityChecks?: boolean;
   /**
-   * The file is still being written, `sizeBytes` long when complete: ffprobe waits up to
-   * `waitMs` for bytes that have not arrived yet. Any error it logs fails the probe, as
-   * the description may then come from part of the file.
+   * Read the file from these bytes, front to back through ffprobe's stdin, instead of
+   * from disk: a file still arriving, `sizeBytes` long when complete, or one for a warm
+   * ffprobe (`warm`, see WarmProbes; without one, an ffprobe is started). Any error it
+   * logs fails the probe: the description may come from part of the file.
    */
-  growing?: { sizeBytes: number; waitMs: number };
-  /**
-   * Describe the file with a warm ffprobe fed these bytes (see WarmProbes) instead of
-   * starting one to read it. As of a growing file, any error it logs fails the probe.
-   */
-  warm?: { probe: WarmProbe; bytes: ByteSource };
-}
-
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  overflow: boolean;
-}
-
-/** How much ffprobe may print before its run counts as overflowing. */
-export const PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024;
-/** How long one ffprobe run may take by default. */
-export const PROBE_TIMEOUT_MS = 60_000;
-
-/** Runs ffprobe (no shell, in `cwd`), mapping cancel, a missing binary and a timeout to pipeline errors. */
-export function runProbe(argv: string[], cwd: string, options: ProbeOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      options.ffprobe ?? "ffprobe",
-      argv,
-      { cwd, signal: options.signal, timeout: options.timeoutMs ?? PROBE_TIMEOUT_MS, maxBuffer: PROBE_OUTPUT_LIMIT, encoding: "utf8", windowsHide: true },
-      (err, stdout, stderr) => {
-        if (options.signal?.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-        if (!err) return resolve({ code: 0, stdout, stderr, overflow: false });
-        const e = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean };
-        if (e.code === "ENOENT" || e.code === "EACCES") {
-          return reject(new PipelineError("encode_failed", `ffprobe could not start: ${e.message}`));
-        }
-        if (e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") return resolve({ code: null, stdout, stderr, overflow: true });
-        if (e.killed) return reject(new ProbeError("input_unreadable", "The input could not be read: probing it took too long"));
-        resolve({ code: typeof e.code === "number" ? e.code : null, stdout, stderr, overflow: false });
-      },
-    );
-  });
+  piped?: { bytes: ByteSource; sizeBytes?: number; warm?: PipeProbe | null };
 }
 
 /** The last line of ffprobe's stderr without the file name or demuxer address, for the user. */
@@ -371,35 +312,33 @@ export async function probeStreams(file: string, cwd: string, options: ProbeOpti
     return await describeStreams(file, cwd, options);
   } finally {
     // Taken for this probe: it must not outlive it, whether it ran or not.
-    options.warm?.probe.discard();
+    options.piped?.warm?.discard();
   }
 }
 
 async function describeStreams(file: string, cwd: string, options: ProbeOptions): Promise<{ result: ProbeResult; verify: () => Promise<void> }> {
   const argv = ffprobeArgv(file);
   if (options.signal?.aborted) throw new PipelineError("canceled", "The job was canceled");
-  const { growing, warm } = options;
+  const { piped } = options;
   let size: number;
   try {
     const st = await stat(path.join(cwd, file));
     if (!st.isFile()) throw new Error("not a file");
-    size = growing?.sizeBytes ?? st.size;
+    size = piped?.sizeBytes ?? st.size;
   } catch {
     throw new ProbeError("input_unreadable", "The input file could not be read");
   }
   if (size === 0) throw new ProbeError("input_unreadable", "The input file is empty");
-  // Read front to back, as a stream: seekable, the mov demuxer would first walk every
-  // top-level box to the end of the file, i.e. wait for the last byte to arrive.
-  if (growing) argv.splice(-1, 0, ...followArgs(growing.waitMs), "-seekable", "0");
 
-  const main = warm ? await warm.probe.run(warm.bytes, options) : await runProbe(argv, cwd, options);
-  if (main.code !== 0 || ((growing || warm) && main.stderr.trim() !== "")) {
+  // Through a pipe it reads front to back and is done after the first frames.
+  const main = piped ? await (piped.warm ?? PipeProbe.start(options.ffprobe)).run(piped.bytes, options) : await runProbe(argv, cwd, options);
+  if (main.code !== 0 || (piped && main.stderr.trim() !== "")) {
     const why = reason(main.stderr, file);
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
   }
+  // Read through a pipe, the format has no size and no bit rate computed from it: the
+  // metadata's comes from `sizeBytes`.
   const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat } | null;
-  // ffprobe computes the format's bit rate from the bytes it saw: of a growing file, too few.
-  if (growing && raw?.format) delete raw.format.bit_rate;
   const result = parseProbe(raw, size, file);
   // parseProbe has thrown for anything but a readable description.
   const streams = raw!.streams ?? [];

@@ -27,10 +27,11 @@ export interface InputOptions {
 /**
  * The job's input file, imported into the working directory. A faststart MP4 (its
  * index before its media data) of announced length can be read while it is still
- * arriving: ffprobe and ffmpeg then follow the growing file, so the encode starts
- * after the first bytes instead of the last. Whoever reads it early must treat any
- * trouble reading as a reason to read it again once it has all arrived (see
- * FfmpegOutcome.loggedErrors): bytes that came later than the wait were skipped.
+ * arriving: ffprobe and ffmpeg are then fed its bytes as they land (or ffmpeg follows
+ * the growing file, see readsFromStdin), so the encode starts after the first bytes
+ * instead of the last. Whoever reads it early must treat any trouble reading as a
+ * reason to read it again once it has all arrived (see FfmpegOutcome.loggedErrors):
+ * bytes that came later than the wait were not read.
  */
 export class JobInput {
   readonly file: string;
@@ -81,16 +82,16 @@ export class JobInput {
    * Waits for the first bytes and decides whether the file can be read before it has
    * all arrived; if so, returns its announced size. Rejects if the import fails first.
    */
-  async readableEarly(): Promise<{ sizeBytes: number; waitMs: number } | null> {
+  async readableEarly(): Promise<{ sizeBytes: number } | null> {
     const first = await Promise.race([this.head, this.imported.then(() => null)]);
     if (!first || first.total === null || this.arrived || !indexComesFirst(first.bytes)) return null;
     this.readEarly = true;
-    return { sizeBytes: first.total, waitMs: this.waitMs };
+    return { sizeBytes: first.total };
   }
 
-  /** How ffmpeg reads the file now: following it while it is still arriving. */
+  /** How ffmpeg reads the file now: as it arrives, while it is still arriving. */
   growing(): GrowingInput | undefined {
-    return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs } : undefined;
+    return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs, bytes: (stop) => this.arriving(stop) } : undefined;
   }
 
   /**

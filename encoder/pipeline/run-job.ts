@@ -99,11 +99,10 @@ async function processInput(order: WorkOrder, runtime: JobRuntime, dir: string, 
   at.stage = "probe";
   void reporter.send({ type: "task_started", stage: "probe", task_id: null });
   // Whatever goes wrong probing the file as it arrives, the whole file decides.
-  const warmProbe = early ? runtime.warmProbes?.take() : undefined;
-  const warm = warmProbe ? { probe: warmProbe, bytes: (stop: AbortSignal) => input.arriving(stop) } : undefined;
-  const probedEarly = !early
+  const piped = early && { bytes: (stop: AbortSignal) => input.arriving(stop), sizeBytes: early.sizeBytes, warm: runtime.warmProbes?.take() };
+  const probedEarly = !piped
     ? null
-    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, growing: early, warm }).catch(async (err: unknown) => {
+    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, piped }).catch(async (err: unknown) => {
         if (signal.aborted) throw err;
         await wholeInput();
         return null;

@@ -4,7 +4,8 @@ import path from "node:path";
 import type { OutputFacts } from "../contract";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "../ffmpeg/command";
-import { ProbeError, type ProbeResult, ffprobeArgv, probeFile, runProbe } from "../ffmpeg/probe";
+import { ProbeError, runProbe } from "../ffmpeg/ffprobe-run";
+import { type ProbeResult, ffprobeArgv, probeFile } from "../ffmpeg/probe";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { localKeyPath, localKeyPlaylist } from "../ffmpeg/drm";
 import type { OutputLayout } from "../ffmpeg/renditions";
@@ -41,11 +42,12 @@ export async function verifyOutput(command: FfmpegCommand, dir: string, options:
 async function probeWarm(file: string, dir: string, options: VerifyOptions): Promise<ProbeResult | null> {
   if (!options.warmProbes?.ready || !/\.(mp4|mov)$/i.test(file)) return null;
   const where = path.join(dir, file);
-  if (!(await fileIndexComesFirst(where))) return null;
+  // A file that cannot be read is the cold probe's to report.
+  if (!(await fileIndexComesFirst(where).catch(() => false))) return null;
   const probe = options.warmProbes.take();
   if (!probe) return null;
   const bytes = (stop: AbortSignal) => createReadStream(where, { signal: stop });
-  return probeFile(file, dir, { signal: options.signal, integrityChecks: false, warm: { probe, bytes } }).catch(() => null);
+  return probeFile(file, dir, { signal: options.signal, integrityChecks: false, piped: { bytes, warm: probe } }).catch(() => null);
 }
 
 interface ProbedStream {

@@ -37,7 +37,7 @@ let sink: Awaited<ReturnType<typeof startSink>>;
 let patient: Awaited<ReturnType<typeof startEncoder>>;
 /** Waits 200 ms: the origin's pause is longer. */
 let hasty: Awaited<ReturnType<typeof startEncoder>>;
-/** Keeps no ffprobe started ahead: its probe follows the growing file itself. */
+/** Keeps no ffprobe started ahead: it starts one for the probe. */
 let cold: Awaited<ReturnType<typeof startEncoder>>;
 
 beforeAll(async () => {
@@ -91,9 +91,9 @@ function expectWholeOutput(jobId: string) {
 
 describe("a faststart input still arriving", () => {
   it.each([
-    ["by an ffprobe started ahead and fed the bytes as they arrive", "job_paced", () => patient, 2],
-    ["by an ffprobe started for it, following the file", "job_paced_cold", () => cold, 0],
-  ])("is probed %s and encoded before its last bytes arrive, with the facts of the whole file", async (_how, jobId, encoder, warmUsed) => {
+    ["an ffprobe started ahead", "job_paced", () => patient, 2],
+    ["an ffprobe started for it", "job_paced_cold", () => cold, 0],
+  ])("is probed by %s and encoded from its stdin as its bytes arrive, with the facts of the whole file", async (_how, jobId, encoder, warmUsed) => {
     const takenBefore = encoder().warmProbes.taken;
     expect((await run(encoder(), jobId, "/paced.mp4")).type).toBe("job_completed");
     // One for the input, one for the MP4 output's verification.
@@ -107,6 +107,22 @@ describe("a faststart input still arriving", () => {
     const whole = await probeFile(FASTSTART, scratch);
     const metadata = eventsOf(jobId).find((e) => e.type === "metadata") as Extract<EncoderEvent, { type: "metadata" }>;
     expect(metadata.input_metadata).toEqual(whole.metadata);
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("is encoded from a seek point by following the growing file", async () => {
+    const trimmed: EncodeSpec = { ...spec, start: 1 };
+    await patient.call("POST", "/work", sink.order("job_seek", `${originUrl}/paced.mp4`, [{ task_id: "t", output_id: "o_job_seek", spec: trimmed }]));
+    const last = await sink.waitFor((e) => e.job_id === "job_seek" && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)), 60_000);
+    expect(last.type).toBe("job_completed");
+    expect(milestones("job_seek").indexOf("task_started:encode")).toBeLessThan(milestones("job_seek").indexOf("task_completed:import"));
+    const done = eventsOf("job_seek").find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
+    const file = path.join(scratch, "job_seek.mp4");
+    writeFileSync(file, sink.uploads.get(done.output!.main)!.bytes);
+    const probed = ffprobe(file);
+    expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 320, height: 180 });
+    expect(Number(probed.format.duration)).toBeGreaterThan(1.9);
+    expect(Number(probed.format.duration)).toBeLessThan(2.1);
     expect(readdirSync(workDir)).toEqual([]);
   });
 

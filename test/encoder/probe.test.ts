@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncodeSpec } from "../../encoder/contract";
 import { PipelineError } from "../../encoder/errors";
-import { ffprobeArgv, normaliseRotation, parseProbe, ProbeError, type ProbeResult, probeFile, requireStreams } from "../../encoder/ffmpeg/probe";
+import { ProbeError } from "../../encoder/ffmpeg/ffprobe-run";
+import { ffprobeArgv, normaliseRotation, parseProbe, type ProbeResult, probeFile, requireStreams } from "../../encoder/ffmpeg/probe";
 import { audioOnlyPath, clipPath, stillImagePath } from "./clips";
 import { ffprobe, videoStream } from "./ffprobe";
 

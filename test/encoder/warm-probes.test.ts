@@ -7,13 +7,17 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PipelineError } from "../../encoder/errors";
 import { probeStreams } from "../../encoder/ffmpeg/probe";
 import { WarmProbes } from "../../encoder/ffmpeg/warm-probes";
+import { verifyOutput } from "../../encoder/pipeline/verify";
 import { clipPath } from "./clips";
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-warm-"));
 const FASTSTART = path.join(scratch, "faststart.mp4");
+/** Its index after its media data: a pipe cannot read it. */
+const INDEX_LAST = path.join(scratch, "index-last.mp4");
 
 beforeAll(() => {
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", clipPath("landscape"), "-c", "copy", "-movflags", "+faststart", FASTSTART]);
+  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", clipPath("landscape"), "-c", "copy", INDEX_LAST]);
 });
 
 /** This process's ffprobe children. */
@@ -137,13 +141,27 @@ describe("warm ffprobe processes", () => {
 
   it("do not outlive a probe that fails before handing them anything", async () => {
     const probe = warmPool(1).take()!;
-    await expect(probeStreams("missing.mp4", scratch, { warm: { probe, bytes: fileBytes(FASTSTART) } })).rejects.toMatchObject({ code: "input_unreadable" });
+    await expect(probeStreams("missing.mp4", scratch, { piped: { bytes: fileBytes(FASTSTART), warm: probe } })).rejects.toMatchObject({ code: "input_unreadable" });
     await expect.poll(() => ffprobeChildren()).toEqual([]);
   });
 
-  it("are not kept when the pool size is 0", () => {
+  it("verify an output with its index first, with the facts a cold ffprobe finds; others are read cold", async () => {
+    const probes = warmPool(2);
+    const signal = new AbortController().signal;
+    const command = (main: string) => ({ args: [], outputs: [main], main, durationS: 3 });
+    const cold = await verifyOutput(command("faststart.mp4"), scratch, { signal });
+    expect(cold).toEqual({ duration_ms: 3000, width: 640, height: 360, codec: "h264" });
+    expect(await verifyOutput(command("faststart.mp4"), scratch, { signal, warmProbes: probes })).toEqual(cold);
+    expect(probes.taken).toBe(1);
+    expect(await verifyOutput(command("index-last.mp4"), scratch, { signal, warmProbes: probes })).toEqual(cold);
+    expect(probes.taken).toBe(1);
+  });
+
+  it("are not kept when the pool size is 0", async () => {
     const probes = warmPool(0);
     expect(probes.take()).toBeNull();
-    expect(ffprobeChildren()).toEqual([]);
+    // The last test's pool was closed: its processes are on their way out.
+    await expect.poll(() => ffprobeChildren()).toEqual([]);
+    expect(probes.ready).toBe(0);
   });
 });
