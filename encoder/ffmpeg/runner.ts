@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
 import { ProgressParser } from "./progress";
-import { type ByteSource, feedStdin } from "./stdin-feed";
 
 export interface RunOptions {
   /** The job's working directory: ffmpeg runs inside it and names only files in it. */
@@ -11,9 +10,8 @@ export interface RunOptions {
   onProgress?: (fraction: number) => void;
   ffmpeg?: string;
   /**
-   * An input file still being written, read as it arrives: ffmpeg waits up to `waitMs`
-   * for its next bytes. Then a run reading them from stdin fails, and one following the
-   * file skips them and logs an error (see FfmpegOutcome).
+   * An input file still being written: ffmpeg waits up to `waitMs` for its next bytes
+   * instead of ending there, then gives up on them (and logs an error, see FfmpegOutcome).
    */
   growingInput?: GrowingInput;
 }
@@ -21,53 +19,25 @@ export interface RunOptions {
 export interface GrowingInput {
   file: string;
   waitMs: number;
-  /** Its bytes as they arrive, waiting up to `waitMs` for each next one. */
-  bytes: ByteSource;
 }
 
 const STDERR_LINES = 20;
 const KILL_GRACE_MS = 1_000;
-const STDIN = "pipe:0";
-
-/**
- * Whether ffmpeg reads a growing input from its stdin, fed the bytes as they arrive:
- * when the command reads it once, from its start. Its mov demuxer then takes the
- * samples in file order and frames flow as the bytes arrive; reading the file itself,
- * it would first walk every top-level box to the end, i.e. wait for the last byte. A
- * command that reads from a seek point (`-ss`), or reads the input more than once,
- * follows the file instead.
- */
-export function readsFromStdin(command: FfmpegCommand, file: string): boolean {
-  const { args } = command;
-  const uses = args.flatMap((arg, i) => (arg === "-i" && args[i + 1] === file ? [i] : []));
-  if (uses.length !== 1) return false;
-  const previousInput = args.lastIndexOf("-i", uses[0]! - 1);
-  return !args.slice(previousInput < 0 ? 0 : previousInput + 2, uses[0]).includes("-ss");
-}
 
 /**
  * Adds what every ffmpeg run gets: no stdin, quiet logs, machine-readable progress on
  * stdout, and before each input a whitelist of the file and pipe protocols, so no
  * argument can make ffmpeg open a network URL or another protocol. A growing input is
- * read from stdin (see readsFromStdin) or with the file protocol's `follow`.
+ * read with the file protocol's `follow`.
  */
 export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
   const args: string[] = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y"];
-  const piped = !!growing && readsFromStdin(command, growing.file);
   for (let i = 0; i < command.args.length; i++) {
-    const arg = command.args[i]!;
-    if (arg === "-i") {
+    if (command.args[i] === "-i") {
       args.push("-protocol_whitelist", "file,pipe");
-      if (growing && command.args[i + 1] === growing.file) {
-        if (piped) {
-          args.push("-i", STDIN);
-          i++;
-          continue;
-        }
-        args.push(...followArgs(growing.waitMs));
-      }
+      if (growing && command.args[i + 1] === growing.file) args.push(...followArgs(growing.waitMs));
     }
-    args.push(arg);
+    args.push(command.args[i]!);
   }
   return args;
 }
@@ -96,18 +66,16 @@ export interface FfmpegOutcome {
 export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOutcome> {
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-    const { growingInput } = options;
-    const piped = !!growingInput && readsFromStdin(command, growingInput.file);
-    const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command, growingInput), {
+    const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command, options.growingInput), {
       cwd: options.cwd,
-      stdio: [piped ? "pipe" : "ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
     const stderr: string[] = [];
     let stderrTail = "";
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       const lines = (stderrTail + chunk).split("\n");
       stderrTail = lines.pop()!;
       stderr.push(...lines.filter((l) => l.trim() !== ""));
@@ -128,18 +96,6 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
     };
     options.signal.addEventListener("abort", onAbort, { once: true });
 
-    // The input's bytes stop coming (later than the wait, or the import failed): ffmpeg
-    // would take the end of its stdin for the end of the input, so it is stopped instead.
-    let feedError: unknown;
-    if (piped) {
-      child.stdin!.on("error", () => {});
-      const closed = new Promise((resolve) => child.once("close", resolve));
-      feedStdin(child.stdin!, growingInput.bytes, closed).catch((err: unknown) => {
-        feedError = err;
-        killGroup("SIGKILL");
-      });
-    }
-
     child.on("error", (err) => {
       options.signal.removeEventListener("abort", onAbort);
       reject(new PipelineError("encode_failed", `ffmpeg could not start: ${err.message}`));
@@ -150,7 +106,6 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      if (feedError) return reject(feedError);
       if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.length > 0 || stderrTail.trim() !== "" });
       if (stderrTail.trim()) stderr.push(stderrTail.trim());
       const tail = stderr.slice(-STDERR_LINES).join("\n");

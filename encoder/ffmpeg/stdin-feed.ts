@@ -1,6 +1,10 @@
 import type { Writable } from "node:stream";
 
-/** A file's bytes front to back; the source ends soon after `stop` is aborted. */
+/**
+ * A file's bytes front to back; the source ends soon after `stop` is aborted. A chunk
+ * need only stay valid until the next is asked for, so a source may read every chunk
+ * into the same buffer.
+ */
 export type ByteSource = (stop: AbortSignal) => AsyncIterable<Uint8Array>;
 
 /**
@@ -15,7 +19,8 @@ export async function feedStdin(stdin: Writable, bytes: ByteSource, closed: Prom
   try {
     for await (const chunk of bytes(stop.signal)) {
       if (stop.signal.aborted) break;
-      if (!stdin.write(chunk)) await Promise.race([new Promise((resolve) => stdin.once("drain", resolve)), closed]);
+      // Until the pipe has taken the chunk: the next one may be read into the same buffer.
+      await Promise.race([new Promise((resolve) => stdin.write(chunk, resolve)), closed]);
     }
   } catch (err) {
     if (!stop.signal.aborted) throw err;

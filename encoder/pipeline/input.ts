@@ -27,11 +27,11 @@ export interface InputOptions {
 /**
  * The job's input file, imported into the working directory. A faststart MP4 (its
  * index before its media data) of announced length can be read while it is still
- * arriving: ffprobe and ffmpeg are then fed its bytes as they land (or ffmpeg follows
- * the growing file, see readsFromStdin), so the encode starts after the first bytes
- * instead of the last. Whoever reads it early must treat any trouble reading as a
- * reason to read it again once it has all arrived (see FfmpegOutcome.loggedErrors):
- * bytes that came later than the wait were not read.
+ * arriving: ffprobe is fed its bytes as they land and ffmpeg follows the growing file,
+ * so the encode starts after the first bytes instead of the last. Whoever reads it
+ * early must treat any trouble reading as a reason to read it again once it has all
+ * arrived (see FfmpegOutcome.loggedErrors): bytes that came later than the wait were
+ * not read.
  */
 export class JobInput {
   readonly file: string;
@@ -89,22 +89,24 @@ export class JobInput {
     return { sizeBytes: first.total };
   }
 
-  /** How ffmpeg reads the file now: as it arrives, while it is still arriving. */
+  /** How ffmpeg reads the file now: following it while it is still arriving. */
   growing(): GrowingInput | undefined {
-    return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs, bytes: (stop) => this.arriving(stop) } : undefined;
+    return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs } : undefined;
   }
 
   /**
    * The file's bytes front to back as they arrive, for a reader that cannot follow a
-   * growing file itself (a warm ffprobe's stdin). Throws when the next bytes take longer
-   * than the wait, or when the import fails; ends when `stop` is aborted.
+   * growing file itself (an ffprobe reading its stdin). Throws when the next bytes take
+   * longer than the wait, or when the import fails; ends when `stop` is aborted.
    */
   async *arriving(stop: AbortSignal): AsyncGenerator<Buffer> {
     const handle = await open(this.filePath, "r");
     try {
       let offset = 0;
       let lastGrowth = performance.now();
-      let chunk = Buffer.allocUnsafe(FOLLOW_CHUNK_BYTES);
+      // One buffer for every read: fresh ones fault in new pages, which costs more here
+      // than the copy (see ByteSource: the reader is done with a chunk when it asks for the next).
+      const chunk = Buffer.allocUnsafe(FOLLOW_CHUNK_BYTES);
       while (!stop.aborted) {
         if (this.readSignal.aborted) throw new PipelineError("input_unreachable", "The input stopped arriving");
         // Read after noting whether the import had ended, so its last bytes are not missed.
@@ -113,9 +115,7 @@ export class JobInput {
         if (bytesRead > 0) {
           offset += bytesRead;
           lastGrowth = performance.now();
-          // The reader may still hold it: the next read goes into a new buffer.
           yield chunk.subarray(0, bytesRead);
-          chunk = Buffer.allocUnsafe(FOLLOW_CHUNK_BYTES);
         } else if (complete) {
           return;
         } else if (performance.now() - lastGrowth > this.waitMs) {

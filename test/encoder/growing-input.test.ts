@@ -93,7 +93,7 @@ describe("a faststart input still arriving", () => {
   it.each([
     ["an ffprobe started ahead", "job_paced", () => patient, 2],
     ["an ffprobe started for it", "job_paced_cold", () => cold, 0],
-  ])("is probed by %s and encoded from its stdin as its bytes arrive, with the facts of the whole file", async (_how, jobId, encoder, warmUsed) => {
+  ])("is probed by %s and encoded before its last bytes arrive, with the facts of the whole file", async (_how, jobId, encoder, warmUsed) => {
     const takenBefore = encoder().warmProbes.taken;
     expect((await run(encoder(), jobId, "/paced.mp4")).type).toBe("job_completed");
     // One for the input, one for the MP4 output's verification.
@@ -110,7 +110,7 @@ describe("a faststart input still arriving", () => {
     expect(readdirSync(workDir)).toEqual([]);
   });
 
-  it("is encoded from a seek point by following the growing file", async () => {
+  it("is encoded from a seek point before its last bytes arrive", async () => {
     const trimmed: EncodeSpec = { ...spec, start: 1 };
     await patient.call("POST", "/work", sink.order("job_seek", `${originUrl}/paced.mp4`, [{ task_id: "t", output_id: "o_job_seek", spec: trimmed }]));
     const last = await sink.waitFor((e) => e.job_id === "job_seek" && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)), 60_000);
