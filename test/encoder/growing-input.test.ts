@@ -70,18 +70,24 @@ const spec: EncodeSpec = { kind: "video", format: "mp4", codec: "h264", width: 3
 const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
 const milestones = (jobId: string) => eventsOf(jobId).filter((e) => e.type !== "progress" && e.type !== "heartbeat").map((e) => `${e.type}:${"stage" in e ? e.stage : ""}`);
 
-async function run(encoder: typeof patient, jobId: string, route: string) {
-  await encoder.call("POST", "/work", sink.order(jobId, `${originUrl}${route}`, [{ task_id: "t", output_id: `o_${jobId}`, spec }]));
+async function run(encoder: typeof patient, jobId: string, route: string, taskSpec = spec) {
+  await encoder.call("POST", "/work", sink.order(jobId, `${originUrl}${route}`, [{ task_id: "t", output_id: `o_${jobId}`, spec: taskSpec }]));
   return sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)), 60_000);
 }
 
-/** The job's output, checked with ffprobe: all 3 s of the clip at 320x180, with its audio. */
-function expectWholeOutput(jobId: string) {
+/** The job's uploaded output, saved as a file, and ffprobe's description of it. */
+function uploadedOutput(jobId: string) {
   const done = eventsOf(jobId).find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
   const file = path.join(scratch, `${jobId}.mp4`);
   writeFileSync(file, sink.uploads.get(done.output!.main)!.bytes);
   const probed = ffprobe(file);
   expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 320, height: 180 });
+  return { file, probed };
+}
+
+/** The job's output, checked with ffprobe: all 3 s of the clip at 320x180, with its audio. */
+function expectWholeOutput(jobId: string) {
+  const { file, probed } = uploadedOutput(jobId);
   expect(audioStream(probed)).toBeTruthy();
   expect(Number(probed.format.duration)).toBeGreaterThan(2.9);
   expect(Number(probed.format.duration)).toBeLessThan(3.1);
@@ -111,16 +117,9 @@ describe("a faststart input still arriving", () => {
   });
 
   it("is encoded from a seek point before its last bytes arrive", async () => {
-    const trimmed: EncodeSpec = { ...spec, start: 1 };
-    await patient.call("POST", "/work", sink.order("job_seek", `${originUrl}/paced.mp4`, [{ task_id: "t", output_id: "o_job_seek", spec: trimmed }]));
-    const last = await sink.waitFor((e) => e.job_id === "job_seek" && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)), 60_000);
-    expect(last.type).toBe("job_completed");
+    expect((await run(patient, "job_seek", "/paced.mp4", { ...spec, start: 1 })).type).toBe("job_completed");
     expect(milestones("job_seek").indexOf("task_started:encode")).toBeLessThan(milestones("job_seek").indexOf("task_completed:import"));
-    const done = eventsOf("job_seek").find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
-    const file = path.join(scratch, "job_seek.mp4");
-    writeFileSync(file, sink.uploads.get(done.output!.main)!.bytes);
-    const probed = ffprobe(file);
-    expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 320, height: 180 });
+    const { probed } = uploadedOutput("job_seek");
     expect(Number(probed.format.duration)).toBeGreaterThan(1.9);
     expect(Number(probed.format.duration)).toBeLessThan(2.1);
     expect(readdirSync(workDir)).toEqual([]);
