@@ -617,6 +617,11 @@ export class JobDO extends DurableObject<Env> {
     sql.exec("INSERT OR REPLACE INTO doc (name, body) VALUES ('job', ?), ('pending', ?)", JSON.stringify(this.job), JSON.stringify(this.pending));
   }
 
+  /** flush() changes only the duties: the job itself was saved by whoever changed it. */
+  private savePending(): void {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO doc (name, body) VALUES ('pending', ?)", JSON.stringify(this.pending));
+  }
+
   /**
    * Performs the pending duties that are due and arms the alarm for the rest, so a
    * failed D1 write or Queue send is retried rather than lost.
@@ -677,7 +682,7 @@ export class JobDO extends DurableObject<Env> {
 
     if (job.lease) nextAt = Math.min(nextAt ?? Infinity, job.lease.expires_at);
     if (this.watchers.count > 0 && !terminalStatuses.includes(job.status)) nextAt = Math.min(nextAt ?? Infinity, Math.max(now, this.lastHeartbeatAt) + HEARTBEAT_MS);
-    this.save();
+    this.savePending();
     if (nextAt !== null) await this.armAlarm(nextAt);
   }
 }
