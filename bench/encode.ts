@@ -16,7 +16,7 @@
 // BENCH_WARM_PROBES=0 runs the encoder without warm ffprobes. The last line,
 // ratio=<encoder ÷ bare ffmpeg>, is the number to watch.
 import childProcess, { type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +29,7 @@ import { displaySize } from "../encoder/ffmpeg/framing";
 import { planLadder } from "../encoder/ffmpeg/hls";
 import { probeFile } from "../encoder/ffmpeg/probe";
 import { ffmpegArgv } from "../encoder/ffmpeg/runner";
-import { indexComesFirst } from "../encoder/media/mp4-layout";
+import { fileIndexComesFirst } from "../encoder/media/mp4-layout";
 import { startEncoder, startMediaServer, startSink } from "../test/encoder/harness";
 import { benchClip, clean, median, runBare, sec, table } from "./shared";
 
@@ -177,7 +177,7 @@ try {
     `clip: ${source.width}x${source.height} ${source.fps} fps ${sec(source.durationS)} s, audio ${source.hasAudio}, ` +
       `${(clipBytes / 1e6).toFixed(1)} MB (${Math.round((clipBytes * 8) / source.durationS / 1000)} kb/s); ${runs} run(s) each, ${os.cpus().length} CPUs`,
   );
-  const faststart = indexComesFirst(readFileSync(clip).subarray(0, 64 * 1024));
+  const faststart = await fileIndexComesFirst(clip);
   console.log(`input layout: ${faststart ? "moov before mdat (faststart): the job probes it while it arrives" : "moov after mdat: the job probes it once it has arrived"}`);
   console.log(`video: ffmpeg ${ffmpegArgv(videoCommand).join(" ")}`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (other work on the machine shows up as noise)`);

@@ -1,4 +1,4 @@
-import { type ChildProcessByStdio, execFile, spawn } from "node:child_process";
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import os from "node:os";
 import type { Readable, Writable } from "node:stream";
@@ -7,8 +7,8 @@ import { type ByteSource, feedStdin } from "./stdin-feed";
 
 /**
  * Running ffprobe: on a file in the job's working directory, or on bytes handed to it
- * through its stdin. Both map a cancel, a missing binary and a timeout to pipeline
- * errors and return what it printed.
+ * through its stdin. Both wait for it the same way (finishRun): a cancel, a missing
+ * binary and a timeout become pipeline errors, and what it printed is returned.
  */
 
 export type ProbeFailureCode = "input_unreadable" | "input_no_video";
@@ -46,26 +46,10 @@ const PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024;
 /** How long one ffprobe run may take by default. */
 const PROBE_TIMEOUT_MS = 60_000;
 
-/** Runs ffprobe (no shell, in `cwd`), mapping cancel, a missing binary and a timeout to pipeline errors. */
+/** Runs ffprobe on files in `cwd` (no shell). */
 export function runProbe(argv: string[], cwd: string, options: FfprobeRunOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      options.ffprobe ?? "ffprobe",
-      argv,
-      { cwd, signal: options.signal, timeout: options.timeoutMs ?? PROBE_TIMEOUT_MS, maxBuffer: PROBE_OUTPUT_LIMIT, encoding: "utf8", windowsHide: true },
-      (err, stdout, stderr) => {
-        if (options.signal?.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-        if (!err) return resolve({ code: 0, stdout, stderr, overflow: false });
-        const e = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean };
-        if (e.code === "ENOENT" || e.code === "EACCES") {
-          return reject(new PipelineError("encode_failed", `ffprobe could not start: ${e.message}`));
-        }
-        if (e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") return resolve({ code: null, stdout, stderr, overflow: true });
-        if (e.killed) return reject(new ProbeError("input_unreadable", "The input could not be read: probing it took too long"));
-        resolve({ code: typeof e.code === "number" ? e.code : null, stdout, stderr, overflow: false });
-      },
-    );
-  });
+  const child = spawn(options.ffprobe ?? "ffprobe", argv, { cwd, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
+  return finishRun(child, options);
 }
 
 type ProbeProcess = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -118,52 +102,62 @@ export class PipeProbe {
    * described the streams) and returns what it printed, as a run on the file would. If
    * the source throws first, ffprobe is killed and the error is thrown.
    */
-  async run(bytes: ByteSource, options: FfprobeRunOptions = {}): Promise<RunResult> {
-    const { child } = this;
+  run(bytes: ByteSource, options: FfprobeRunOptions = {}): Promise<RunResult> {
     this.keepsProcessAlive(true);
-    let stdout = "";
-    let stderr = "";
-    let overflow = false;
-    let startError: Error | undefined;
-    let killedFor: "timeout" | "canceled" | "feed" | null = null;
-    const kill = (why: NonNullable<typeof killedFor>) => {
-      killedFor ??= why;
+    return finishRun(this.child, options, bytes);
+  }
+}
+
+/**
+ * Waits for a started ffprobe, feeding it `bytes` when given, and returns what it
+ * printed. It is killed on cancel, on timeout, when it prints too much (an overflow, not
+ * an error) and when the bytes fail, whose error is then thrown.
+ */
+async function finishRun(child: ChildProcess, options: FfprobeRunOptions, bytes?: ByteSource): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
+  let overflow = false;
+  let startError: Error | undefined;
+  let killedFor: "timeout" | "canceled" | "feed" | null = null;
+  const kill = (why: NonNullable<typeof killedFor>) => {
+    killedFor ??= why;
+    child.kill("SIGKILL");
+  };
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+    if (stdout.length > PROBE_OUTPUT_LIMIT) {
+      overflow = true;
       child.kill("SIGKILL");
-    };
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-      if (stdout.length > PROBE_OUTPUT_LIMIT) {
-        overflow = true;
-        child.kill("SIGKILL");
-      }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-PROBE_OUTPUT_LIMIT)));
+  const closed = new Promise<number | null>((resolve) => {
+    child.once("close", (code: number | null) => resolve(code));
+    child.once("error", (err) => {
+      startError = err;
+      resolve(null);
     });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-PROBE_OUTPUT_LIMIT)));
-    const closed = new Promise<number | null>((resolve) => {
-      child.once("close", (code: number | null) => resolve(code));
-      child.once("error", (err) => {
-        startError = err;
-        resolve(null);
-      });
-    });
-    const timer = setTimeout(() => kill("timeout"), options.timeoutMs ?? PROBE_TIMEOUT_MS);
-    const onAbort = () => kill("canceled");
-    options.signal?.addEventListener("abort", onAbort);
-    if (options.signal?.aborted) onAbort();
-    let feedError: unknown;
-    try {
-      await feedStdin(child.stdin, bytes, closed).catch((err: unknown) => {
+  });
+  const timer = setTimeout(() => kill("timeout"), options.timeoutMs ?? PROBE_TIMEOUT_MS);
+  const onAbort = () => kill("canceled");
+  options.signal?.addEventListener("abort", onAbort);
+  if (options.signal?.aborted) onAbort();
+  let feedError: unknown;
+  try {
+    if (bytes) {
+      await feedStdin(child.stdin!, bytes, closed).catch((err: unknown) => {
         feedError = err;
         kill("feed");
       });
-      const code = await closed;
-      if (killedFor === "canceled") throw new PipelineError("canceled", "The job was canceled");
-      if (startError) throw new PipelineError("encode_failed", `ffprobe could not start: ${startError.message}`);
-      if (killedFor === "timeout") throw new ProbeError("input_unreadable", "The input could not be read: probing it took too long");
-      if (killedFor === "feed") throw feedError;
-      return { code: overflow ? null : code, stdout, stderr, overflow };
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
     }
+    const code = await closed;
+    if (killedFor === "canceled") throw new PipelineError("canceled", "The job was canceled");
+    if (startError) throw new PipelineError("encode_failed", `ffprobe could not start: ${startError.message}`);
+    if (killedFor === "timeout") throw new ProbeError("input_unreadable", "The input could not be read: probing it took too long");
+    if (killedFor === "feed") throw feedError;
+    return { code: overflow ? null : code, stdout, stderr, overflow };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }

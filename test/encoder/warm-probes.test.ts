@@ -5,6 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PipelineError } from "../../encoder/errors";
+import { describeArgv, runProbe } from "../../encoder/ffmpeg/ffprobe-run";
 import { probeStreams } from "../../encoder/ffmpeg/probe";
 import { WarmProbes } from "../../encoder/ffmpeg/warm-probes";
 import { verifyOutput } from "../../encoder/pipeline/verify";
@@ -165,3 +166,23 @@ describe("warm ffprobe processes", () => {
     expect(probes.ready).toBe(0);
   });
 });
+
+describe("ffprobe on a file", () => {
+  it("fails the same way as a warm one: a missing binary, a read that never ends, a cancel", async () => {
+    const argv = describeArgv("file", "file:faststart.mp4");
+    await expect(runProbe(argv, scratch, { ffprobe: "/nonexistent/ffprobe" })).rejects.toMatchObject({ code: "encode_failed", message: /could not start/ });
+    // A FIFO nobody writes to: opening it blocks until the timeout.
+    execFileSync("mkfifo", [path.join(scratch, "never.fifo")]);
+    await expect(runProbe(describeArgv("file", "file:never.fifo"), scratch, { timeoutMs: 300 })).rejects.toMatchObject({ code: "input_unreadable" });
+    const canceled = new AbortController();
+    const run = runProbe(describeArgv("file", "file:never.fifo"), scratch, { signal: canceled.signal });
+    canceled.abort();
+    await expect(run).rejects.toMatchObject({ code: "canceled" });
+    await expect.poll(() => ffprobeChildren()).toEqual([]);
+    // And a file it can read.
+    const ok = await runProbe(argv, scratch, {});
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).format.duration).toMatch(/^3\.0/);
+  });
+});
+
