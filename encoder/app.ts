@@ -99,6 +99,7 @@ export function createEncoderApp(options: EncoderOptions) {
     const parsed = workOrderSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) return c.json({ error: { code: "invalid_work_order", message: "Not a work order", details: parsed.error.issues } }, 400);
     const order = parsed.data;
+    if (order.engine !== "transcode") return c.json({ error: { code: "engine_unavailable", message: `This encoder has no ${order.engine} engine` } }, 400);
     const current = running.get(order.job_id);
     if (current && current.attempt >= order.attempt) {
       // A redelivered order for an attempt already running (or superseded) is not run twice.

@@ -218,33 +218,111 @@ export type OutputSpec = z.infer<typeof outputSpecSchema>;
 export const taskSpecSchema = z.discriminatedUnion("kind", [...encodeSpecSchema.options, outputSpecSchema]);
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
-export const workOrderSchema = z.object({
+/** A plain file name inside the job's working directory (a tool pipeline's `files`). */
+export const toolFileNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9._-]+$/, "a plain file name inside the job's working directory")
+  .refine((name) => name !== "." && name !== "..", "a plain file name inside the job's working directory");
+
+/**
+ * One step of a tool pipeline (VTK's `tasks[]`) as the encoder runs it, in order, in
+ * one working directory: `storage:get` downloads each file from a URL the Worker made
+ * (presigned for buckets) under its plain name; `ffmpeg:cmd` runs ffmpeg with the
+ * user's arguments inside the sandbox; `storage:put` uploads each named file as the
+ * job output the Worker planned for it, through the export signing route.
+ */
+export const toolStepSchema = z.discriminatedUnion("tool", [
+  z.object({ tool: z.literal("storage:get"), task_id: id, files: z.array(z.object({ name: toolFileNameSchema, url })).min(1).max(100) }),
+  z.object({ tool: z.literal("ffmpeg:cmd"), task_id: id, arguments: z.array(z.string().max(4096)).min(1).max(500) }),
+  z.object({ tool: z.literal("storage:put"), task_id: id, files: z.array(z.object({ name: toolFileNameSchema, output_id: id })).min(1).max(100) }),
+]);
+export type ToolStep = z.infer<typeof toolStepSchema>;
+
+/** What one sandboxed tool run may use before it is killed (`resource_limit`). */
+export const toolLimitsSchema = z
+  .object({
+    /** CPU seconds (RLIMIT_CPU). */
+    cpu_seconds: z.number().int().positive().default(3600),
+    /** Wall-clock seconds for one run. */
+    wall_seconds: z.number().int().positive().default(3600),
+    /** Largest file a run may write (RLIMIT_FSIZE). */
+    max_file_bytes: z.number().int().positive().default(20 * 1024 ** 3),
+    /** The whole working directory, checked while a run goes. */
+    max_disk_bytes: z.number().int().positive().default(40 * 1024 ** 3),
+    /** stdout + stderr a run may print; past it the run is killed. */
+    max_output_bytes: z.number().int().positive().default(8 * 1024 ** 2),
+    /** RLIMIT_NOFILE */
+    max_open_files: z.number().int().positive().default(256),
+    /** RLIMIT_NPROC (threads count too: ffmpeg's are many). */
+    max_processes: z.number().int().positive().default(512),
+  })
+  .prefault({});
+export type ToolLimits = z.infer<typeof toolLimitsSchema>;
+
+const orderLimits = z
+  .object({
+    max_input_bytes: z.number().int().positive().default(10 * 1024 ** 3),
+    max_duration_s: z.number().positive().default(6 * 3600),
+    connect_timeout_ms: z.number().int().positive().default(10_000),
+    read_timeout_ms: z.number().int().positive().default(30_000),
+  })
+  .prefault({});
+
+const orderBase = {
   v: z.literal(CONTRACT_VERSION),
   job_id: id,
   attempt: z.number().int().min(1),
   lease_token: z.string().min(16).max(256),
+  /** Where the encoder asks for upload URLs, in one batch, at export. */
+  export: z.object({ sign_url: url, token: z.string().min(16).max(512) }),
+  /** Where the encoder posts events; each is answered with a directive. */
+  callback: z.object({ url, token: z.string().min(16).max(512) }),
+};
+
+/**
+ * The engines an order can name. `transcode` (the default, so orders from before
+ * engines existed read as one) runs import → probe → encode → export of one input;
+ * `tools` runs a tool pipeline's steps. A style engine comes next.
+ */
+export const engines = ["transcode", "tools"] as const;
+export type EngineName = (typeof engines)[number];
+
+export const transcodeOrderSchema = z.object({
+  ...orderBase,
+  engine: z.literal("transcode").default("transcode"),
   input: z.object({ url }),
   /** Encode tasks, in order; probe, import and export are the pipeline's own stages. */
   tasks: z.array(z.object({ task_id: id, output_id: id, spec: taskSpecSchema })).min(1).max(50),
-  limits: z
-    .object({
-      max_input_bytes: z.number().int().positive().default(10 * 1024 ** 3),
-      max_duration_s: z.number().positive().default(6 * 3600),
-      connect_timeout_ms: z.number().int().positive().default(10_000),
-      read_timeout_ms: z.number().int().positive().default(30_000),
-    })
-    .prefault({}),
+  limits: orderLimits,
   /**
    * Import and probe only (a delayed-start job before its confirmation): the encoder
    * reports the input's metadata and checks it can feed every task, then stops; the
    * probe's task_completed is its last event. The confirmed job gets a full order.
    */
   probe_only: z.boolean().default(false),
-  /** Where the encoder asks for upload URLs, in one batch, at export. */
-  export: z.object({ sign_url: url, token: z.string().min(16).max(512) }),
-  /** Where the encoder posts events; each is answered with a directive. */
-  callback: z.object({ url, token: z.string().min(16).max(512) }),
 });
+export type TranscodeOrder = z.infer<typeof transcodeOrderSchema>;
+export type TranscodeOrderInput = z.input<typeof transcodeOrderSchema>;
+
+/**
+ * A tool pipeline. Events name each step's task: `storage:get` reports as stage
+ * `import`, `ffmpeg:cmd` as `encode`, `storage:put` as `export`; each file a put
+ * stores is announced with `output_completed` before its step's `task_completed`.
+ */
+export const toolsOrderSchema = z.object({
+  ...orderBase,
+  engine: z.literal("tools"),
+  steps: z.array(toolStepSchema).min(1).max(50),
+  limits: orderLimits,
+  tool_limits: toolLimitsSchema,
+});
+export type ToolsOrder = z.infer<typeof toolsOrderSchema>;
+export type ToolsOrderInput = z.input<typeof toolsOrderSchema>;
+
+/** The engine field decides; an order without one is a transcode order. */
+export const workOrderSchema = z.union([toolsOrderSchema, transcodeOrderSchema]);
 export type WorkOrder = z.infer<typeof workOrderSchema>;
 export type WorkOrderInput = z.input<typeof workOrderSchema>;
 
@@ -257,6 +335,14 @@ export const failureCodes = [
   "encode_failed",
   "export_failed",
   "canceled",
+  /** A tool run could not be sandboxed: it is refused, never run without one. */
+  "sandbox_unavailable",
+  /** A tool's arguments name an option, filter or path the sandboxed runner does not allow. */
+  "tool_refused",
+  /** A tool run went past its CPU, wall-clock, file size, disk or output limit and was killed. */
+  "resource_limit",
+  /** A file a tool step needs (a put's file, an ffmpeg input) is not in the working directory. */
+  "file_missing",
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 
@@ -357,6 +443,18 @@ export const encoderEventSchema = z.discriminatedUnion("type", [
     error: z.object({ code: z.enum(failureCodes), message: z.string().max(8192) }),
   }),
   z.object({ ...eventBase, type: z.literal("heartbeat"), job_progress: z.number().min(0).max(100) }),
+  /**
+   * Lines a task's process wrote (ffmpeg's stderr for `ffmpeg:cmd`), each stamped when
+   * the encoder read it, in batches; the Worker keeps the last lines of each task.
+   */
+  z.object({
+    ...eventBase,
+    type: z.literal("task_log"),
+    task_id: id,
+    lines: z.array(z.object({ at: z.string().datetime(), text: z.string().max(2048) })).min(1).max(500),
+  }),
+  /** One file a tool pipeline's `storage:put` stored and verified: its output is complete. */
+  z.object({ ...eventBase, type: z.literal("output_completed"), task_id: id, output: outputFactsSchema }),
   z.object({ ...eventBase, type: z.literal("job_completed") }),
 ]);
 export type EncoderEvent = z.infer<typeof encoderEventSchema>;

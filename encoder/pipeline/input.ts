@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { WorkOrder } from "../contract";
+import type { TranscodeOrder } from "../contract";
 import { PipelineError } from "../errors";
 import type { GrowingInput } from "../ffmpeg/runner";
 import { indexComesFirst } from "../media/mp4-layout";
@@ -45,7 +45,7 @@ export class JobInput {
   private arrived = false;
   private readEarly = false;
 
-  constructor(order: WorkOrder, dir: string, file: string, options: InputOptions) {
+  constructor(order: TranscodeOrder, dir: string, file: string, options: InputOptions) {
     this.file = file;
     this.filePath = path.join(dir, file);
     this.waitMs = options.growingWaitMs ?? GROWING_INPUT_WAIT_MS;

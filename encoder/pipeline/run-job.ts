@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ContentAwareDecision, EncodeSpec, OutputFacts, OutputSpec, WorkOrder } from "../contract";
+import type { ContentAwareDecision, EncodeSpec, OutputFacts, OutputSpec, TranscodeOrder } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
@@ -44,7 +44,7 @@ type Stage = "import" | "probe" | "encode" | "export";
  * input failure ends the job; a failed output is reported and the others still finish.
  * A probe-only order (delayed start) stops after the probe and its checks.
  */
-export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<void> {
+export async function runJob(order: TranscodeOrder, runtime: JobRuntime): Promise<void> {
   const { reporter, signal } = runtime;
   // Which stage a failure happened in; written as the work goes.
   const at: { stage: Stage } = { stage: "import" };
@@ -85,7 +85,7 @@ export async function runJob(order: WorkOrder, runtime: JobRuntime): Promise<voi
  * encoded as it arrives (see JobInput); what was read early and gave any trouble is
  * read again from the whole file.
  */
-async function processInput(order: WorkOrder, runtime: JobRuntime, dir: string, input: JobInput, at: { stage: Stage }): Promise<void> {
+async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: string, input: JobInput, at: { stage: Stage }): Promise<void> {
   const { reporter, signal } = runtime;
   /** The whole input, or the import's failure as the job's. */
   const wholeInput = () =>
@@ -297,7 +297,7 @@ function reportTaskFailure(reporter: Reporter, taskId: string, err: unknown): vo
   void reporter.send({ type: "task_failed", stage: "encode", task_id: taskId, error: toFailure(err, "encode_failed") });
 }
 
-type WorkTask = WorkOrder["tasks"][number];
+type WorkTask = TranscodeOrder["tasks"][number];
 type KindTask = WorkTask & { spec: EncodeSpec };
 type OutputTask = WorkTask & { spec: OutputSpec };
 const isOutputTask = (t: WorkTask): t is OutputTask => t.spec.kind === "output";

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { EncoderEvent, WorkOrderInput } from "../../encoder/contract";
+import type { EncoderEvent, TranscodeOrderInput } from "../../encoder/contract";
 import { type EncoderOptions, createEncoderApp } from "../../encoder/app";
 
 export const ENCODER_TOKEN = "encoder-test-token-0123456789";
@@ -154,7 +154,7 @@ export async function startSink() {
     setFailPart(fn: typeof failPart) {
       failPart = fn;
     },
-    order(jobId: string, inputUrl: string, tasks: WorkOrderInput["tasks"], attempt = 1): WorkOrderInput {
+    order(jobId: string, inputUrl: string, tasks: TranscodeOrderInput["tasks"], attempt = 1): TranscodeOrderInput {
       return {
         v: 1,
         job_id: jobId,

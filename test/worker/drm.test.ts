@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { WorkOrderInput } from "../../encoder/contract";
+import type { TranscodeOrderInput } from "../../encoder/contract";
 import { signKeyUrl } from "../../worker/drm/key-url";
 import { openDrmKey } from "../../worker/drm/keys";
 import type { JobState } from "../../worker/jobs/job-state";
@@ -11,7 +11,7 @@ const KEY = "00112233445566778899aabbccddeeff";
 const KID = "0123456789abcdef0123456789abcdef";
 const input = "https://media.example.com/in.mp4";
 const h264 = [{ codec: "h264", height: 360 }];
-const ordersFor = async (jobId: string) => (await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as WorkOrderInput[];
+const ordersFor = async (jobId: string) => (await (await fetch(`${env.ENCODER_URL}/orders/${jobId}`)).json()) as TranscodeOrderInput[];
 
 function stateOf(jobId: string): Promise<JobState> {
   return runInDurableObject(jobDO(jobId), (_instance, state) => JSON.parse(state.storage.sql.exec<{ body: string }>("SELECT body FROM doc WHERE name = 'job'").one().body) as JobState);
@@ -102,7 +102,7 @@ describe("drm: keys", () => {
     const job = await drmJob(key);
     await vi.waitFor(async () => expect(await ordersFor(job.id)).toHaveLength(1), { timeout: 5000, interval: 50 });
     const [order] = await ordersFor(job.id);
-    const specs = order!.tasks.map((t) => t.spec) as Extract<WorkOrderInput["tasks"][number]["spec"], { kind: "output" }>[];
+    const specs = order!.tasks.map((t) => t.spec) as Extract<TranscodeOrderInput["tasks"][number]["spec"], { kind: "output" }>[];
     const route = (i: number) => `${env.PUBLIC_URL.replace(/\/+$/, "")}/v1/jobs/${job.id}/outputs/${job.outputs[i].id}/key`;
     expect(specs[0]).toMatchObject({ type: "hls", hls: { segment_type: "ts" }, drm: { scheme: "aes-128", key_uri: route(0), key: expect.stringMatching(/^[0-9a-f]{32}$/) } });
     expect(specs[1]).toMatchObject({ type: "dash", drm: { scheme: "cenc", key: KEY, key_id: KID, license_url: route(1) } });

@@ -1,4 +1,4 @@
-import type { DrmSpec, EncodeSpec, OutputSpec as EncoderOutputSpec, WorkOrderInput } from "../../encoder/contract";
+import type { DrmSpec, EncodeSpec, OutputSpec as EncoderOutputSpec, TranscodeOrderInput } from "../../encoder/contract";
 import type { Env } from "../env";
 import type { JobSpec } from "../jobs/job-spec";
 import type { JobState } from "../jobs/job-state";
@@ -36,7 +36,7 @@ export async function buildWorkOrder(
   lease: { attempt: number; token: string },
   publicUrl: string,
   env: Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">,
-): Promise<WorkOrderInput> {
+): Promise<TranscodeOrderInput> {
   const { spec } = job;
   const base = publicUrl.replace(/\/+$/, "");
   const keys = new Map<string, DrmKey>();
@@ -84,13 +84,13 @@ async function undispatchableIfMissing<T>(step: () => Promise<T>): Promise<T> {
 }
 
 /** The job's thumbnail tasks, as the encoder runs them. */
-function thumbnailTasks(job: JobState): WorkOrderInput["tasks"] {
+function thumbnailTasks(job: JobState): TranscodeOrderInput["tasks"] {
   return job.tasks
     .filter((t) => t.kind === "thumbnail")
     .map((t) => ({ task_id: t.id, output_id: t.output_id!, spec: thumbnailTaskSpec(t.options as ThumbnailSpec) }));
 }
 
-type OrderTask = WorkOrderInput["tasks"][number];
+type OrderTask = TranscodeOrderInput["tasks"][number];
 type OutputsWork = Extract<JobSpec, { mode: "outputs" }>["outputs"][number];
 
 /**

@@ -108,6 +108,10 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
       }
       return event.error.code === "canceled" ? [] : [{ action: "fail", error }];
     }
+    case "task_log":
+    case "output_completed":
+      // Tool pipelines' events: the Worker does not run tool pipelines yet.
+      return [];
     case "job_completed": {
       const done = job.outputs.filter((o) => o.status === "completed").length;
       if (done === job.outputs.length) return [{ action: "complete" }];
