@@ -1,12 +1,14 @@
-import type { EncoderContainer } from "./dispatch/encoder-container";
-import type { JobDO } from "./jobs/job-do";
 import type { DispatchMessage } from "./queue/dispatch-message";
 import type { ProbeMessage } from "./queue/probe-message";
 import type { WebhookMessage } from "./webhooks/message";
 
 export interface Env {
   DB: D1Database;
-  JOBS: DurableObjectNamespace<JobDO>;
+  /**
+   * One JobDO per job. Typed without importing the class (which imports nearly every
+   * module, this one included): jobs/job-stub.ts gives the typed stub.
+   */
+  JOBS: DurableObjectNamespace;
   DISPATCH: Queue<DispatchMessage>;
   WEBHOOKS: Queue<WebhookMessage>;
   /** Uploads that became ready, for the encoder to probe (worker/queue/probe-consumer.ts). */
@@ -38,7 +40,7 @@ export interface Env {
   /** A self-hosted or local encoder pool; the Containers binding serves when unset. */
   ENCODER_URL?: string;
   /** The encoder as Cloudflare Containers (`[[containers]]` in wrangler.toml), used when ENCODER_URL is unset. */
-  ENCODER?: DurableObjectNamespace<EncoderContainer>;
+  ENCODER?: DurableObjectNamespace;
   /** Container instances jobs are spread over by job id (default 4; keep ≤ max_instances). */
   ENCODER_POOL_SIZE?: string;
   /** Shared secret the Worker presents to the encoder. */

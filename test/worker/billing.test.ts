@@ -6,7 +6,7 @@ import { type JobSpec, toJobSpec } from "../../worker/jobs/job-spec";
 import type { Output, Task } from "../../worker/jobs/model";
 import { planJob } from "../../worker/jobs/plan";
 import { builtInPresets } from "../../worker/jobs/presets";
-import { createJobRequestSchema } from "../../worker/jobs/spec/create-job";
+import { createJobRequestSchema } from "../../worker/api/schemas/create-job";
 
 /** The price table and what it makes of jobs: pure functions, no Worker. */
 

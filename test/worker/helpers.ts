@@ -2,6 +2,7 @@ import { exports, env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { type PolicyStatement, fullAccess } from "../../worker/auth/policy";
 import { newId, sha256Hex } from "../../worker/ids";
+import { jobObject } from "../../worker/jobs/job-stub";
 
 export interface TestOrg {
   orgId: string;
@@ -75,7 +76,7 @@ export const videoJob = (extra: Record<string, unknown> = {}) => ({
 });
 
 export function jobDO(jobId: string) {
-  return env.JOBS.get(env.JOBS.idFromName(jobId));
+  return jobObject(env, jobId);
 }
 
 /** Every work order the encoder double has received for a job, oldest first. */

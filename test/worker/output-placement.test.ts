@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BucketRef, JobStorage } from "../../worker/origins/buckets";
 import { type PlacementJob, placeOutputFile } from "../../worker/jobs/output-placement";
-import { outputTemplateValues, pathTemplateProblem, renderPathTemplate } from "../../worker/jobs/spec/path-template";
+import { outputTemplateValues, pathTemplateProblem, renderPathTemplate } from "../../worker/api/schemas/path-template";
 import { parseInputUri, parseOutputUri } from "../../worker/origins/uri";
 
 /** Pure rules: bucket URIs, path-template values and rendering, and where each exported file goes. */

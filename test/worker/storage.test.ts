@@ -6,15 +6,10 @@ import { app } from "../../worker/app";
 import type { Env } from "../../worker/env";
 import { contentTypeFor } from "../../worker/storage/content-types";
 import { parseRange } from "../../worker/storage/routes";
-import {
-  DEVELOPMENT_SIGNING_SECRET,
-  StorageSigningError,
-  keyProblem,
-  signStorageUrl,
-  signUploads,
-  signingSecret,
-  verifyStorageUrl,
-} from "../../worker/storage/signing";
+import { DEVELOPMENT_SIGNING_SECRET, StorageSigningError, signingSecret } from "../../worker/storage/hmac";
+import { keyProblem } from "../../worker/storage/keys";
+import { signStorageUrl, verifyStorageUrl } from "../../worker/storage/signed-urls";
+import { signUploads } from "../../worker/storage/upload-urls";
 
 /**
  * Most tests drive the app with the real bindings (R2 included) and a secret of their

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, seedOrg, videoJob, orderNumber } from "./helpers";
+import { call, jobDO, seedOrg, videoJob, orderNumber } from "./helpers";
 
 interface Order {
   job_id: string;
@@ -153,7 +153,7 @@ describe("Watch heartbeats", () => {
     const messages: WatchMessage[] = [];
     socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
     socket.accept();
-    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    const stub = jobDO(job.id);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await vi.waitFor(() => expect(messages.map((m) => m.event)).toEqual(["snapshot", "heartbeat"]), { timeout: 3000, interval: 20 });
     expect(messages[1]!.job.id).toBe(job.id);

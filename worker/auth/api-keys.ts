@@ -3,14 +3,10 @@ import { drizzle } from "drizzle-orm/d1";
 import { apiKeyOrganizations, apiKeys } from "../db/schema";
 import { newId, nowIso, sha256Hex } from "../ids";
 import { cacheKey, cachedKey, forgetKey } from "./key-cache";
+import type { KeyRecord } from "./key-record";
 import type { PolicyStatement } from "./policy";
 import { randomHex } from "../bytes";
 
-export interface KeyRecord {
-  keyId: string;
-  statements: PolicyStatement[];
-  orgIds: string[];
-}
 
 /** Looks a presented secret up by its hash; revoked and unknown keys are both null. */
 export async function findKeyBySecret(db: D1Database, secret: string): Promise<KeyRecord | null> {

@@ -1,4 +1,4 @@
-import type { KeyRecord } from "./api-keys";
+import type { KeyRecord } from "./key-record";
 
 /**
  * Resolved API keys, per isolate, by secret hash. Every authenticated request needs

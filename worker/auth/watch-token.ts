@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { toBase64Url } from "../bytes";
-import { hmacKey, signingSecret } from "../storage/signing";
+import { hmacKey, signingSecret } from "../storage/hmac";
 
 /**
  * Short-lived tokens that let a browser open one job's Watch socket: browsers cannot

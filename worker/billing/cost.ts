@@ -1,6 +1,6 @@
 import type { JobSpec } from "../jobs/job-spec";
 import type { Output } from "../jobs/model";
-import { type ThumbnailSpec, thumbnailFrameCount } from "../jobs/spec/thumbnails";
+import { type ThumbnailSpec, thumbnailFrameCount } from "../api/schemas/thumbnails";
 import {
   ANIMATION_CODEC,
   AUDIO_PRICE_PER_MINUTE,

@@ -1,4 +1,4 @@
-import type { PriorityName } from "../jobs/spec/create-job";
+import type { PriorityName } from "../api/schemas/create-job";
 
 /**
  * Kiln's price table, in EUR. A deployment bills (or shows back) with these numbers;

@@ -2,8 +2,8 @@ import type { DrmSpec, EncodeSpec, OutputSpec as EncoderOutputSpec, TranscodeOrd
 import type { Env } from "../env";
 import type { JobSpec } from "../jobs/job-spec";
 import type { JobState } from "../jobs/job-state";
-import { type ThumbnailSpec, thumbnailTaskSpec } from "../jobs/spec/thumbnails";
-import { signStorageUrl } from "../storage/signing";
+import { type ThumbnailSpec, thumbnailTaskSpec } from "../api/schemas/thumbnails";
+import { signStorageUrl } from "../storage/signed-urls";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
 import { type BucketOpener, BucketRefError, bucketOpener, presignBucketObject } from "../origins/buckets";
 import { type DrmKey, openDrmKey } from "../drm/keys";

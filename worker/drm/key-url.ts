@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { toBase64Url } from "../bytes";
-import { hmacKey, signingSecret } from "../storage/signing";
+import { hmacKey, signingSecret } from "../storage/hmac";
 
 /**
  * Signed key URLs: `/v1/jobs/<job>/outputs/<output>/key?expires=<unix s>&sig=<b64url>`,

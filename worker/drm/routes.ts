@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { authorize } from "../middleware/authenticate";
-import { jobStub } from "../routes/route-helpers";
+import { jobStub } from "../jobs/job-stub";
 import { verifyKeyUrl } from "./key-url";
 import { clearKeyLicense, rawKey } from "./keys";
 

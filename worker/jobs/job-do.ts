@@ -13,7 +13,7 @@ import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
 import { Watchers, watchEvent } from "./watchers";
-import { signStorageUrl } from "../storage/signing";
+import { signStorageUrl } from "../storage/signed-urls";
 import type { ExportJob } from "../storage/export-uploads";
 import { bucketOpener, bucketReadUrl } from "../origins/buckets";
 import { placeOutputFile } from "./output-placement";

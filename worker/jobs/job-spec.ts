@@ -1,9 +1,9 @@
 import { type PresetLookup, applyPreset } from "../presets/resolve";
-import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kindOptionSchemas } from "./spec/kinds";
-import type { CreateJobRequest, PriorityName } from "./spec/create-job";
-import type { OutputSpec } from "./spec/outputs";
-import type { ThumbnailSpec } from "./spec/thumbnails";
-import type { ToolTask } from "./spec/tools";
+import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kindOptionSchemas } from "../api/schemas/kinds";
+import type { CreateJobRequest, PriorityName } from "../api/schemas/create-job";
+import type { OutputSpec } from "../api/schemas/outputs";
+import type { ThumbnailSpec } from "../api/schemas/thumbnails";
+import type { ToolTask } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { JobStorage, StorageFields } from "../origins/buckets";
 

@@ -1,9 +1,9 @@
 import type { BucketRef } from "../origins/buckets";
 import { isFolderKey } from "../origins/uri";
-import { keyProblem, outputKey } from "../storage/signing";
+import { keyProblem, outputKey } from "../storage/keys";
 import type { JobSpec } from "./job-spec";
 import type { Output } from "./model";
-import { outputTemplateValues, renderPathTemplate } from "./spec/path-template";
+import { outputTemplateValues, renderPathTemplate } from "../api/schemas/path-template";
 
 /**
  * Where each file the encoder exports is stored. The encoder names files after the

@@ -1,4 +1,4 @@
-import type { OutputSpec } from "./spec/outputs";
+import type { OutputSpec } from "../api/schemas/outputs";
 
 /**
  * Built-in presets by slug. An output naming one gets the preset's fields, with the

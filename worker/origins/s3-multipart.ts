@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import { keyProblem } from "../storage/signing";
+import { keyProblem } from "../storage/keys";
 import type { OriginCredentials } from "./crypto";
 import { MAX_PRESIGN_SECONDS, type OriginLocation, objectUrl, resolvedEndpoint } from "./s3";
 

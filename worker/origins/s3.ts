@@ -1,6 +1,6 @@
 import { AwsClient } from "aws4fetch";
 import type { Env } from "../env";
-import { encodeKeyPath, keyProblem } from "../storage/signing";
+import { encodeKeyPath, keyProblem } from "../storage/keys";
 import { type OriginCredentials, decryptCredentials } from "./crypto";
 import type { OriginRow, OriginPermission, OriginProvider } from "./store";
 

@@ -1,5 +1,5 @@
-import { keyProblem } from "../storage/signing";
-import { pathTemplateProblem, renderPathTemplate, samplePathTemplateValues } from "../jobs/spec/path-template";
+import { keyProblem } from "../storage/keys";
+import { pathTemplateProblem, renderPathTemplate, samplePathTemplateValues } from "../api/schemas/path-template";
 import type { OriginProvider } from "./store";
 import { bucketProblem } from "./validation";
 

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { keyProblem } from "../storage/signing";
+import { keyProblem } from "../storage/keys";
 import { webhookUrlRefusal } from "../webhooks/url-policy";
 import type { OriginProvider } from "./store";
 

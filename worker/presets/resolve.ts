@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError, validationFailure } from "../errors";
 import { builtInPresets } from "../jobs/presets";
-import { type OutputSpec, outputSpecSchema } from "../jobs/spec/outputs";
+import { type OutputSpec, outputSpecSchema } from "../api/schemas/outputs";
 import { findOrgPreset, isBuiltInSlug } from "./store";
 
 /** What a preset stands for: an output spec with at least a type and video. */

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { jobObject } from "../jobs/job-stub";
 import { type DispatchMessage, dispatchMessageSchema } from "./dispatch-message";
 
 const tierOrder: Record<DispatchMessage["priority"], number> = { premium: 0, standard: 1, economy: 2 };
@@ -33,7 +34,7 @@ export async function consumeDispatch(batch: MessageBatch<unknown>, env: Env): P
   valid.sort((a, b) => tierOrder[a.body.priority] - tierOrder[b.body.priority]);
   for (const { message, body } of valid) {
     try {
-      const stub = env.JOBS.get(env.JOBS.idFromName(body.job_id));
+      const stub = jobObject(env, body.job_id);
       const decision = await stub.receiveDispatch(body);
       console.log(JSON.stringify({ level: "info", job_id: body.job_id, attempt: body.attempt, priority: body.priority, dispatch: decision }));
       // A full encoder pool is back-pressure, not failure: the message waits and comes back.

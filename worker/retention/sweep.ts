@@ -1,8 +1,9 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { jobs, uploads } from "../db/schema";
 import type { Env } from "../env";
+import { jobObject } from "../jobs/job-stub";
 import { terminalStatuses } from "../jobs/model";
-import { outputKey } from "../storage/signing";
+import { outputKey } from "../storage/keys";
 import { expireUpload, orm } from "../uploads/store";
 
 /**
@@ -86,7 +87,7 @@ async function expireOldOutputs(env: Env, cutoff: number, batch: RetentionBatch)
   let done = 0;
   let objects = 0;
   for (const { id } of due) {
-    const stub = env.JOBS.get(env.JOBS.idFromName(id));
+    const stub = jobObject(env, id);
     if (!(await stub.expireOutputs(cutoff))) continue;
     const removed = await deletePrefix(env.MEDIA, outputKey(id, ""), batch.objects - objects);
     objects += removed.count;

@@ -5,7 +5,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { EventOutcome } from "../jobs/job-do";
 import { type ExportJob, abortExportUpload, completeExportUpload, signExportUploads } from "../storage/export-uploads";
-import { jobStub } from "./route-helpers";
+import { jobStub } from "../jobs/job-stub";
 
 /**
  * Routes the encoder calls back on, authorised by the lease token of the attempt it

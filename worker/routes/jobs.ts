@@ -7,14 +7,15 @@ import { ApiError, validationFailure } from "../errors";
 import { derivedId, newId, sha256Hex } from "../ids";
 import type { ActionOutcome, CreateOutcome } from "../jobs/job-do";
 import { listJobs } from "../jobs/job-list";
-import { jobListSchema, jobSchema } from "../jobs/job-schemas";
+import { jobListSchema, jobSchema } from "../api/schemas/job-response";
 import { type JobSpec, storageFields, toJobSpec } from "../jobs/job-spec";
 import { jobStatuses } from "../jobs/model";
-import { createJobRequestSchema } from "../jobs/spec/create-job";
+import { createJobRequestSchema } from "../api/schemas/create-job";
 import { resolvePresets } from "../presets/resolve";
 import { authorize } from "../middleware/authenticate";
 import { mintWatchToken, verifyWatchToken } from "../auth/watch-token";
-import { canonicalJson, jobNotFound, jobStub } from "./route-helpers";
+import { canonicalJson } from "./route-helpers";
+import { jobNotFound, jobStub } from "../jobs/job-stub";
 import { assertUploadInput } from "./uploads";
 import { BucketRefError, type JobStorage, type StorageFields, resolveJobStorage } from "../origins/buckets";
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { errorEnvelopeSchema } from "../jobs/job-schemas";
+import { errorEnvelopeSchema } from "../api/schemas/job-response";
 
 /** The error envelope as the OpenAPI responses of the given statuses. */
 export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 422)[]) =>

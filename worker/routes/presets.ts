@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { ApiError, validationFailure } from "../errors";
 import { newId } from "../ids";
 import { builtInPresets } from "../jobs/presets";
-import { outputSpecSchema } from "../jobs/spec/outputs";
+import { outputSpecSchema } from "../api/schemas/outputs";
 import { authorize } from "../middleware/authenticate";
 import {
   PRESET_ID,

@@ -6,7 +6,7 @@ import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./opena
 import { ApiError, validationFailure } from "../errors";
 import { newId } from "../ids";
 import { authorize } from "../middleware/authenticate";
-import { signStorageUrl } from "../storage/signing";
+import { signStorageUrl } from "../storage/signed-urls";
 import {
   DEFAULT_MAX_BYTES,
   MAX_UPLOAD_BYTES,

@@ -9,7 +9,7 @@ import { authorize } from "../middleware/authenticate";
 import { webhookEventTypes } from "../webhooks/message";
 import { listJobWebhookDeliveries } from "../webhooks/deliveries";
 import { orgWebhookSecret, rotateWebhookSecret } from "../webhooks/secrets";
-import { jobNotFound } from "./route-helpers";
+import { jobNotFound } from "../jobs/job-stub";
 
 
 const secretSchema = z

@@ -12,7 +12,7 @@ import {
   presignOriginPartUrl,
 } from "../origins/s3-multipart";
 import { abortManagedUpload, completeManagedUpload, multipartLimits, planParts } from "./multipart";
-import { UPLOAD_URL_TTL_SECONDS, type UploadFile, assertExportPaths, multipartPlan, signUploads } from "./signing";
+import { UPLOAD_URL_TTL_SECONDS, type UploadFile, assertExportPaths, multipartPlan, signUploads } from "./upload-urls";
 
 export type ExportJob = PlacementJob & { org_id: string };
 type ExportEnv = Pick<

@@ -6,10 +6,10 @@ import { ApiError, errorResponse } from "../errors";
 import { contentTypeFor } from "./content-types";
 import { uploadObjectStored } from "../uploads/store";
 import { isUploadGone } from "./multipart";
-import { type MultipartPart, type StorageClaims, verifyStorageUrl } from "./signing";
+import { type MultipartPart, type StorageClaims, verifyStorageUrl } from "./signed-urls";
 
 /**
- * Managed storage behind signed URLs (worker/storage/signing.ts), mounted at /storage
+ * Managed storage behind signed URLs (worker/storage/signed-urls.ts), mounted at /storage
  * outside /v1 auth: the signature is the authorization. PUT writes an object (or, for
  * a part URL, one part of a multipart upload); GET and HEAD serve one with ranges, ETags
  * and CORS so a browser player can stream directly.

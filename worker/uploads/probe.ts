@@ -4,7 +4,7 @@ import { uploads } from "../db/schema";
 import { probeOnEncoder } from "../dispatch/encoder-client";
 import type { Env } from "../env";
 import type { ProbeMessage } from "../queue/probe-message";
-import { signStorageUrl } from "../storage/signing";
+import { signStorageUrl } from "../storage/signed-urls";
 import { MAX_UPLOAD_BYTES, findUpload, orm } from "./store";
 
 /** How long the encoder has to start reading the upload it probes. */

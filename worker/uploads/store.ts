@@ -4,7 +4,7 @@ import { uploadParts, uploads } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { afterCursor, pageOf } from "../pagination";
-import { keyProblem } from "../storage/signing";
+import { keyProblem } from "../storage/keys";
 
 export type UploadRow = typeof uploads.$inferSelect;
 export type UploadStatus = UploadRow["status"];

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { streamingOutputTypes } from "../../../encoder/contract";
-import { builtInPresets } from "../presets";
+import { builtInPresets } from "../../jobs/presets";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
 import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";
-import { keyProblem } from "../../storage/signing";
+import { keyProblem } from "../../storage/keys";
 import { pathTemplate } from "./path-template";
 import { thumbnailSpecSchema } from "./thumbnails";
 import { toolParameterSchemas, toolTaskSchema } from "./tools";

@@ -1,8 +1,7 @@
-import type { MultipartUpload, SignResponse } from "../../encoder/contract";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
-import { multipartLimits, planParts } from "./multipart";
 import { fromBase64Url, toBase64Url } from "../bytes";
+import { StorageSigningError, hmacKey, signingSecret } from "./hmac";
+import { FORBIDDEN_CHARS, encodeKeyPath, keyProblem, prefixProblem } from "./keys";
 
 /**
  * Signed URLs for managed storage (R2 behind the Worker's /storage routes).
@@ -70,75 +69,10 @@ export type VerifyResult =
   | { ok: true; claims: StorageClaims }
   | { ok: false; reason: "signature_invalid" | "signature_expired"; message: string };
 
-/** The value `npm start` passes (scripts/stack.mjs): fine locally, refused in production. */
-export const DEVELOPMENT_SIGNING_SECRET = "kiln-dev-storage-signing-secret-not-for-production";
-export const MIN_SECRET_LENGTH = 32;
 export const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
-export const MAX_KEY_BYTES = 1024;
 const MAX_CONTENT_TYPE_LENGTH = 255;
 const CANONICAL_VERSION = "KILN-STORAGE-V1";
 const PREFIX_MARKER = "p";
-
-/** Thrown for misuse by the caller or a misconfigured Worker; never for a client's bad URL. */
-export class StorageSigningError extends Error {
-  override name = "StorageSigningError";
-}
-
-// Control characters (C0, DEL, C1) and the backslash, which URL parsers treat as "/".
-const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\\]/;
-
-/** Why `key` is not an acceptable object key, or null when it is. */
-export function keyProblem(key: string): string | null {
-  if (typeof key !== "string" || key.length === 0) return "key is empty";
-  if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes`;
-  if (key.startsWith("/")) return "key must not start with /";
-  if (FORBIDDEN_CHARS.test(key)) return "key contains a control character or backslash";
-  for (const segment of key.split("/")) {
-    if (segment === "") return "key has an empty segment (// or a trailing /)";
-    if (segment === "." || segment === "..") return `key has a "${segment}" segment`;
-  }
-  return null;
-}
-
-/** Why `prefix` is not an acceptable key prefix (non-empty, ending in "/"), or null. */
-export function prefixProblem(prefix: string): string | null {
-  if (typeof prefix !== "string" || !prefix.endsWith("/")) return "prefix must end with /";
-  const problem = keyProblem(prefix.slice(0, -1));
-  return problem && problem.replace(/^key/, "prefix");
-}
-
-/** Encodes a key for a URL path, one segment at a time (the slashes stay). */
-export function encodeKeyPath(key: string): string {
-  return key.split("/").map(encodeURIComponent).join("/");
-}
-
-/** The secret, or a StorageSigningError when it is missing, short, or the dev default in production. */
-export function signingSecret(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV">): string {
-  const secret = env.STORAGE_SIGNING_SECRET;
-  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
-    throw new StorageSigningError(
-      `STORAGE_SIGNING_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters; set it with \`wrangler secret put STORAGE_SIGNING_SECRET\``,
-    );
-  }
-  if (env.KILN_ENV === "production" && secret === DEVELOPMENT_SIGNING_SECRET) {
-    throw new StorageSigningError(
-      "STORAGE_SIGNING_SECRET is the development default that `npm start` uses; production must set its own with `wrangler secret put STORAGE_SIGNING_SECRET`",
-    );
-  }
-  return secret;
-}
-
-const keyCache = new Map<string, Promise<CryptoKey>>();
-/** An HMAC-SHA256 key for `secret`, imported once per isolate. */
-export function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keyCache.set(secret, key);
-    key.catch(() => keyCache.delete(secret));
-  }
-  return key;
-}
 
 interface Canonical {
   method: StorageMethod;
@@ -338,111 +272,4 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
 function parseIntStrict(text: string | null): number | null {
   if (text === null || !/^\d{1,15}$/.test(text)) return null;
   return Number(text);
-}
-
-// ---- export: one batch of upload URLs for the encoder ----
-
-/** How long the encoder has to start each upload once it holds the URLs. */
-export const UPLOAD_URL_TTL_SECONDS = 3600;
-
-export interface UploadFile {
-  output_id: string;
-  path: string;
-  content_type: string;
-  size_bytes: number;
-}
-
-const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** The managed-storage key of a job's output file: `jobs/<jobId>/<path>`. */
-export function outputKey(jobId: string, path: string): string {
-  return `jobs/${jobId}/${path}`;
-}
-
-/** A 400 for an export listing a path that is absolute, climbs out ("..") or repeats. */
-export function assertExportPaths(files: { path: string }[]): void {
-  const seen = new Set<string>();
-  for (const [index, file] of files.entries()) {
-    const problem = keyProblem(file.path)?.replace(/^key/, "path") ?? (seen.has(file.path) ? "path is listed twice" : null);
-    if (problem) {
-      throw new ApiError(400, "validation_error", `files.${index}.path: ${problem}`, { issues: [{ path: `files.${index}.path`, message: problem }] });
-    }
-    seen.add(file.path);
-  }
-}
-
-/**
- * Signs one PUT URL per file the encoder exported, in one batch (the names of HLS
- * segments are known only after encoding). Each URL is bound to its key, the declared
- * size (as the upper limit) and the declared Content-Type. With `multipart` (the encoder
- * can upload in parts), a file over MULTIPART_THRESHOLD_BYTES gets a multipart plan
- * instead (see ./multipart.ts). Paths are relative to the job's folder; one that is
- * absolute, climbs out ("..") or repeats is a 400. `keyOf` places a file elsewhere than
- * `jobs/<jobId>/<path>` (a path template's key).
- */
-export async function signUploads(
-  env: Pick<Env, "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "MEDIA" | "MULTIPART_THRESHOLD_BYTES" | "MULTIPART_PART_BYTES">,
-  baseUrl: string,
-  jobId: string,
-  files: UploadFile[],
-  options: { expiresInSeconds?: number; multipart?: boolean; keyOf?: (file: UploadFile) => string } = {},
-): Promise<SignResponse> {
-  if (!JOB_ID.test(jobId)) throw new ApiError(400, "validation_error", `Invalid job id ${JSON.stringify(jobId)}`);
-  assertExportPaths(files);
-  const keyOf = options.keyOf ?? ((file: UploadFile) => outputKey(jobId, file.path));
-  const expiresInSeconds = options.expiresInSeconds ?? UPLOAD_URL_TTL_SECONDS;
-  const limits = options.multipart ? multipartLimits(env) : null;
-  const uploads = await Promise.all(
-    files.map(async (file) => {
-      const key = keyOf(file);
-      if (limits && file.size_bytes > limits.thresholdBytes) {
-        const upload = await env.MEDIA.createMultipartUpload(key, { httpMetadata: { contentType: file.content_type } });
-        const parts = await Promise.all(
-          planParts(file.size_bytes, limits.partBytes).map(async (part) => ({
-            ...part,
-            url: await signStorageUrl(
-              env,
-              { method: "PUT", key, expiresInSeconds, maxBytes: part.size_bytes, part: { uploadId: upload.uploadId, partNumber: part.part_number } },
-              baseUrl,
-            ),
-          })),
-        );
-        return multipartPlan(baseUrl, jobId, file, upload.uploadId, parts);
-      }
-      return {
-        kind: "put" as const,
-        path: file.path,
-        url: await signStorageUrl(env, { method: "PUT", key, expiresInSeconds, maxBytes: file.size_bytes, contentType: file.content_type }, baseUrl),
-        method: "PUT" as const,
-        headers: {},
-      };
-    }),
-  );
-  return { uploads };
-}
-
-/**
- * A multipart plan: the parts' signed URLs (R2 through /storage, or a bucket's
- * presigned UploadPart URLs) and the Worker routes that complete or abort it, authorised
- * by the lease token like signing. The encoder echoes `output_id` and `path` back, so
- * the Worker finds the file's place again.
- */
-export function multipartPlan(
-  baseUrl: string,
-  jobId: string,
-  file: UploadFile,
-  uploadId: string,
-  parts: MultipartUpload["parts"],
-): MultipartUpload {
-  const routes = `${baseUrl.replace(/\/+$/, "")}/internal/jobs/${jobId}/multipart`;
-  return {
-    kind: "multipart",
-    path: file.path,
-    output_id: file.output_id,
-    upload_id: uploadId,
-    parts,
-    headers: {},
-    complete_url: `${routes}/complete`,
-    abort_url: `${routes}/abort`,
-  };
 }

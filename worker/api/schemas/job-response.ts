@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { contentAwareDecisionSchema } from "../../encoder/contract";
-import { jobStatuses, outputStatuses, taskStatuses } from "./model";
-import { priorityNames } from "./spec/create-job";
+import { contentAwareDecisionSchema } from "../../../encoder/contract";
+import { jobStatuses, outputStatuses, taskStatuses } from "../../jobs/model";
+import { priorityNames } from "./create-job";
 
 /** Response shapes, declared for the OpenAPI document. */
 const isoTime = z.string().openapi({ format: "date-time" });
