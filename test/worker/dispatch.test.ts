@@ -151,7 +151,7 @@ describe("priorities", () => {
   });
 
   it("brings premium back sooner than economy when the encoder pool is full", async () => {
-    const { busyRetryDelaySeconds } = await import("../../worker/queue/consumer");
+    const { busyRetryDelaySeconds } = await import("../../worker/dispatch/retry-policy");
     for (const deliveries of [1, 2, 3, 6]) {
       expect(busyRetryDelaySeconds("premium", deliveries)).toBeLessThan(busyRetryDelaySeconds("standard", deliveries));
       expect(busyRetryDelaySeconds("standard", deliveries)).toBeLessThan(busyRetryDelaySeconds("economy", deliveries));

@@ -14,6 +14,22 @@ export interface Lease {
   last_seq: number;
 }
 
+/**
+ * The current attempt on its way to an encoder. `wanted`: the next try is due at
+ * `next_try_at` (the alarm makes it if no queue message does first); `sending`: a work
+ * order is on its way under the lease, and the alarm looks again at `next_try_at` (the
+ * lease's expiry) in case the send was cut short.
+ */
+export interface Dispatch {
+  attempt: number;
+  phase: "wanted" | "sending";
+  next_try_at: number;
+  /** Sends made for this attempt (a busy pool's backoff grows with them). */
+  tries: number;
+  /** Sends that failed for no fault of the job, in a row. */
+  failures: number;
+}
+
 /** Everything the JobDO knows about its job; the API view is derived from it. */
 export interface JobState {
   id: string;
@@ -30,6 +46,10 @@ export interface JobState {
   dispatched_attempt: number | null;
   /** The running attempt's lease: its token authorises encoder events until it expires. */
   lease: Lease | null;
+  /** An attempt that wants an encoder and has none yet (see jobs/machine.ts); null once one holds it. */
+  dispatch: Dispatch | null;
+  /** When the job fails with job_timeout if it has not ended (ms; JOB_TIMEOUT_S after it became runnable); null while it waits for confirmation. */
+  deadline_at: number | null;
   /** Attempts the watchdog gave up on; MAX_ATTEMPTS of them fail the job with encoder_lost. */
   lost_attempts: number;
   tasks: Task[];

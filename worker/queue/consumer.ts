@@ -2,25 +2,21 @@ import type { Env } from "../env";
 import { jobObject } from "../jobs/job-stub";
 import { type DispatchMessage, dispatchMessageSchema } from "./dispatch-message";
 
+/** The dead-letter queue of kiln-dispatch (wrangler.toml): messages whose delivery failed max_retries times. */
+export const DISPATCH_DEAD_LETTERS = "kiln-dispatch-dlq";
+
 const tierOrder: Record<DispatchMessage["priority"], number> = { premium: 0, standard: 1, economy: 2 };
 
 /**
- * How long a message waits before asking a full encoder pool again, by tier: premium
- * comes back soonest, so when slots free up under load it is usually first in line.
- */
-export function busyRetryDelaySeconds(priority: DispatchMessage["priority"], deliveries: number): number {
-  const base = { premium: 1, standard: 3, economy: 10 }[priority];
-  const cap = { premium: 10, standard: 30, economy: 120 }[priority];
-  return Math.min(cap, base * 2 ** Math.max(0, deliveries - 1));
-}
-
-/**
- * Hands each dispatch message to its job's JobDO, which decides whether it still
- * means anything, premium before standard before economy within a batch. A message
- * that is not a dispatch message is acknowledged and logged, since retrying it can
- * never succeed.
+ * Hands each dispatch message to its job's JobDO, premium before standard before
+ * economy within a batch. A message is only a wake-up: the JobDO decides what it means
+ * and its alarm owns every later try (a busy pool, a failed send), so the message is
+ * acknowledged whatever the DO decided. It is retried only when the DO could not be
+ * reached at all; after max_retries it lands in the dead-letter queue. A message that
+ * is not a dispatch message is acknowledged and logged, since retrying it can never succeed.
  */
 export async function consumeDispatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const deadLetters = batch.queue === DISPATCH_DEAD_LETTERS;
   const valid: { message: Message<unknown>; body: DispatchMessage }[] = [];
   for (const message of batch.messages) {
     const parsed = dispatchMessageSchema.safeParse(message.body);
@@ -34,15 +30,14 @@ export async function consumeDispatch(batch: MessageBatch<unknown>, env: Env): P
   valid.sort((a, b) => tierOrder[a.body.priority] - tierOrder[b.body.priority]);
   for (const { message, body } of valid) {
     try {
-      const stub = jobObject(env, body.job_id);
-      const decision = await stub.receiveDispatch(body);
-      console.log(JSON.stringify({ level: "info", job_id: body.job_id, attempt: body.attempt, priority: body.priority, dispatch: decision }));
-      // A full encoder pool is back-pressure, not failure: the message waits and comes back.
-      if (decision === "busy") message.retry({ delaySeconds: busyRetryDelaySeconds(body.priority, message.attempts) });
-      else message.ack();
+      const decision = await jobObject(env, body.job_id).receiveDispatch(body);
+      console.log(JSON.stringify({ level: "info", job_id: body.job_id, attempt: body.attempt, priority: body.priority, dispatch: decision, ...(deadLetters ? { queue: batch.queue } : {}) }));
+      message.ack();
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", job_id: body.job_id, message: `dispatch failed: ${String(err)}` }));
-      message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+      console.error(JSON.stringify({ level: "error", job_id: body.job_id, queue: batch.queue, message: `dispatch failed: ${String(err)}` }));
+      // A dead letter is not retried: the job's alarm dispatches it when the DO is back.
+      if (deadLetters) message.ack();
+      else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
     }
   }
 }
