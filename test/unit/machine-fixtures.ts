@@ -1,8 +1,7 @@
 import type { EncoderEvent } from "../../encoder/contract";
-import { newExecutionMarks } from "../../worker/billing/usage";
 import type { JobSpec } from "../../worker/jobs/job-spec";
 import type { JobState } from "../../worker/jobs/job-state";
-import type { MachineConfig, MachineContext, MachineEvent } from "../../worker/jobs/machine";
+import { type MachineConfig, type MachineContext, type MachineEvent, createJob } from "../../worker/jobs/machine";
 import type { JobStatus } from "../../worker/jobs/model";
 import { planJob } from "../../worker/jobs/plan";
 
@@ -51,34 +50,15 @@ export function fixture(row: Row, withSpec: JobSpec = spec()): JobState {
   const iso = new Date(T0 - 60_000).toISOString();
   const { tasks, outputs } = planJob(withSpec, iso);
   const status = row.split(":")[0] as JobStatus;
-  const job: JobState = {
-    id: "job_aaaaaaaaaaaaaaaaaaaa",
-    org_id: "org_1",
-    spec: withSpec,
-    request_hash: "h",
-    idempotency_key: null,
-    resubmitted_from: null,
+  const job = createJob({ id: "job_aaaaaaaaaaaaaaaaaaaa", org_id: "org_1", spec: withSpec, request_hash: "h", idempotency_key: null, resubmitted_from: null, tasks, outputs }, T0 - 60_000, config).state;
+  Object.assign(job, {
     status,
     progress: status === "processing" ? 40 : 0,
-    current_stage: null,
-    attempt: 1,
     dispatched_attempt: 1,
-    lease: null,
     dispatch: null,
     deadline_at: T0 + 1_000_000,
-    lost_attempts: 0,
-    tasks,
-    outputs,
-    input_metadata: null,
-    execution: newExecutionMarks(),
-    error: null,
-    created_at: iso,
-    updated_at: iso,
     started_at: status === "pending" ? null : iso,
-    probed_at: null,
-    confirmed_at: null,
-    completed_at: null,
-  };
+  });
   if (row === "pending:wanted") Object.assign(job, { dispatched_attempt: null, dispatch: { attempt: 1, phase: "wanted", next_try_at: T0 + 5_000, tries: 0, failures: 0 } });
   if (row === "pending:sending") Object.assign(job, { lease: { ...live }, dispatch: { attempt: 1, phase: "sending", next_try_at: live.expires_at, tries: 1, failures: 0 } });
   if (status === "probing" || status === "processing") job.lease = { ...live };

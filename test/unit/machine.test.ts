@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Effect, type Reply, step, startRun, upgradeStoredJob, wakeAt } from "../../worker/jobs/machine";
+import { type Effect, type Reply, createJob, step, upgradeStoredJob, wakeAt } from "../../worker/jobs/machine";
 import { T0, TOKEN, columns, config, context, encoderEvent, fixture, rows, spec } from "./machine-fixtures";
 
 /**
@@ -288,10 +288,10 @@ describe("the job machine's rules", () => {
   const ctx = (now = T0, sending = false) => context({ now, sending });
 
   it("starts a job with attempt 1, a queue message, and the alarm a grace period behind it", () => {
-    const job = fixture("pending:wanted");
-    Object.assign(job, { attempt: 0, dispatch: null, deadline_at: null });
-    const effects = startRun(job, T0, config);
+    const { tasks, outputs } = fixture("pending:wanted");
+    const { state: job, effects } = createJob({ id: "job_bbbbbbbbbbbbbbbbbbbb", org_id: "org_1", spec: spec(), request_hash: "h", idempotency_key: null, resubmitted_from: null, tasks, outputs }, T0, config);
     expect(effects.map(effectName)).toEqual(["index", "enqueue:1"]);
+    expect(job).toMatchObject({ status: "pending", attempt: 1, lease: null, dispatched_attempt: null, created_at: new Date(T0).toISOString() });
     expect(job.dispatch).toEqual({ attempt: 1, phase: "wanted", next_try_at: T0 + config.queueGraceMs, tries: 0, failures: 0 });
     expect(job.deadline_at).toBe(T0 + config.jobTimeoutMs);
     expect(wakeAt(job)).toBe(T0 + config.queueGraceMs);

@@ -105,3 +105,16 @@ export function encoderFor(order: { job_id: string; attempt: number; lease_token
     return { status: res.status, directive: res.json?.directive as string };
   };
 }
+
+/** What the encoder reports of an MP4 output it verified (ffprobe facts), for tests playing the encoder. */
+export const outputFacts = (outputId: string) => ({
+  output_id: outputId,
+  main: `${outputId}.mp4`,
+  files: [{ path: `${outputId}.mp4`, content_type: "video/mp4", size_bytes: 12345, sha256: "a".repeat(64) }],
+  size_bytes: 12345,
+  duration_ms: 3000,
+  width: 640,
+  height: 360,
+  codec: "h264",
+  sha256: "a".repeat(64),
+});

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { derivedId } from "../../worker/ids";
 import type { JobState } from "../../worker/jobs/job-state";
-import { call, jobDO, seedOrg, videoJob, encoderFor } from "./helpers";
+import { call, jobDO, seedOrg, videoJob, encoderFor, outputFacts as facts } from "./helpers";
 
 interface Order {
   job_id: string;
@@ -25,17 +25,6 @@ function stateOf(jobId: string): Promise<JobState> {
 }
 
 
-const facts = (outputId: string) => ({
-  output_id: outputId,
-  main: `${outputId}.mp4`,
-  files: [{ path: `${outputId}.mp4`, content_type: "video/mp4", size_bytes: 12345, sha256: "a".repeat(64) }],
-  size_bytes: 12345,
-  duration_ms: 3000,
-  width: 640,
-  height: 360,
-  codec: "h264",
-  sha256: "a".repeat(64),
-});
 const metadata = { duration_ms: 3000, width: 640, height: 360, codec: "h264", bitrate_kbps: 900, framerate: 30, file_size_bytes: 400000, has_audio: true, audio_codec: "aac", rotation: 0 };
 
 describe("dispatch to the encoder", () => {

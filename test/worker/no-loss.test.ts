@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../worker/index";
 import type { JobState } from "../../worker/jobs/job-state";
 import { derivedId } from "../../worker/ids";
-import { call, encoderFor, jobDO, orderNumber, ordersFor, seedOrg, videoJob } from "./helpers";
+import { call, encoderFor, jobDO, orderNumber, ordersFor, outputFacts as facts, seedOrg, videoJob } from "./helpers";
 import { S3_TEST_CREDENTIALS } from "./s3-bucket";
 
 /*
@@ -34,18 +34,6 @@ async function passTimeToNextTry(jobId: string): Promise<void> {
   });
   expect(await runDurableObjectAlarm(jobDO(jobId))).toBe(true);
 }
-
-const facts = (outputId: string) => ({
-  output_id: outputId,
-  main: `${outputId}.mp4`,
-  files: [{ path: `${outputId}.mp4`, content_type: "video/mp4", size_bytes: 100, sha256: "b".repeat(64) }],
-  size_bytes: 100,
-  duration_ms: 1000,
-  width: 640,
-  height: 360,
-  codec: "h264",
-  sha256: "b".repeat(64),
-});
 
 /** Plays a whole clean attempt through the internal events route. */
 async function completeAttempt(order: Order): Promise<void> {

@@ -7,10 +7,9 @@ import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import type { Env } from "../env";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
-import { newExecutionMarks } from "../billing/usage";
 import type { JobSpec } from "./job-spec";
 import type { JobState, JobView } from "./job-state";
-import { type DispatchDecision, type DispatchOutcome, type Effect, type MachineConfig, type MachineEvent, type Reply, startRun, step, upgradeStoredJob, wakeAt } from "./machine";
+import { type DispatchDecision, type DispatchOutcome, type Effect, type MachineConfig, type MachineEvent, type Reply, createJob, step, upgradeStoredJob, wakeAt } from "./machine";
 import { terminalStatuses } from "./model";
 import { Outbox } from "./outbox";
 import { planJob } from "./plan";
@@ -80,36 +79,21 @@ export class JobDO extends DurableObject<Env> {
       if (this.job.org_id !== command.orgId || this.job.request_hash !== command.requestHash) return { outcome: "conflict" };
       return { outcome: "existing", job: await presentJob(this.env, this.job) };
     }
-    const job: JobState = {
-      id: command.jobId,
-      org_id: command.orgId,
-      spec,
-      ...(drmKeys.length > 0 ? { drm_keys: drmKeys } : {}),
-      request_hash: command.requestHash,
-      idempotency_key: command.idempotencyKey,
-      resubmitted_from: command.resubmittedFrom,
-      status: "pending",
-      progress: 0,
-      current_stage: null,
-      attempt: 1,
-      dispatched_attempt: null,
-      lease: null,
-      dispatch: null,
-      deadline_at: null,
-      lost_attempts: 0,
-      tasks,
-      outputs,
-      input_metadata: null,
-      execution: newExecutionMarks(),
-      error: null,
-      created_at: nowText,
-      updated_at: nowText,
-      started_at: null,
-      probed_at: null,
-      confirmed_at: null,
-      completed_at: null,
-    };
-    const effects = startRun(job, now, this.config());
+    const { state: job, effects } = createJob(
+      {
+        id: command.jobId,
+        org_id: command.orgId,
+        spec,
+        drm_keys: drmKeys,
+        request_hash: command.requestHash,
+        idempotency_key: command.idempotencyKey,
+        resubmitted_from: command.resubmittedFrom,
+        tasks,
+        outputs,
+      },
+      now,
+      this.config(),
+    );
     this.job = job;
     this.outbox.record(effects, { withTags: true });
     this.save();

@@ -108,15 +108,39 @@ export function step(current: JobState | null, event: MachineEvent, ctx: Machine
   return { state: run.job, effects: run.effects, reply };
 }
 
+/** What a new job is made of; the rest of its document is the machine's. */
+export type NewJob = Pick<JobState, "id" | "org_id" | "spec" | "drm_keys" | "request_hash" | "idempotency_key" | "resubmitted_from" | "tasks" | "outputs">;
+
 /**
- * The first state of a job whose work is wanted at once: attempt 1, to be dispatched
- * now. The shell builds the rest of the document (spec, plan, keys).
+ * A new job's first state: pending, attempt 1 to be dispatched now (its queue message
+ * first, the alarm a grace period behind it), its deadline running.
  */
-export function startRun(job: JobState, now: number, config: MachineConfig): Effect[] {
-  job.attempt = 1;
-  wantDispatch(job, now + config.queueGraceMs);
-  job.deadline_at = now + config.jobTimeoutMs;
-  return [{ type: "index" }, { type: "enqueue", attempt: 1 }];
+export function createJob(init: NewJob, now: number, config: MachineConfig): { state: JobState; effects: Effect[] } {
+  const at = iso(now);
+  const { drm_keys, ...rest } = init;
+  const state: JobState = {
+    ...rest,
+    ...(drm_keys && drm_keys.length > 0 ? { drm_keys } : {}),
+    status: "pending",
+    progress: 0,
+    current_stage: null,
+    attempt: 1,
+    dispatched_attempt: null,
+    lease: null,
+    dispatch: { attempt: 1, phase: "wanted", next_try_at: now + config.queueGraceMs, tries: 0, failures: 0 },
+    deadline_at: now + config.jobTimeoutMs,
+    lost_attempts: 0,
+    input_metadata: null,
+    execution: newExecutionMarks(),
+    error: null,
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    probed_at: null,
+    confirmed_at: null,
+    completed_at: null,
+  };
+  return { state, effects: [{ type: "index" }, { type: "enqueue", attempt: 1 }] };
 }
 
 /**
