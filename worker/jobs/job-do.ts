@@ -12,6 +12,7 @@ import type { JobSpec } from "./job-spec";
 import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
+import { type StoredJob, upgradeStoredJob } from "./stored-job";
 import { Watchers, watchEvent } from "./watchers";
 import { signStorageUrl } from "../storage/signed-urls";
 import type { ExportJob } from "../storage/export-uploads";
@@ -74,12 +75,7 @@ export class JobDO extends DurableObject<Env> {
     this.watchers = new Watchers(ctx);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doc (name TEXT PRIMARY KEY, body TEXT NOT NULL)");
     for (const row of ctx.storage.sql.exec<{ name: string; body: string }>("SELECT name, body FROM doc")) {
-      if (row.name === "job") {
-        const job = JSON.parse(row.body) as JobState;
-        // Jobs stored before execution marks existed start measuring from here.
-        job.execution ??= newExecutionMarks();
-        this.job = job;
-      }
+      if (row.name === "job") this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob);
       if (row.name === "pending") this.pending = JSON.parse(row.body);
     }
     // Watchers (hibernated sockets) have seen the state as it was when this instance

@@ -12,9 +12,32 @@ import type { JobStorage, StorageFields } from "../origins/buckets";
  * of the three forms carries the work; everything else is shared.
  */
 export type JobWork =
-  | { mode: "kind"; kind: Kind; options: { format: string } & Record<string, unknown> }
-  | { mode: "outputs"; outputs: (OutputSpec & { type: NonNullable<OutputSpec["type"]> })[] }
+  | { mode: "kind"; kind: Kind; options: KindWork["options"] }
+  | { mode: "outputs"; outputs: RequestedOutput[] }
   | { mode: "tasks"; tasks: ToolTask[] };
+
+export interface KindWork {
+  kind: Kind;
+  options: { format: string } & Record<string, unknown>;
+}
+/** An outputs[] entry as the job keeps it: presets merged, so its type is known. */
+export type RequestedOutput = OutputSpec & { type: NonNullable<OutputSpec["type"]> };
+
+/**
+ * The request's work with every form present (two of them empty), so the few readers
+ * of the request as written (the planner, the bucket fields, content keys, the view's
+ * `kind`) need not branch on the form; everything else reads the plan.
+ */
+export function requestedWork(spec: JobWork): { kind: KindWork | null; outputs: RequestedOutput[]; tasks: ToolTask[] } {
+  switch (spec.mode) {
+    case "kind":
+      return { kind: { kind: spec.kind, options: spec.options }, outputs: [], tasks: [] };
+    case "outputs":
+      return { kind: null, outputs: spec.outputs, tasks: [] };
+    case "tasks":
+      return { kind: null, outputs: [], tasks: spec.tasks };
+  }
+}
 
 /** A job as requested, before its buckets are resolved (see storageFields). */
 export type RequestedJob = JobWork & {

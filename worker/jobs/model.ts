@@ -1,4 +1,4 @@
-import type { ContentAwareDecision } from "../../encoder/contract";
+import type { ContentAwareDecision, EngineName } from "../../encoder/contract";
 import type { BucketObject } from "../origins/buckets";
 
 export const jobStatuses = [
@@ -26,6 +26,12 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * One task of a job's plan, a node of its task graph. `inputs` and `outputs` name what
+ * it reads and makes: `input` (the job's input), plain file names of a tool pipeline's
+ * working directory, or output ids (an output is among the `outputs` of the one task
+ * whose completion completes it).
+ */
 export interface Task {
   id: string;
   kind: string;
@@ -33,6 +39,12 @@ export interface Task {
   version: string | null;
   output_id: string | null;
   options: Record<string, unknown>;
+  /** Which of the encoder's engines runs it. */
+  engine: EngineName;
+  inputs: string[];
+  outputs: string[];
+  /** Tasks that must have completed before it starts. */
+  depends_on: string[];
   status: TaskStatus;
   progress: number;
   error: JobError | null;
