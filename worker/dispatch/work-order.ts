@@ -1,7 +1,8 @@
 import type { EngineName, WorkOrderInput } from "../../encoder/contract";
 import type { JobState } from "../jobs/job-state";
 import { planEngine } from "../jobs/plan";
-import { type OrderContext, type OrderEnv, UndispatchableJob, orderContext } from "./orders/context";
+import { type OrderContext, type OrderEnv, orderContext } from "./orders/context";
+import { toolsOrder } from "./orders/tools";
 import { transcodeOrder } from "./orders/transcode";
 
 export { UndispatchableJob } from "./orders/context";
@@ -9,9 +10,7 @@ export { UndispatchableJob } from "./orders/context";
 /** How each engine's order is projected from the plan. */
 const orderBuilders: { [E in EngineName]: (ctx: OrderContext) => Promise<WorkOrderInput> } = {
   transcode: transcodeOrder,
-  tools: async () => {
-    throw new UndispatchableJob("job_unsupported", "The encoder does not run tool pipeline jobs yet");
-  },
+  tools: toolsOrder,
 };
 
 /**

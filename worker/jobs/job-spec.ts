@@ -3,7 +3,7 @@ import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kind
 import type { CreateJobRequest, PriorityName } from "../api/schemas/create-job";
 import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
-import type { ToolTask } from "../api/schemas/tools";
+import type { ToolName, ToolTask } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { JobStorage, StorageFields } from "../origins/buckets";
 
@@ -117,8 +117,16 @@ export function toJobSpec(request: CreateJobRequest, presets: PresetLookup = new
   };
 }
 
-/** The bucket fields of a job for resolveJobStorage, subtitle sources from its outputs (presets merged). */
+/**
+ * The bucket fields of a job for resolveJobStorage: subtitle sources from its outputs
+ * (presets merged), and the locations its tool pipeline reads from and writes to.
+ */
 export function storageFields(spec: RequestedJob): StorageFields {
-  const outputs = spec.mode === "outputs" ? spec.outputs : [];
-  return { ...spec, subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []) };
+  const { outputs, tasks } = requestedWork(spec);
+  const locations = (tool: ToolName) => tasks.filter((t) => t.tool === tool).map((t) => (t.parameters as { location: string }).location);
+  return {
+    ...spec,
+    subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []),
+    ...(tasks.length > 0 ? { tool_locations: { get: locations("storage:get"), put: locations("storage:put") } } : {}),
+  };
 }

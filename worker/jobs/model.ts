@@ -64,6 +64,18 @@ export interface OutputFacts {
   files: number;
 }
 
+/** A tool pipeline's output: one file a storage:put stores in its location's folder. */
+export interface ToolOutputSpec {
+  file: string;
+  location: string;
+}
+
+/** The tool file an output stands for; null for the outputs of kind and outputs jobs, whose specs have no `file`. */
+export function toolOutputSpec(output: Pick<Output, "spec">): ToolOutputSpec | null {
+  const { file, location } = output.spec;
+  return typeof file === "string" && typeof location === "string" ? { file, location } : null;
+}
+
 export interface Output {
   id: string;
   type: string;

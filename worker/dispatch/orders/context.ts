@@ -13,8 +13,8 @@ export class UndispatchableJob extends Error {
   constructor(
     readonly code:
       | "input_unsupported"
-      | "job_unsupported"
       | "subtitle_source_unsupported"
+      | "location_unresolved"
       | "upload_not_found"
       | "upload_not_ready"
       | BucketRefError["code"],
