@@ -13,6 +13,7 @@ import { type JobState, type JobView, jobView } from "./job-state";
 import { terminalStatuses } from "./model";
 import { planJob } from "./plan";
 import { type StoredJob, upgradeStoredJob } from "./stored-job";
+import { type TaskLogView, TaskLogs } from "./task-log";
 import { Watchers, watchEvent } from "./watchers";
 import { signStorageUrl } from "../storage/signed-urls";
 import type { ExportJob } from "../storage/export-uploads";
@@ -69,11 +70,13 @@ export class JobDO extends DurableObject<Env> {
   private lastHeartbeatAt = 0;
   private broadcasting: Promise<void> = Promise.resolve();
   private pending: Pending = { index: false, indexTags: false, lastIndexedAt: 0, indexedStatus: null, dispatchAttempt: null };
+  private readonly logs: TaskLogs;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.watchers = new Watchers(ctx);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doc (name TEXT PRIMARY KEY, body TEXT NOT NULL)");
+    this.logs = new TaskLogs(ctx.storage.sql);
     for (const row of ctx.storage.sql.exec<{ name: string; body: string }>("SELECT name, body FROM doc")) {
       if (row.name === "job") this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob);
       if (row.name === "pending") this.pending = JSON.parse(row.body);
@@ -265,6 +268,12 @@ export class JobDO extends DurableObject<Env> {
     return sealed ? openDrmKey(this.env, { orgId: this.job.org_id, jobId: this.job.id }, sealed) : null;
   }
 
+  /** A task's status and the last lines of its log; null for a job the org does not own or a task it does not have. */
+  taskLog(orgId: string, taskId: string): TaskLogView | null {
+    const task = this.owned(orgId) ? this.job!.tasks.find((t) => t.id === taskId) : undefined;
+    return task ? { task_id: task.id, status: task.status, ...this.logs.read(task.id) } : null;
+  }
+
   /** The spec a resubmission copies (without content keys: a resubmission gets new ones); null for a job the org does not own. */
   spec(orgId: string): JobSpec | null {
     return this.owned(orgId) ? this.job!.spec : null;
@@ -438,8 +447,9 @@ export class JobDO extends DurableObject<Env> {
     lease.expires_at = Date.now() + this.leaseTimeoutMs();
     if (event.seq <= lease.last_seq) return { status: 200, directive: "continue" };
     lease.last_seq = event.seq;
-    if (event.type === "heartbeat") {
-      // Only the lease moves: nothing for the index, the watchers or updated_at.
+    if (event.type === "heartbeat" || event.type === "task_log") {
+      // Log lines go to their own table; otherwise only the lease moves: nothing for the index, the watchers or updated_at.
+      if (event.type === "task_log" && job.tasks.some((t) => t.id === event.task_id)) this.logs.append(event.task_id, event.lines);
       this.save();
       return { status: 200, directive: "continue" };
     }
@@ -597,6 +607,7 @@ export class JobDO extends DurableObject<Env> {
     job.error = null;
     job.input_metadata = null;
     job.execution = newExecutionMarks();
+    this.logs.clear();
     job.started_at = job.probed_at = job.confirmed_at = job.completed_at = null;
     for (const task of job.tasks) {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });

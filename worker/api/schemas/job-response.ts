@@ -29,6 +29,15 @@ export const taskSchema = z
   })
   .openapi("Task");
 
+export const taskLogSchema = z
+  .object({
+    task_id: z.string(),
+    status: z.enum(taskStatuses),
+    lines: z.array(z.object({ at: isoTime, text: z.string() })).openapi({ description: "The newest lines the task's process wrote (ffmpeg's stderr), oldest first" }),
+    dropped: z.number().int().openapi({ description: "Older lines no longer kept: a task keeps its last 1,000 lines and 256 KiB" }),
+  })
+  .openapi("TaskLog");
+
 export const outputSchema = z
   .object({
     id: z.string().openapi({ example: "out_m1n2o3p4q5r6s7t8u9v0" }),
