@@ -349,6 +349,12 @@ describe("task logs", { timeout: 20_000 }, () => {
     expect(JSON.stringify(await view(key, job.id))).not.toContain(lines(1499, 1)[0]!.text);
   });
 
+  it("is declared in the OpenAPI document", async () => {
+    const doc = (await call("/v1/openapi.json")).json;
+    expect(doc.paths["/jobs/{id}/tasks/{task_id}/log"].get.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/TaskLog" });
+    expect(Object.keys(doc.components.schemas.Task.properties)).toEqual(expect.arrayContaining(["engine", "inputs", "outputs", "depends_on"]));
+  });
+
   it("answers 404 for another organization's job, an unknown task, and a malformed job id", async () => {
     const { key, job } = await vtkJob();
     const other = await seedOrg();
