@@ -5,7 +5,7 @@ import { signStorageUrl } from "../../storage/signed-urls";
 import { isUploadRef, resolveUploadInput } from "../../uploads/store";
 
 /** How long the encoder may take to start reading an input it was given. */
-export const INPUT_URL_TTL_SECONDS = 6 * 3600;
+const INPUT_URL_TTL_SECONDS = 6 * 3600;
 
 export type OrderEnv = Pick<Env, "DB" | "MEDIA" | "PROBES" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">;
 
