@@ -7,6 +7,7 @@ import { authenticate } from "./middleware/authenticate";
 import { requestId } from "./middleware/request-id";
 import { storageRoutes } from "./storage/routes";
 import { jobRoutes } from "./routes/jobs";
+import { taskLogRoutes } from "./routes/task-logs";
 import { internalRoutes } from "./routes/internal";
 import { keyRoutes } from "./routes/keys";
 import { webhookRoutes } from "./routes/webhooks";
@@ -40,6 +41,7 @@ api.use("*", async (c, next) => {
   return authenticate(c, next);
 });
 api.route("/", jobRoutes);
+api.route("/", taskLogRoutes);
 api.route("/", drmRoutes);
 api.route("/", keyRoutes);
 api.route("/", webhookRoutes);

@@ -93,6 +93,18 @@ export const columns: Record<string, { event: MachineEvent; at?: number; sending
   "event:failed": { event: { type: "encoder_event", event: encoderEvent({ type: "task_failed", stage: "encode", task_id: null, error: { code: "encode_failed", message: "x" } }), token: TOKEN } },
   "event:heartbeat": { event: { type: "encoder_event", event: encoderEvent({ type: "heartbeat", job_progress: 10 }), token: TOKEN } },
   "event:replayed": { event: { type: "encoder_event", event: encoderEvent({ type: "progress", stage: "encode", task_id: null, task_progress: 50, job_progress: 50 }, 2), token: TOKEN } },
+  "event:task_log": { event: { type: "encoder_event", event: encoderEvent({ type: "task_log", task_id: "task_any", lines: [{ at: new Date(T0).toISOString(), text: "x" }] }), token: TOKEN } },
+  "event:output_completed": {
+    event: {
+      type: "encoder_event",
+      event: encoderEvent({
+        type: "output_completed",
+        task_id: "task_any",
+        output: { output_id: "out_none", main: "a.mp4", files: [{ path: "a.mp4", content_type: "video/mp4", size_bytes: 1, sha256: "a".repeat(64) }], size_bytes: 1, duration_ms: 1, width: 1, height: 1, codec: "h264", sha256: "a".repeat(64) },
+      }),
+      token: TOKEN,
+    },
+  },
   "event:wrong_token": { event: { type: "encoder_event", event: encoderEvent({ type: "heartbeat", job_progress: 10 }), token: "someone-else" } },
   "alarm(nothing due)": { event: { type: "alarm" }, at: T0 + 1_000 },
   "alarm(dispatch due)": { event: { type: "alarm" }, at: T0 + 5_000 },

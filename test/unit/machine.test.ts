@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Effect, type Reply, createJob, step, upgradeStoredJob, wakeAt } from "../../worker/jobs/machine";
+import { type Effect, type Reply, createJob, step, wakeAt } from "../../worker/jobs/machine";
+import { upgradeStoredJob } from "../../worker/jobs/stored-job";
 import { T0, TOKEN, columns, config, context, encoderEvent, fixture, rows, spec } from "./machine-fixtures";
 
 /**
@@ -28,6 +29,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["pending", "", "409:cancel"],
     "event:heartbeat": ["pending", "", "409:cancel"],
     "event:replayed": ["pending", "", "409:cancel"],
+    "event:task_log": ["pending", "", "409:cancel"],
+    "event:output_completed": ["pending", "", "409:cancel"],
     "event:wrong_token": ["pending", "", "409:cancel"],
     "alarm(nothing due)": ["pending", "", "-"],
     "alarm(dispatch due)": ["pending", "send_order:1", "-"],
@@ -55,6 +58,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["failed", "index webhook:job.failed", "200:cancel"],
     "event:heartbeat": ["pending", "", "200:continue"],
     "event:replayed": ["pending", "", "200:continue"],
+    "event:task_log": ["pending", "", "200:continue"],
+    "event:output_completed": ["pending", "index", "200:continue"],
     "event:wrong_token": ["pending", "", "409:cancel"],
     "alarm(nothing due)": ["pending", "", "-"],
     "alarm(dispatch due)": ["pending", "", "-"],
@@ -82,6 +87,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["failed", "index webhook:job.failed", "200:cancel"],
     "event:heartbeat": ["probing", "", "200:continue"],
     "event:replayed": ["probing", "", "200:continue"],
+    "event:task_log": ["probing", "", "200:continue"],
+    "event:output_completed": ["probing", "index", "200:continue"],
     "event:wrong_token": ["probing", "", "409:cancel"],
     "alarm(nothing due)": ["probing", "", "-"],
     "alarm(dispatch due)": ["probing", "", "-"],
@@ -109,6 +116,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["awaiting_confirmation", "", "409:cancel"],
     "event:heartbeat": ["awaiting_confirmation", "", "409:cancel"],
     "event:replayed": ["awaiting_confirmation", "", "409:cancel"],
+    "event:task_log": ["awaiting_confirmation", "", "409:cancel"],
+    "event:output_completed": ["awaiting_confirmation", "", "409:cancel"],
     "event:wrong_token": ["awaiting_confirmation", "", "409:cancel"],
     "alarm(nothing due)": ["awaiting_confirmation", "", "-"],
     "alarm(dispatch due)": ["awaiting_confirmation", "", "-"],
@@ -136,6 +145,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["failed", "index webhook:job.failed", "200:cancel"],
     "event:heartbeat": ["processing", "", "200:continue"],
     "event:replayed": ["processing", "", "200:continue"],
+    "event:task_log": ["processing", "", "200:continue"],
+    "event:output_completed": ["processing", "index", "200:continue"],
     "event:wrong_token": ["processing", "", "409:cancel"],
     "alarm(nothing due)": ["processing", "", "-"],
     "alarm(dispatch due)": ["processing", "", "-"],
@@ -147,7 +158,7 @@ const table: Record<string, Record<string, Cell>> = {
   "completed": {
     "cancel": ["completed", "", "invalid_state"],
     "confirm": ["completed", "", "invalid_state"],
-    "restart": ["pending", "enqueue:2 index", "-"],
+    "restart": ["pending", "enqueue:2 clear_logs index", "-"],
     "message(current)": ["completed", "", "dispatch:stale"],
     "message(current, send in flight)": ["completed", "", "dispatch:stale"],
     "message(old)": ["completed", "", "dispatch:stale"],
@@ -163,6 +174,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["completed", "", "409:cancel"],
     "event:heartbeat": ["completed", "", "409:cancel"],
     "event:replayed": ["completed", "", "409:cancel"],
+    "event:task_log": ["completed", "", "409:cancel"],
+    "event:output_completed": ["completed", "", "409:cancel"],
     "event:wrong_token": ["completed", "", "409:cancel"],
     "alarm(nothing due)": ["completed", "", "-"],
     "alarm(dispatch due)": ["completed", "", "-"],
@@ -174,7 +187,7 @@ const table: Record<string, Record<string, Cell>> = {
   "failed": {
     "cancel": ["failed", "", "invalid_state"],
     "confirm": ["failed", "", "invalid_state"],
-    "restart": ["pending", "enqueue:2 index", "-"],
+    "restart": ["pending", "enqueue:2 clear_logs index", "-"],
     "message(current)": ["failed", "", "dispatch:stale"],
     "message(current, send in flight)": ["failed", "", "dispatch:stale"],
     "message(old)": ["failed", "", "dispatch:stale"],
@@ -190,6 +203,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["failed", "", "409:cancel"],
     "event:heartbeat": ["failed", "", "409:cancel"],
     "event:replayed": ["failed", "", "409:cancel"],
+    "event:task_log": ["failed", "", "409:cancel"],
+    "event:output_completed": ["failed", "", "409:cancel"],
     "event:wrong_token": ["failed", "", "409:cancel"],
     "alarm(nothing due)": ["failed", "", "-"],
     "alarm(dispatch due)": ["failed", "", "-"],
@@ -201,7 +216,7 @@ const table: Record<string, Record<string, Cell>> = {
   "canceled": {
     "cancel": ["canceled", "", "invalid_state"],
     "confirm": ["canceled", "", "invalid_state"],
-    "restart": ["pending", "enqueue:2 index", "-"],
+    "restart": ["pending", "enqueue:2 clear_logs index", "-"],
     "message(current)": ["canceled", "", "dispatch:stale"],
     "message(current, send in flight)": ["canceled", "", "dispatch:stale"],
     "message(old)": ["canceled", "", "dispatch:stale"],
@@ -217,6 +232,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["canceled", "", "409:cancel"],
     "event:heartbeat": ["canceled", "", "409:cancel"],
     "event:replayed": ["canceled", "", "409:cancel"],
+    "event:task_log": ["canceled", "", "409:cancel"],
+    "event:output_completed": ["canceled", "", "409:cancel"],
     "event:wrong_token": ["canceled", "", "409:cancel"],
     "alarm(nothing due)": ["canceled", "", "-"],
     "alarm(dispatch due)": ["canceled", "", "-"],
@@ -228,7 +245,7 @@ const table: Record<string, Record<string, Cell>> = {
   "partial": {
     "cancel": ["partial", "", "invalid_state"],
     "confirm": ["partial", "", "invalid_state"],
-    "restart": ["pending", "enqueue:2 index", "-"],
+    "restart": ["pending", "enqueue:2 clear_logs index", "-"],
     "message(current)": ["partial", "", "dispatch:stale"],
     "message(current, send in flight)": ["partial", "", "dispatch:stale"],
     "message(old)": ["partial", "", "dispatch:stale"],
@@ -244,6 +261,8 @@ const table: Record<string, Record<string, Cell>> = {
     "event:failed": ["partial", "", "409:cancel"],
     "event:heartbeat": ["partial", "", "409:cancel"],
     "event:replayed": ["partial", "", "409:cancel"],
+    "event:task_log": ["partial", "", "409:cancel"],
+    "event:output_completed": ["partial", "", "409:cancel"],
     "event:wrong_token": ["partial", "", "409:cancel"],
     "alarm(nothing due)": ["partial", "", "-"],
     "alarm(dispatch due)": ["partial", "", "-"],
@@ -432,8 +451,20 @@ describe("the job machine's rules", () => {
     delete old.deadline_at;
     const upgraded = upgradeStoredJob(old as never, T0);
     expect(upgraded.dispatch).toMatchObject({ attempt: 1, phase: "wanted", next_try_at: T0 });
+    expect(upgraded.deadline_at).toBeNull();
+    expect(wakeAt(upgraded)).toBe(T0);
     const running = fixture("processing") as unknown as Record<string, unknown>;
     delete running.dispatch;
     expect(upgradeStoredJob(running as never, T0).dispatch).toBeNull();
+  });
+
+  it("asks for a log line's task to keep it, and for a restart to start the logs afresh", () => {
+    const job = fixture("processing");
+    const lines = [{ at: new Date(T0).toISOString(), text: "frame=  10 fps=0.0" }];
+    const logged = step(job, { type: "encoder_event", event: encoderEvent({ type: "task_log", task_id: job.tasks[2]!.id, lines }), token: TOKEN }, ctx());
+    expect(logged.effects).toEqual([{ type: "append_log", task_id: job.tasks[2]!.id, lines }]);
+    expect(logged.state!.updated_at).toBe(job.updated_at);
+    const unknown = step(job, { type: "encoder_event", event: encoderEvent({ type: "task_log", task_id: "task_nope", lines }), token: TOKEN }, ctx());
+    expect(unknown.effects).toEqual([]);
   });
 });

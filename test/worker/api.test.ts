@@ -15,6 +15,7 @@ describe("GET /v1/openapi.json", () => {
         "/jobs/{id}/confirm",
         "/jobs/{id}/restart",
         "/jobs/{id}/resubmit",
+        "/jobs/{id}/tasks/{task_id}/log",
         "/jobs/{id}/watch",
         "/jobs/{id}/watch-token",
         "/jobs/{id}/webhooks",

@@ -19,8 +19,7 @@ function plannedJob(body: Record<string, unknown>): { spec: JobSpec; outputs: Ou
 }
 
 function estimate(body: Record<string, unknown>, input: PricedInput = oneMinute1080): number | null {
-  const { spec, outputs } = plannedJob(body);
-  const lines = costLines(spec, outputs, input);
+  const lines = costLines(plannedJob(body), input);
   return lines && estimatedCost(lines);
 }
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, seedOrg, videoJob } from "./helpers";
+import { S3_TEST_CREDENTIALS } from "./s3-bucket";
 
 const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -99,6 +100,9 @@ describe("creating jobs plans their tasks", () => {
 
   it("takes a tool pipeline as written and derives outputs from storage:put", async () => {
     const { key } = await seedOrg();
+    // Its locations are resolved at creation, so the secret they name must exist.
+    const secret = await call("/v1/secrets", { key, body: { name: "acme-keys", credentials: S3_TEST_CREDENTIALS, endpoint: env.TEST_ONLY_ALLOWED_S3_ENDPOINT } });
+    expect(secret.status, secret.text).toBe(201);
     const tasks = [
       { tool: "storage:get", parameters: { location: "s3://{acme-keys}@acme-bucket/in/", files: ["source.mov"] } },
       { tool: "ffmpeg:cmd", parameters: { arguments: ["-y", "-i", "source.mov", "-c:v", "libx264", "-b:v", "1500k", "source_720p.mp4"] }, version: "5.1" },

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { TranscodeOrderInput } from "../../encoder/contract";
 import { buildWorkOrder } from "../../worker/dispatch/work-order";
 import type { JobState } from "../../worker/jobs/job-state";
 import { call, jobDO, seedOrg, videoJob } from "./helpers";
@@ -313,7 +314,7 @@ describe("an upload as a job input", () => {
     expect(job.status).toBe(201);
     const state = await stateOf(job.json.id);
     const lease = { attempt: 1, token: "t" };
-    const order = await buildWorkOrder(state, lease, env.PUBLIC_URL, env);
+    const order = (await buildWorkOrder(state, lease, env.PUBLIC_URL, env)) as TranscodeOrderInput;
     expect(order.input.url).toContain(`/storage/uploads/${orgId}/${upload.id}/`);
 
     const other = await seedOrg();

@@ -1,5 +1,7 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, seedOrg, videoJob } from "./helpers";
+import { S3_TEST_CREDENTIALS } from "./s3-bucket";
 
 /**
  * Every validation rule of POST /v1/jobs (and the GET /v1/jobs query): one request the
@@ -35,8 +37,9 @@ const oneOutput = (output: Body) => outputsJob([output]);
 const variant = (extra: Body = {}): Body => ({ codec: "h264", ...extra });
 const hlsLadder = (n: number) => times(n, () => variant());
 
-const get = (files: string[] = ["in.mp4"], location = "s3://bucket/in/"): Body => ({ tool: "storage:get", parameters: { location, files } });
-const put = (files: string[] = ["out.mp4"], location = "s3://bucket/out/"): Body => ({ tool: "storage:put", parameters: { location, files } });
+// Tool locations are resolved at creation: `tool-keys` is a secret of the org (made in beforeAll).
+const get = (files: string[] = ["in.mp4"], location = "s3://{tool-keys}@bucket/in/"): Body => ({ tool: "storage:get", parameters: { location, files } });
+const put = (files: string[] = ["out.mp4"], location = "s3://{tool-keys}@bucket/out/"): Body => ({ tool: "storage:put", parameters: { location, files } });
 const ffmpeg = (args: string[]): Body => ({ tool: "ffmpeg:cmd", parameters: { arguments: args } });
 const transcode = ffmpeg(["-i", "in.mp4", "-c:v", "libx264", "out.mp4"]);
 const tasksJob = (tasks: unknown[], extra: Body = {}): Body => ({ tasks, ...extra });
@@ -45,6 +48,8 @@ const pipeline = (middle: Body = transcode) => tasksJob([get(), middle, put()]);
 let key: string;
 beforeAll(async () => {
   ({ key } = await seedOrg());
+  const secret = await call("/v1/secrets", { key, body: { name: "tool-keys", credentials: S3_TEST_CREDENTIALS, endpoint: env.TEST_ONLY_ALLOWED_S3_ENDPOINT } });
+  expect(secret.status, secret.text).toBe(201);
 });
 
 async function expectCreated(body: unknown, headers: Record<string, string> = {}) {
@@ -416,8 +421,8 @@ describe("tasks[]", () => {
     { name: "storage:get → ffmpeg:cmd → storage:put without an input", body: pipeline() },
     { name: "ffmpeg:cmd alone with an input", body: tasksJob([transcode], { input: IN }) },
     { name: "50 tasks", body: tasksJob([get(), ...times(48, () => transcode), put()]) },
-    { name: "a gs:// location", body: tasksJob([get(["in.mp4"], "gs://bucket/in/"), transcode, put()]) },
-    { name: "an r2:// location with a secret", body: tasksJob([get(["in.mp4"], "r2://{creds}@bucket/in/"), transcode, put()]) },
+    { name: "a gs:// location", body: tasksJob([get(["in.mp4"], "gs://{tool-keys}@bucket/in/"), transcode, put()]) },
+    { name: "an r2:// location with a secret", body: tasksJob([get(["in.mp4"], "r2://{tool-keys}@bucket/in/"), transcode, put()]) },
     { name: "an https location", body: tasksJob([get(["in.mp4"], "https://media.example.com/in/"), transcode, put()]) },
     { name: "file names with dots, dashes and underscores", body: tasksJob([get(["in.part-1_a.mp4", "...x"]), transcode, put()]) },
     {

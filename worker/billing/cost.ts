@@ -1,5 +1,6 @@
-import type { JobSpec } from "../jobs/job-spec";
-import type { Output } from "../jobs/model";
+import type { Kind } from "../api/schemas/kinds";
+import type { JobSpec, RequestedOutput } from "../jobs/job-spec";
+import type { Output, Task } from "../jobs/model";
 import { type ThumbnailSpec, thumbnailFrameCount } from "../api/schemas/thumbnails";
 import {
   ANIMATION_CODEC,
@@ -78,10 +79,9 @@ function ladder(picture: Size, source: Size): Size[] {
   return (rungs.length > 0 ? rungs : [ceiling]).map((s) => withShortSide(s, picture));
 }
 
-function kindLines(spec: Extract<JobSpec, { mode: "kind" }>, outputId: string, input: PricedInput, source: Size): CostLine[] {
+function kindLines(kind: Kind, options: Record<string, unknown>, outputId: string, input: PricedInput, source: Size): CostLine[] {
   const durationS = input.duration_ms / 1000;
-  const options = spec.options as Record<string, unknown>;
-  switch (spec.kind) {
+  switch (kind) {
     case "video":
       return [{ output_id: outputId, unit: "minute", rate: videoRate(options.codec as VideoCodec, pictureSize(options, source)), quantity: windowMinutes(options, durationS) }];
     case "animation":
@@ -106,26 +106,27 @@ function variantSize(variant: VariantSpec, source: Size): Size {
 }
 
 /**
- * The job's priced lines once the input is known: one per output, thumbnails by frame
- * count. A tool pipeline (`tasks[]`) runs commands Kiln cannot price in advance: null.
+ * The job's priced lines once the input is known, from its plan: one per output, by the
+ * task that makes it (its options hold what the output asks for), thumbnails by frame
+ * count. A tool pipeline runs commands Kiln cannot price in advance: null.
  */
-export function costLines(spec: JobSpec, outputs: readonly Output[], input: PricedInput): CostLine[] | null {
-  if (spec.mode === "tasks") return null;
+export function costLines(job: { spec: Pick<JobSpec, "priority">; tasks: readonly Task[] }, input: PricedInput): CostLine[] | null {
+  if (job.tasks.some((t) => t.engine === "tools")) return null;
   const source = { width: input.width ?? 0, height: input.height ?? 0 };
-  const lines: CostLine[] = [];
-  const media = outputs.filter((o) => o.type !== "thumbnail");
-  if (spec.mode === "kind") {
-    lines.push(...kindLines(spec, media[0]!.id, input, source));
-  } else {
-    spec.outputs.forEach((output, i) => {
-      const rate = (output.video ?? []).reduce((sum, v) => sum + videoRate(v.codec, variantSize(v as VariantSpec, source)), 0);
-      lines.push({ output_id: media[i]!.id, unit: "minute", rate, quantity: input.duration_ms / 60_000 });
-    });
-  }
-  for (const output of outputs.filter((o) => o.type === "thumbnail")) {
-    lines.push({ output_id: output.id, unit: "item", rate: THUMBNAIL_FRAME_PRICE, quantity: thumbnailFrameCount(output.spec as ThumbnailSpec, input.duration_ms / 1000) });
-  }
-  const multiplier = priorityMultiplier[spec.priority];
+  const lines = job.tasks.flatMap((task): CostLine[] => {
+    const outputId = task.output_id;
+    if (outputId === null) return [];
+    if (task.kind === "thumbnail") {
+      return [{ output_id: outputId, unit: "item", rate: THUMBNAIL_FRAME_PRICE, quantity: thumbnailFrameCount(task.options as ThumbnailSpec, input.duration_ms / 1000) }];
+    }
+    if (task.kind === "encode") {
+      const video = (task.options as RequestedOutput).video ?? [];
+      const rate = video.reduce((sum, v) => sum + videoRate(v.codec, variantSize(v as VariantSpec, source)), 0);
+      return [{ output_id: outputId, unit: "minute", rate, quantity: input.duration_ms / 60_000 }];
+    }
+    return kindLines(task.kind as Kind, task.options, outputId, input, source);
+  });
+  const multiplier = priorityMultiplier[job.spec.priority];
   return lines.map((line) => ({ ...line, rate: line.rate * multiplier }));
 }
 

@@ -72,21 +72,21 @@ const gigabytes = (bytes: number) => Math.round((bytes / 1e9) * 1e6) / 1e6;
 /**
  * Usage per task and for the job (the sum of its tasks), in VTK's terms: compute units
  * (1 CU = one minute of an encoder slot running the task), video minutes in (the input,
- * counted once, on import) and out (each output's measured duration, on its task), and
- * gigabytes in (the input) and out (the outputs' files).
+ * counted once, on import) and out (each output's measured duration, on the task that
+ * completes it), and gigabytes in (the input) and out (the outputs' files).
  */
 export function usageView(marks: ExecutionMarks, tasks: readonly Task[], outputs: readonly Output[], input: { duration_ms: number; file_size_bytes: number } | null) {
   const perTask = tasks.map((task) => {
-    const output = task.output_id ? outputs.find((o) => o.id === task.output_id && o.status === "completed") : undefined;
+    const made = outputs.filter((o) => task.outputs.includes(o.id) && o.status === "completed");
     const imported = task.kind === "import" && task.status === "completed" && input;
     return {
       task_id: task.id,
       kind: task.kind,
       compute_units: minutes(marks.compute_ms[task.id] ?? 0),
       video_minutes_in: imported ? minutes(input.duration_ms) : 0,
-      video_minutes_out: minutes(output?.facts?.duration_ms ?? 0),
+      video_minutes_out: minutes(made.reduce((sum, o) => sum + (o.facts?.duration_ms ?? 0), 0)),
       gb_in: imported ? gigabytes(input.file_size_bytes) : 0,
-      gb_out: gigabytes(output?.file_size_bytes ?? 0),
+      gb_out: gigabytes(made.reduce((sum, o) => sum + (o.file_size_bytes ?? 0), 0)),
     };
   });
   const total = (field: "compute_units" | "video_minutes_in" | "video_minutes_out" | "gb_in" | "gb_out", round: (n: number) => number) =>

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import type { JobSpec } from "../jobs/job-spec";
+import { type JobSpec, type RequestedOutput, requestedWork } from "../jobs/job-spec";
 import { originKey } from "../origins/crypto";
 import { fromHex, randomHex, toBase64Url, toHex } from "../bytes";
 
@@ -31,24 +31,23 @@ export interface DrmKey {
   key: string;
 }
 
-type OutputsSpec = Extract<JobSpec, { mode: "outputs" }>;
-
-
 /**
  * The spec with every output's key taken out (and key ids filled in), and the keys by
  * output index. A spec without drm outputs comes back as it was.
  */
 export function takeDrmKeys(spec: JobSpec): { spec: JobSpec; keys: Map<number, DrmKey> } {
   const keys = new Map<number, DrmKey>();
-  if (spec.mode !== "outputs" || !spec.outputs.some((o) => o.drm)) return { spec, keys };
-  const outputs = spec.outputs.map((output, index): OutputsSpec["outputs"][number] => {
+  const requested = requestedWork(spec).outputs;
+  if (!requested.some((o) => o.drm)) return { spec, keys };
+  const outputs = requested.map((output, index): RequestedOutput => {
     if (!output.drm) return output;
     const given = output.drm as { scheme: DrmScheme; key_id?: string; key?: string };
     const key: DrmKey = { scheme: given.scheme, key_id: (given.key_id ?? randomHex(16)).toLowerCase(), key: (given.key ?? randomHex(16)).toLowerCase() };
     keys.set(index, key);
     return { ...output, drm: { scheme: key.scheme, key_id: key.key_id } as typeof output.drm };
   });
-  return { spec: { ...spec, outputs } as OutputsSpec, keys };
+  // Only an outputs job has outputs to take keys from.
+  return { spec: { ...spec, outputs } as JobSpec, keys };
 }
 
 interface Binding {

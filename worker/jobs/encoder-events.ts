@@ -1,8 +1,10 @@
-import type { EncoderEvent } from "../../encoder/contract";
+import type { EncoderEvent, OutputFacts } from "../../encoder/contract";
 import type { JobState } from "./job-state";
 import type { PlacementResult } from "./output-placement";
-import type { JobError, Task } from "./model";
+import type { JobError, Output, Task } from "./model";
 import type { JobAction } from "./transitions";
+
+type Place = (outputId: string, path: string) => PlacementResult;
 
 /** What an event asks of the job as a whole, beyond its tasks and outputs. */
 export type JobEffect =
@@ -14,6 +16,38 @@ export type JobEffect =
 export function taskFor(job: JobState, stage: string, taskId: string | null): Task | undefined {
   if (taskId) return job.tasks.find((t) => t.id === taskId);
   return job.tasks.find((t) => t.kind === stage);
+}
+
+/** The outputs a task completes (an encode task its one, a tool pipeline's put one per file). */
+function outputsOf(job: JobState, task: Task | undefined): Output[] {
+  return task ? job.outputs.filter((o) => task.outputs.includes(o.id)) : [];
+}
+
+/**
+ * Completes an output with what the encoder verified, where export signing placed its
+ * main file (it placed the files the same way and refused what it could not place, so
+ * this fails only for a main file the export could not have written).
+ */
+function completeOutput(job: JobState, facts: OutputFacts, place: Place): void {
+  const output = job.outputs.find((o) => o.id === facts.output_id);
+  if (!output) return;
+  const placed = place(output.id, facts.main);
+  if (!placed.ok) {
+    output.status = "failed";
+    output.error = { code: "export_failed", message: placed.problem };
+    return;
+  }
+  const { placement } = placed;
+  output.status = "completed";
+  output.file_size_bytes = facts.size_bytes;
+  output.main_key = placement.store === "managed" ? placement.key : null;
+  output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
+  // The DASH manifest of an adaptive package, shown beside its master playlist (managed storage only).
+  const manifest = facts.manifest && placement.store === "managed" ? place(output.id, facts.manifest) : null;
+  output.manifest_key = manifest?.ok && manifest.placement.store === "managed" ? manifest.placement.key : null;
+  output.facts = { duration_ms: facts.duration_ms, width: facts.width, height: facts.height, codec: facts.codec, sha256: facts.sha256, files: facts.files.length };
+  output.content_aware = facts.content_aware ?? null;
+  output.error = null;
 }
 
 function mark(task: Task | undefined, status: Task["status"], now: string, error: JobError | null = null): void {
@@ -32,9 +66,11 @@ function mark(task: Task | undefined, status: Task["status"], now: string, error
  * caller applies the actions through the transition table, so an event can never
  * move a job along an illegal edge.
  */
-export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (outputId: string, path: string) => PlacementResult, now: string): JobEffect[] {
+export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Place, now: string): JobEffect[] {
   switch (event.type) {
     case "heartbeat":
+    case "task_log":
+      // A task's log lines are the JobDO's to store (task-log.ts), apart from the job.
       return [];
     case "metadata":
       job.input_metadata = event.input_metadata;
@@ -51,44 +87,17 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
     case "task_started": {
       const task = taskFor(job, event.stage, event.task_id);
       mark(task, "running", now);
-      const output = event.task_id ? job.outputs.find((o) => o.id === task?.output_id) : undefined;
-      if (output?.status === "pending") output.status = "processing";
+      if (event.task_id) for (const output of outputsOf(job, task)) if (output.status === "pending") output.status = "processing";
       const effects: JobEffect[] = [{ progress: job.progress, stage: event.stage }];
+      // A tool pipeline has no probe to wait for: its first step starts the processing.
+      const processing = task?.engine === "tools" ? job.status === "pending" || job.status === "probing" : event.stage === "encode" && job.status === "probing";
+      if (processing) effects.unshift({ action: "start_processing" });
       if (job.status === "pending") effects.unshift({ action: "start_probe" });
-      if (event.stage === "encode" && job.status === "probing") effects.unshift({ action: "start_processing" });
       return effects;
     }
     case "task_completed": {
       mark(taskFor(job, event.stage, event.task_id), "completed", now);
-      if (event.output) {
-        const output = job.outputs.find((o) => o.id === event.output!.output_id);
-        // Export signing placed the files the same way and refused what it could not
-        // place, so this fails only for a main file the export could not have written.
-        const placed = output ? place(output.id, event.output.main) : null;
-        if (output && placed && !placed.ok) {
-          output.status = "failed";
-          output.error = { code: "export_failed", message: placed.problem };
-        } else if (output && placed?.ok) {
-          const { placement } = placed;
-          output.status = "completed";
-          output.file_size_bytes = event.output.size_bytes;
-          output.main_key = placement.store === "managed" ? placement.key : null;
-          output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
-          // The DASH manifest of an adaptive package, shown beside its master playlist (managed storage only).
-          const manifest = event.output.manifest && placement.store === "managed" ? place(output.id, event.output.manifest) : null;
-          output.manifest_key = manifest?.ok && manifest.placement.store === "managed" ? manifest.placement.key : null;
-          output.facts = {
-            duration_ms: event.output.duration_ms,
-            width: event.output.width,
-            height: event.output.height,
-            codec: event.output.codec,
-            sha256: event.output.sha256,
-            files: event.output.files.length,
-          };
-          output.content_aware = event.output.content_aware ?? null;
-          output.error = null;
-        }
-      }
+      if (event.output) completeOutput(job, event.output, place);
       if (event.stage !== "probe") return [];
       // Delayed start: nothing is encoded before the job is confirmed.
       if (job.spec.delayed_start && job.confirmed_at === null) return [{ action: "await_confirmation" }, { pause: true }];
@@ -99,18 +108,20 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: (ou
       const task = taskFor(job, event.stage, event.task_id);
       mark(task, event.error.code === "canceled" ? "canceled" : "failed", now, error);
       if (event.task_id) {
-        const output = job.outputs.find((o) => o.id === task?.output_id);
-        if (output) {
+        for (const output of outputsOf(job, task)) {
+          if (output.status === "completed") continue;
           output.status = "failed";
           output.error = error;
         }
-        return [];
+        // An encode task fails its outputs alone (job_completed decides between partial
+        // and failed); a tool pipeline stops at a failed step, and the job with it.
+        if (task?.engine !== "tools") return [];
       }
       return event.error.code === "canceled" ? [] : [{ action: "fail", error }];
     }
-    case "task_log":
     case "output_completed":
-      // Tool pipelines' events: the Worker does not run tool pipelines yet.
+      // One file of a put step, stored and verified; the step itself goes on.
+      completeOutput(job, event.output, place);
       return [];
     case "job_completed": {
       const done = job.outputs.filter((o) => o.status === "completed").length;

@@ -5,15 +5,18 @@ import { cancelOnEncoder, sendWorkOrder } from "../dispatch/encoder-client";
 import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import type { Env } from "../env";
+import type { DispatchMessage } from "../queue/dispatch-message";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
 import type { JobSpec } from "./job-spec";
 import type { JobState, JobView } from "./job-state";
-import { type DispatchDecision, type DispatchOutcome, type Effect, type MachineConfig, type MachineEvent, type Reply, createJob, step, upgradeStoredJob, wakeAt } from "./machine";
+import { type DispatchDecision, type DispatchOutcome, type Effect, type MachineConfig, type MachineEvent, type Reply, createJob, step, wakeAt } from "./machine";
 import { terminalStatuses } from "./model";
 import { Outbox } from "./outbox";
 import { planJob } from "./plan";
 import { presentJob, signOutputs } from "./presenter";
+import { type StoredJob, upgradeStoredJob } from "./stored-job";
+import { type TaskLogView, TaskLogs } from "./task-log";
 import type { JobAction } from "./transitions";
 import { WatchHub } from "./watch-hub";
 
@@ -43,6 +46,8 @@ export class JobDO extends DurableObject<Env> {
   private job: JobState | null = null;
   private readonly outbox: Outbox;
   private readonly watch: WatchHub;
+  /** Each task's log lines, in tables of their own beside the job document. */
+  private readonly logs: TaskLogs;
   /** A work order is on its way from this instance (memory only: a restart mid-send loses it, which the machine detects). */
   private sending = false;
 
@@ -50,8 +55,9 @@ export class JobDO extends DurableObject<Env> {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doc (name TEXT PRIMARY KEY, body TEXT NOT NULL)");
     for (const row of ctx.storage.sql.exec<{ body: string }>("SELECT body FROM doc WHERE name = 'job'")) {
-      this.job = upgradeStoredJob(JSON.parse(row.body) as JobState, Date.now());
+      this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob, Date.now());
     }
+    this.logs = new TaskLogs(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql, env, (view, job) => signOutputs(env, view, job));
     this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job);
   }
@@ -140,6 +146,12 @@ export class JobDO extends DurableObject<Env> {
     return sealed ? openDrmKey(this.env, { orgId: this.job.org_id, jobId: this.job.id }, sealed) : null;
   }
 
+  /** A task's status and the last lines of its log; null for a job the org does not own or a task it does not have. */
+  taskLog(orgId: string, taskId: string): TaskLogView | null {
+    const task = this.owned(orgId) ? this.job!.tasks.find((t) => t.id === taskId) : undefined;
+    return task ? { task_id: task.id, status: task.status, ...this.logs.read(task.id) } : null;
+  }
+
   /** The spec a resubmission copies (without content keys: a resubmission gets new ones); null for a job the org does not own. */
   spec(orgId: string): JobSpec | null {
     return this.owned(orgId) ? this.job!.spec : null;
@@ -176,7 +188,7 @@ export class JobDO extends DurableObject<Env> {
    * A dispatch message from the Queue: a wake-up for one attempt. The current attempt,
    * if it still wants an encoder, is sent now; anything else is dropped.
    */
-  async receiveDispatch(message: { job_id: string; attempt: number }): Promise<DispatchDecision> {
+  async receiveDispatch(message: DispatchMessage): Promise<DispatchDecision> {
     if (this.job && this.job.id !== message.job_id) return "stale";
     const reply = await this.run({ type: "dispatch_message", attempt: message.attempt });
     return reply.kind === "dispatch" ? reply.decision : "stale";
@@ -253,6 +265,12 @@ export class JobDO extends DurableObject<Env> {
         return this.sendOrder(effect.attempt);
       case "cancel_encoder":
         await cancelOnEncoder(this.env, job.id);
+        return null;
+      case "append_log":
+        this.logs.append(effect.task_id, effect.lines);
+        return null;
+      case "clear_logs":
+        this.logs.clear();
         return null;
       case "share_probe":
         // The input upload takes the facts this job's probe found, if it has none (best effort).

@@ -1,5 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
+import { requestedWork } from "./job-spec";
 import type { JobState } from "./job-state";
 
 /** Writes a job's index row (and, the first time, its tags) into D1. Idempotent. */
@@ -12,7 +13,7 @@ export async function writeJobIndex(db: D1Database, job: JobState, withTags: boo
     progress: job.progress,
     currentStage: job.current_stage,
     mode: job.spec.mode,
-    kind: job.spec.mode === "kind" ? job.spec.kind : null,
+    kind: requestedWork(job.spec).kind?.kind ?? null,
     priority: job.spec.priority,
     bundle: job.spec.bundle,
     input: job.spec.input,

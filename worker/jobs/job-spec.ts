@@ -3,7 +3,7 @@ import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kind
 import type { CreateJobRequest, PriorityName } from "../api/schemas/create-job";
 import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
-import type { ToolTask } from "../api/schemas/tools";
+import type { ToolName, ToolTask } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { JobStorage, StorageFields } from "../origins/buckets";
 
@@ -12,9 +12,32 @@ import type { JobStorage, StorageFields } from "../origins/buckets";
  * of the three forms carries the work; everything else is shared.
  */
 export type JobWork =
-  | { mode: "kind"; kind: Kind; options: { format: string } & Record<string, unknown> }
-  | { mode: "outputs"; outputs: (OutputSpec & { type: NonNullable<OutputSpec["type"]> })[] }
+  | { mode: "kind"; kind: Kind; options: KindWork["options"] }
+  | { mode: "outputs"; outputs: RequestedOutput[] }
   | { mode: "tasks"; tasks: ToolTask[] };
+
+export interface KindWork {
+  kind: Kind;
+  options: { format: string } & Record<string, unknown>;
+}
+/** An outputs[] entry as the job keeps it: presets merged, so its type is known. */
+export type RequestedOutput = OutputSpec & { type: NonNullable<OutputSpec["type"]> };
+
+/**
+ * The request's work with every form present (two of them empty), so the few readers
+ * of the request as written (the planner, the bucket fields, content keys, the view's
+ * `kind`) need not branch on the form; everything else reads the plan.
+ */
+export function requestedWork(spec: JobWork): { kind: KindWork | null; outputs: RequestedOutput[]; tasks: ToolTask[] } {
+  switch (spec.mode) {
+    case "kind":
+      return { kind: { kind: spec.kind, options: spec.options }, outputs: [], tasks: [] };
+    case "outputs":
+      return { kind: null, outputs: spec.outputs, tasks: [] };
+    case "tasks":
+      return { kind: null, outputs: [], tasks: spec.tasks };
+  }
+}
 
 /** A job as requested, before its buckets are resolved (see storageFields). */
 export type RequestedJob = JobWork & {
@@ -94,8 +117,16 @@ export function toJobSpec(request: CreateJobRequest, presets: PresetLookup = new
   };
 }
 
-/** The bucket fields of a job for resolveJobStorage, subtitle sources from its outputs (presets merged). */
+/**
+ * The bucket fields of a job for resolveJobStorage: subtitle sources from its outputs
+ * (presets merged), and the locations its tool pipeline reads from and writes to.
+ */
 export function storageFields(spec: RequestedJob): StorageFields {
-  const outputs = spec.mode === "outputs" ? spec.outputs : [];
-  return { ...spec, subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []) };
+  const { outputs, tasks } = requestedWork(spec);
+  const locations = (tool: ToolName) => tasks.filter((t) => t.tool === tool).map((t) => (t.parameters as { location: string }).location);
+  return {
+    ...spec,
+    subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []),
+    ...(tasks.length > 0 ? { tool_locations: { get: locations("storage:get"), put: locations("storage:put") } } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import { bucketObjectUri } from "../origins/buckets";
 import { actualCost, costLines, estimatedCost } from "../billing/cost";
 import { CURRENCY } from "../billing/prices";
 import { type ExecutionMarks, executionView, usageView } from "../billing/usage";
-import type { JobSpec } from "./job-spec";
+import { type JobSpec, requestedWork } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 import type { DrmScheme, SealedDrmKey } from "../drm/keys";
 
@@ -77,7 +77,7 @@ type ProbedInput = { duration_ms: number; width: number | null; height: number |
  */
 function costs(job: JobState) {
   const input = job.input_metadata as ProbedInput | null;
-  const lines = input ? costLines(job.spec, job.outputs, input) : null;
+  const lines = input ? costLines(job, input) : null;
   return {
     currency: CURRENCY,
     total_estimated_cost: lines ? estimatedCost(lines) : null,
@@ -89,6 +89,7 @@ function costs(job: JobState) {
 export function jobView(job: JobState) {
   const { spec } = job;
   const marks = job.execution;
+  const { kind } = requestedWork(spec);
   return {
     id: job.id,
     object: "job" as const,
@@ -96,8 +97,8 @@ export function jobView(job: JobState) {
     progress: job.progress,
     current_stage: job.current_stage,
     priority: spec.priority,
-    kind: spec.mode === "kind" ? spec.kind : null,
-    options: spec.mode === "kind" ? spec.options : null,
+    kind: kind?.kind ?? null,
+    options: kind?.options ?? null,
     input: spec.input,
     input_origin_id: spec.input_origin_id,
     input_path: spec.input_path,

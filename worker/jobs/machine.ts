@@ -7,6 +7,7 @@ import { applyEncoderEvent, taskFor } from "./encoder-events";
 import { type JobState, type JobView, jobView } from "./job-state";
 import { type JobError, type JobStatus, terminalStatuses } from "./model";
 import { placeOutputFile } from "./output-placement";
+import type { TaskLogLine } from "./task-log";
 import { type JobAction, nextStatus } from "./transitions";
 
 /**
@@ -76,7 +77,11 @@ export type Effect =
   | { type: "cancel_encoder" }
   | { type: "webhook"; event: WebhookEventType; job: JobView }
   /** The input upload takes the facts this job's probe found. */
-  | { type: "share_probe"; upload_id: string; metadata: InputMetadata };
+  | { type: "share_probe"; upload_id: string; metadata: InputMetadata }
+  /** Lines a task's process wrote, for its log (kept apart from the job document, which is rewritten on every event). */
+  | { type: "append_log"; task_id: string; lines: TaskLogLine[] }
+  /** A restart starts every task's log afresh. */
+  | { type: "clear_logs" };
 
 export type DispatchDecision = "accepted" | "duplicate" | "stale" | "busy" | "unreachable" | "failed" | "retry";
 export type Directive = "continue" | "cancel";
@@ -152,21 +157,6 @@ export function wakeAt(job: JobState): number | null {
   if (isTerminal(job.status)) return null;
   const times = [job.lease?.expires_at, job.dispatch?.next_try_at, job.deadline_at].filter((t): t is number => typeof t === "number");
   return times.length > 0 ? Math.min(...times) : null;
-}
-
-/**
- * Fills in what a job stored before the machine existed lacks: a job that still wants
- * dispatching (no lease, its attempt never claimed) gets a dispatch due now, so the
- * alarm picks it up.
- */
-export function upgradeStoredJob(job: JobState, now: number): JobState {
-  job.execution ??= newExecutionMarks();
-  if (job.dispatch === undefined) {
-    const waiting = !isTerminal(job.status) && job.status !== "awaiting_confirmation" && job.lease === null && job.dispatched_attempt !== job.attempt;
-    job.dispatch = waiting ? { attempt: job.attempt, phase: "wanted", next_try_at: now, tries: 0, failures: 0 } : null;
-  }
-  job.deadline_at ??= null;
-  return job;
 }
 
 function wantDispatch(job: JobState, at: number): void {
@@ -393,6 +383,11 @@ class Run {
     lease.last_seq = event.seq;
     // A heartbeat moves only the lease: nothing for the index, the watchers or updated_at.
     if (event.type === "heartbeat") return { kind: "encoder", status: 200, directive: "continue" };
+    // Log lines go to the task's log; the job itself does not change.
+    if (event.type === "task_log") {
+      if (job.tasks.some((t) => t.id === event.task_id)) this.effects.push({ type: "append_log", task_id: event.task_id, lines: event.lines });
+      return { kind: "encoder", status: 200, directive: "continue" };
+    }
 
     const now = iso(this.now);
     const taskId = "stage" in event ? (event.task_id ?? taskFor(job, event.stage, null)?.id) : undefined;
@@ -512,6 +507,7 @@ class Run {
     }
     this.redispatch();
     job.deadline_at = this.now + this.ctx.config.jobTimeoutMs;
+    this.effects.push({ type: "clear_logs" });
   }
 
   /** The index mirrors the job after this step (once, however many changes the step made). */

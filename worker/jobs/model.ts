@@ -1,4 +1,4 @@
-import type { ContentAwareDecision } from "../../encoder/contract";
+import type { ContentAwareDecision, EngineName } from "../../encoder/contract";
 import type { BucketObject } from "../origins/buckets";
 
 export const jobStatuses = [
@@ -26,6 +26,12 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * One task of a job's plan, a node of its task graph. `inputs` and `outputs` name what
+ * it reads and makes: `input` (the job's input), plain file names of a tool pipeline's
+ * working directory, or output ids (an output is among the `outputs` of the one task
+ * whose completion completes it).
+ */
 export interface Task {
   id: string;
   kind: string;
@@ -33,6 +39,12 @@ export interface Task {
   version: string | null;
   output_id: string | null;
   options: Record<string, unknown>;
+  /** Which of the encoder's engines runs it. */
+  engine: EngineName;
+  inputs: string[];
+  outputs: string[];
+  /** Tasks that must have completed before it starts. */
+  depends_on: string[];
   status: TaskStatus;
   progress: number;
   error: JobError | null;
@@ -50,6 +62,18 @@ export interface OutputFacts {
   codec: string | null;
   sha256: string;
   files: number;
+}
+
+/** A tool pipeline's output: one file a storage:put stores in its location's folder. */
+export interface ToolOutputSpec {
+  file: string;
+  location: string;
+}
+
+/** The tool file an output stands for; null for the outputs of kind and outputs jobs, whose specs have no `file`. */
+export function toolOutputSpec(output: Pick<Output, "spec">): ToolOutputSpec | null {
+  const { file, location } = output.spec;
+  return typeof file === "string" && typeof location === "string" ? { file, location } : null;
 }
 
 export interface Output {

@@ -4,7 +4,18 @@ import { type OriginCredentials, decryptCredentials } from "./crypto";
 import { type OriginLocation, defaultRegion, originPermissions, presignObjectUrl } from "./s3";
 import type { S3MultipartTarget } from "./s3-multipart";
 import { type OriginPermission, type OriginRow, findOrigin, findOriginsForBucket } from "./store";
-import { type BucketScheme, type BucketUri, formatBucketUri, isBucketUri, parseInputUri, parseOutputUri, providerOf, providersFor, schemeOf } from "./uri";
+import {
+  type BucketScheme,
+  type BucketUri,
+  formatBucketUri,
+  isBucketUri,
+  parseInputUri,
+  parseOutputUri,
+  parseToolLocation,
+  providerOf,
+  providersFor,
+  schemeOf,
+} from "./uri";
 
 /**
  * Which credentials reach a bucket a job reads from or writes to: an origin of the org
@@ -34,6 +45,12 @@ export interface JobStorage {
   output: BucketTarget | null;
   /** Subtitle files given as bucket URIs, by the URI as written (absent in jobs made before subtitles could be). */
   subtitles?: Record<string, BucketObject>;
+  /**
+   * A tool pipeline's bucket folders (`key` ends in / and may hold `{job_id}`), by the
+   * location as written: `get` read from, `put` written to (absent in jobs made before
+   * tool pipelines ran).
+   */
+  tool_locations?: { get: Record<string, BucketTarget>; put: Record<string, BucketTarget> };
 }
 
 export class BucketRefError extends Error {
@@ -103,15 +120,19 @@ async function secretRef(env: Db, orgId: string, uri: BucketUri & { secret: stri
   return { via: "secret", secret: uri.secret, scheme: uri.scheme, bucket: uri.bucket };
 }
 
+/** The bucket behind a URI: the secret it names, else the org's origin holding its key with `need`. */
+async function resolveUri(env: Db, orgId: string, uri: BucketUri, need: OriginPermission, use: UseCheck): Promise<BucketObject> {
+  if (uri.secret !== null) return { bucket: await secretRef(env, orgId, { ...uri, secret: uri.secret }, use), key: uri.key };
+  return { bucket: originRef(await originForUri(env, orgId, uri, need, use)), key: uri.key };
+}
+
 /** The input's object: `input_origin_id` + `input_path`, or a bucket URI in `input`. */
 async function resolveInput(env: Db, orgId: string, input: { origin_id: string; path: string } | { uri: BucketUri }, use: UseCheck): Promise<BucketObject> {
   if ("origin_id" in input) {
     const origin = await originById(env, orgId, input.origin_id, "read", use);
     return { bucket: originRef(origin), key: origin.path ? `${origin.path}/${input.path}` : input.path };
   }
-  const { uri } = input;
-  if (uri.secret !== null) return { bucket: await secretRef(env, orgId, { ...uri, secret: uri.secret }, use), key: uri.key };
-  return { bucket: originRef(await originForUri(env, orgId, uri, "read", use)), key: uri.key };
+  return resolveUri(env, orgId, input.uri, "read", use);
 }
 
 /** Where outputs go: `output_origin_id` (the origin's path as the folder), or a bucket URI in `output`. */
@@ -120,9 +141,27 @@ async function resolveOutput(env: Db, orgId: string, output: { origin_id: string
     const origin = await originById(env, orgId, output.origin_id, "write", use);
     return { bucket: originRef(origin), key: origin.path ? `${origin.path}/` : "" };
   }
-  const { uri } = output;
-  if (uri.secret !== null) return { bucket: await secretRef(env, orgId, { ...uri, secret: uri.secret }, use), key: uri.key };
-  return { bucket: originRef(await originForUri(env, orgId, uri, "write", use)), key: uri.key };
+  return resolveUri(env, orgId, output.uri, "write", use);
+}
+
+/**
+ * A tool pipeline's locations, each folder by the same rules as `input` (get, read) and
+ * `output` (put, write). http(s) is a source only: a get reads it as given, a put
+ * cannot write to it.
+ */
+async function resolveToolLocations(env: Db, orgId: string, locations: { get: string[]; put: string[] }, use: UseCheck): Promise<NonNullable<JobStorage["tool_locations"]>> {
+  const resolved: NonNullable<JobStorage["tool_locations"]> = { get: {}, put: {} };
+  for (const [tool, need] of [["get", "read"], ["put", "write"]] as const) {
+    for (const location of locations[tool]) {
+      if (Object.hasOwn(resolved[tool], location)) continue;
+      if (!isBucketUri(location)) {
+        if (tool === "get") continue;
+        throw new BucketRefError("validation_error", `storage:put location ${location}: put writes to a bucket (s3://, gs://, r2://); http(s) locations are for storage:get`);
+      }
+      resolved[tool][location] = await resolveUri(env, orgId, parsed(parseToolLocation(location), `storage:${tool} location`), need, use);
+    }
+  }
+  return resolved;
 }
 
 export interface StorageFields {
@@ -133,6 +172,8 @@ export interface StorageFields {
   output_origin_id: string | null;
   /** The outputs' subtitle track sources; bucket URIs among them are resolved like the input. */
   subtitle_sources?: string[];
+  /** The `location`s of a tool pipeline's storage:get and storage:put tasks. */
+  tool_locations?: { get: string[]; put: string[] };
 }
 
 function parsed(result: ReturnType<typeof parseInputUri>, field: string): BucketUri {
@@ -143,7 +184,8 @@ function parsed(result: ReturnType<typeof parseInputUri>, field: string): Bucket
 /**
  * Resolves a job's bucket fields at creation (and resubmission): every origin and
  * secret they name must exist in the org, be usable by the caller's key, and (origins)
- * grant read for the input and subtitle files and write for outputs. Throws BucketRefError.
+ * grant read for the input, subtitle files and storage:get locations and write for
+ * outputs and storage:put locations. Throws BucketRefError.
  */
 export async function resolveJobStorage(env: Db, orgId: string, fields: StorageFields, use: UseCheck): Promise<JobStorage> {
   let input: BucketObject | null = null;
@@ -161,7 +203,8 @@ export async function resolveJobStorage(env: Db, orgId: string, fields: StorageF
       subtitles[source] = await resolveInput(env, orgId, { uri: parsed(parseInputUri(source), "subtitle_tracks.source") }, use);
     }
   }
-  return { input, output, subtitles };
+  const tools = fields.tool_locations;
+  return { input, output, subtitles, ...(tools ? { tool_locations: await resolveToolLocations(env, orgId, tools, use) } : {}) };
 }
 
 /** A bucket made usable: where it is, the credentials, and what they may do. */

@@ -81,5 +81,24 @@ export function parseOutputUri(text: string): Parsed {
   return problem ? { ok: false, problem } : parsed;
 }
 
+/**
+ * A tool pipeline's `location`: a folder of a bucket (`scheme://[{secret}@]bucket/path/`,
+ * a missing final / implied) whose files the task names. `{job_id}` is its one
+ * variable, substituted when the job runs (toolLocationKey).
+ */
+export function parseToolLocation(text: string): Parsed {
+  const parsed = parse(text);
+  if (!parsed.ok) return parsed;
+  const written = parsed.uri.key;
+  const key = written === "" || written.endsWith("/") ? written : `${written}/`;
+  for (const [, name] of key.matchAll(/\{([^}]*)\}/g)) {
+    if (name !== "job_id") return { ok: false, problem: `unknown variable {${name}}; a location may hold {job_id}` };
+  }
+  const problem = key === "" ? null : keyProblem(toolLocationKey(key, samplePathTemplateValues.job_id).slice(0, -1));
+  return problem ? { ok: false, problem } : { ok: true, uri: { ...parsed.uri, key } };
+}
+
+export const toolLocationKey = (folder: string, jobId: string): string => folder.replaceAll("{job_id}", jobId);
+
 /** True when an output location names a folder rather than one object. */
 export const isFolderKey = (key: string): boolean => key === "" || key.endsWith("/");

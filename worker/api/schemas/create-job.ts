@@ -124,6 +124,13 @@ export const createJobRequestSchema = z
       }
       forwardIssues(ctx, ["tasks", i, "parameters"], schema.safeParse(task.parameters));
     });
+    if (body.tasks !== undefined) {
+      const why = "a tool pipeline stores its files with storage:put";
+      for (const field of ["output", "output_origin_id", "output_path_template", "thumbnails"] as const) {
+        if (body[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `${field} goes with kind or outputs; ${why}` });
+      }
+      if (body.delayed_start !== undefined) ctx.addIssue({ code: "custom", path: ["delayed_start"], message: "delayed_start goes with kind or outputs; a tool pipeline has no probe to confirm after" });
+    }
     if (body.webhook_events !== undefined && body.webhook_url === undefined) {
       ctx.addIssue({ code: "custom", path: ["webhook_events"], message: "webhook_events needs a webhook_url" });
     }

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { contentAwareDecisionSchema } from "../../../encoder/contract";
+import { contentAwareDecisionSchema, engines } from "../../../encoder/contract";
 import { jobStatuses, outputStatuses, taskStatuses } from "../../jobs/model";
 import { priorityNames } from "./create-job";
 
@@ -15,6 +15,10 @@ export const taskSchema = z
     version: z.string().nullable(),
     output_id: z.string().nullable(),
     options: z.record(z.string(), z.unknown()),
+    engine: z.enum(engines).openapi({ description: "The encoder engine that runs it: transcode (kind and outputs jobs) or tools (tool pipelines)" }),
+    inputs: z.array(z.string()).openapi({ description: "What it reads: input (the job's input), file names of a tool pipeline's working directory, or output ids" }),
+    outputs: z.array(z.string()).openapi({ description: "What it makes: file names, or the ids of the outputs it completes" }),
+    depends_on: z.array(z.string()).openapi({ description: "The tasks that complete before it starts" }),
     status: z.enum(taskStatuses),
     progress: z.number().int().min(0).max(100),
     error: errorObject.nullable(),
@@ -24,6 +28,15 @@ export const taskSchema = z
     updated_at: isoTime,
   })
   .openapi("Task");
+
+export const taskLogSchema = z
+  .object({
+    task_id: z.string(),
+    status: z.enum(taskStatuses),
+    lines: z.array(z.object({ at: isoTime, text: z.string() })).openapi({ description: "The newest lines the task's process wrote (ffmpeg's stderr), oldest first" }),
+    dropped: z.number().int().openapi({ description: "Older lines no longer kept: a task keeps its last 1,000 lines and 256 KiB" }),
+  })
+  .openapi("TaskLog");
 
 export const outputSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { isBucketUri, parseToolLocation } from "../../origins/uri";
 
 /**
  * VTK's tool pipeline, the most general job form: an ordered list of tools that
@@ -12,10 +13,25 @@ const fileName = z
   .regex(/^[A-Za-z0-9._-]+$/, "a plain file name inside the job's working directory")
   .refine((name) => name !== "." && name !== "..", "a plain file name inside the job's working directory");
 
+const HTTP_LOCATION = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
+
+/**
+ * A folder: of a bucket, `s3://[{secret}@]bucket/path/`, `gs://…` or `r2://…` (resolved
+ * to an origin or secret at creation, like `input` and `output`), or for storage:get an
+ * http(s) URL the files' names are appended to.
+ */
 const storageLocation = z
   .string()
   .max(2048)
-  .regex(/^(?:s3|gs|r2):\/\/(?:\{[A-Za-z0-9_-]{1,64}\}@)?[a-z0-9][a-z0-9.-]{1,62}(?:\/[^\s]*)?$|^https?:\/\/\S+$/, "s3://[{secret}@]bucket/path/, gs://…, r2://… or an http(s) URL");
+  .superRefine((location, ctx) => {
+    if (HTTP_LOCATION.test(location)) return;
+    if (isBucketUri(location)) {
+      const parsed = parseToolLocation(location);
+      if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.problem });
+      return;
+    }
+    ctx.addIssue({ code: "custom", message: "s3://[{secret}@]bucket/path/, gs://…, r2://… or an http(s) URL" });
+  });
 
 const storageParameters = z.strictObject({
   location: storageLocation,
@@ -24,23 +40,37 @@ const storageParameters = z.strictObject({
 
 /**
  * ffmpeg arguments may name files of the working directory only: no absolute path,
- * no `..`, no protocol (the encoder also runs ffmpeg with a file-only whitelist).
+ * no `..`, no protocol (the encoder also runs ffmpeg with a file-only whitelist). A
+ * path may also start after a separator inside one argument: `file:/etc/passwd`,
+ * `movie=/etc/passwd`, `concat:a.mp4|/etc/passwd`, `movie='../x'`.
  */
-const ffmpegArgument = z
-  .string()
-  .max(4096)
-  .superRefine((arg, ctx) => {
-    // A path may also start after a separator inside one argument: `file:/etc/passwd`,
-    // `movie=/etc/passwd`, `concat:a.mp4|/etc/passwd`, `movie='../x'`.
-    if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
-      ctx.addIssue({ code: "custom", params: { code: "invalid_input" }, message: "ffmpeg arguments may only name files inside the job's working directory" });
-    }
+function argumentProblem(arg: string): string | null {
+  if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+    return "ffmpeg arguments may only name files inside the job's working directory";
+  }
+  return null;
+}
+
+/**
+ * Every check of an ffmpeg command at creation runs in this one refinement, so that the
+ * encoder's own rules (the arguments its sandboxed runner refuses, from the shared
+ * contract) can join them here and a job the encoder would refuse is refused at once.
+ */
+const ffmpegArguments = z
+  .array(z.string().max(4096))
+  .min(1)
+  .max(500)
+  .superRefine((args, ctx) => {
+    args.forEach((arg, i) => {
+      const problem = argumentProblem(arg);
+      if (problem) ctx.addIssue({ code: "custom", path: [i], params: { code: "invalid_input" }, message: problem });
+    });
   });
 
 export const toolParameterSchemas = {
   "storage:get": storageParameters,
   "storage:put": storageParameters,
-  "ffmpeg:cmd": z.strictObject({ arguments: z.array(ffmpegArgument).min(1).max(500) }),
+  "ffmpeg:cmd": z.strictObject({ arguments: ffmpegArguments }),
 } as const;
 export type ToolName = keyof typeof toolParameterSchemas;
 export const toolNames = Object.keys(toolParameterSchemas) as ToolName[];
