@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
+import { LineReader } from "./lines";
 import { ProgressParser } from "./progress";
 
 export interface RunOptions {
@@ -22,6 +23,8 @@ export interface GrowingInput {
 }
 
 const STDERR_LINES = 20;
+/** Longer stderr lines are cut: a failure message needs their start, and memory stays bounded. */
+export const MAX_STDERR_LINE = 2048;
 const KILL_GRACE_MS = 1_000;
 
 /**
@@ -31,15 +34,20 @@ const KILL_GRACE_MS = 1_000;
  * read with the file protocol's `follow`.
  */
 export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
-  const args: string[] = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y"];
-  for (let i = 0; i < command.args.length; i++) {
-    if (command.args[i] === "-i") {
-      args.push("-protocol_whitelist", "file,pipe");
-      if (growing && command.args[i + 1] === growing.file) args.push(...followArgs(growing.waitMs));
+  return ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y", ...whitelistInputs(command.args, growing)];
+}
+
+/** `args` with the file and pipe protocols whitelisted before every `-i` (and a growing input followed). */
+export function whitelistInputs(args: readonly string[], growing?: GrowingInput): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-i") {
+      out.push("-protocol_whitelist", "file,pipe");
+      if (growing && args[i + 1] === growing.file) out.push(...followArgs(growing.waitMs));
     }
-    args.push(command.args[i]!);
+    out.push(args[i]!);
   }
-  return args;
+  return out;
 }
 
 /** Input options that make the file protocol wait up to `waitMs` for more bytes at the end of a file. */
@@ -71,16 +79,17 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
+    // The last lines only: ffmpeg may print without end.
     const stderr: string[] = [];
-    let stderrTail = "";
+    let loggedErrors = false;
+    const stderrLines = new LineReader(MAX_STDERR_LINE, "truncate", (line) => {
+      loggedErrors = true;
+      stderr.push(line);
+      if (stderr.length > STDERR_LINES) stderr.shift();
+    });
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      const lines = (stderrTail + chunk).split("\n");
-      stderrTail = lines.pop()!;
-      stderr.push(...lines.filter((l) => l.trim() !== ""));
-      if (stderr.length > STDERR_LINES) stderr.splice(0, stderr.length - STDERR_LINES);
-    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderrLines.push(chunk));
 
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -106,9 +115,9 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.length > 0 || stderrTail.trim() !== "" });
-      if (stderrTail.trim()) stderr.push(stderrTail.trim());
-      const tail = stderr.slice(-STDERR_LINES).join("\n");
+      stderrLines.end();
+      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors });
+      const tail = stderr.map((l) => l.trim()).join("\n");
       reject(new PipelineError("encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));
     });
   });
