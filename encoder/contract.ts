@@ -659,7 +659,7 @@ const VALUE_OPTIONS: Record<string, ValueCheck> = {
   hls_time: number, hls_init_time: number, hls_list_size: number, hls_playlist_type: word, hls_segment_type: word,
   hls_flags: word, hls_segment_filename: relativePath, hls_fmp4_init_filename: relativePath, hls_base_url: word,
   master_pl_name: relativePath, var_stream_map: matching(/^[A-Za-z0-9_:, ]+$/, "a stream map of names and indexes"),
-  start_number: number, strftime: number,
+  start_number: number, strftime: number, strftime_mkdir: number,
   seg_duration: number, use_template: number, use_timeline: number, single_file: number, streaming: number,
   init_seg_name: relativePath, media_seg_name: relativePath, adaptation_sets: matching(/^[A-Za-z0-9_=, ]+$/, "a list of adaptation sets"),
   window_size: number, segment_time: word, segment_format: word, segment_list: relativePath, segment_list_type: word,

@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { lchown, lstat, mkdtemp, readdir, readlink, rm } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, readlink, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { type ToolLimits, toolLimitsSchema } from "../contract";
 import { PipelineError } from "../errors";
+import { workRoot } from "../pipeline/workdir";
 import { SANDBOX_ID, SYSTEM_DIRS, type SystemEntry, bwrapArgv } from "./bwrap";
 
 export interface SandboxOptions {
@@ -106,7 +107,9 @@ export class Sandbox {
   }
 
   private async selfTest(): Promise<string | null> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "kiln-sandbox-test-"));
+    // Where job directories are: what a run binds must be reachable the same way.
+    await mkdir(workRoot(), { recursive: true });
+    const dir = await mkdtemp(path.join(workRoot(), "sandbox-self-test-"));
     try {
       const exit = await this.execute({ dir, command: ["true"], limits: SELF_TEST_LIMITS, signal: new AbortController().signal });
       if (exit.startError) return `${this.options.bwrap ?? "bwrap"} could not be started (${exit.startError.message})`;
@@ -201,8 +204,15 @@ export async function diskUsage(dir: string): Promise<number> {
   return sizes.reduce((a, b) => a + b, 0);
 }
 
-/** The working directory and what is in it belong to the sandbox's uid, which must write there. */
+/**
+ * The working directory and what is in it belong to the sandbox's uid, which must write
+ * there, and bwrap, started as that uid, must reach it to bind it: the directory above
+ * (the encoder's work root) gets search permission for others, not read.
+ */
 async function handOver(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const { mode } = await stat(parent);
+  if ((mode & 0o001) === 0) await chmod(parent, (mode & 0o7777) | 0o001);
   await lchown(dir, SANDBOX_ID, SANDBOX_ID);
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     await lchown(path.join(entry.parentPath, entry.name), SANDBOX_ID, SANDBOX_ID);
