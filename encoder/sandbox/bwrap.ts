@@ -18,9 +18,9 @@
  */
 
 /** Where the job's working directory appears inside the sandbox. */
-export const JOB_DIR = "/job";
+const JOB_DIR = "/job";
 /** The private /tmp: a tmpfs of this size, so it cannot fill the encoder's memory. */
-export const TMP_BYTES = 64 * 1024 * 1024;
+const TMP_BYTES = 64 * 1024 * 1024;
 /** The uid and gid the run has inside (and the encoder drops to before starting it, when root). */
 export const SANDBOX_ID = 65534;
 

@@ -196,7 +196,7 @@ function diskMessage(used: number, limits: ToolLimits): string {
 }
 
 /** Bytes of all files under `dir` (their apparent sizes: a sparse file counts whole). */
-export async function diskUsage(dir: string): Promise<number> {
+async function diskUsage(dir: string): Promise<number> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const sizes = await Promise.all(
     entries.filter((e) => e.isFile()).map((e) => lstat(path.join(e.parentPath, e.name)).then((s) => s.size, () => 0)),
