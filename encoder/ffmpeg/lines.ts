@@ -56,3 +56,43 @@ export class LineReader {
     if (line.trim() !== "") this.onLine(line);
   }
 }
+
+/** Longer stderr lines are cut: a failure message needs their start, and memory stays bounded. */
+export const MAX_STDERR_LINE = 2048;
+
+/** How many of its last stderr lines a failed process's message carries. */
+const TAIL_LINES = 20;
+
+/**
+ * A process's stderr as lines (each cut at MAX_STDERR_LINE), each handed on as read,
+ * and the last TAIL_LINES of them kept for a failure's message.
+ */
+export class StderrTail {
+  private readonly last: string[] = [];
+  private readonly reader: LineReader;
+  /** Whether the process wrote any line at all. */
+  wrote = false;
+
+  constructor(onLine?: (line: string) => void) {
+    this.reader = new LineReader(MAX_STDERR_LINE, "truncate", (line) => {
+      this.wrote = true;
+      this.last.push(line);
+      if (this.last.length > TAIL_LINES) this.last.shift();
+      onLine?.(line);
+    });
+  }
+
+  push(chunk: string): void {
+    this.reader.push(chunk);
+  }
+
+  /** The process has ended: its last line needs no line break. */
+  end(): void {
+    this.reader.end();
+  }
+
+  /** The kept lines, trimmed, one per line. */
+  get text(): string {
+    return this.last.map((l) => l.trim()).join("\n");
+  }
+}

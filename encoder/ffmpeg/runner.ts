@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
-import { LineReader } from "./lines";
+import { StderrTail } from "./lines";
 import { ProgressParser } from "./progress";
 
 export interface RunOptions {
@@ -22,9 +22,6 @@ export interface GrowingInput {
   waitMs: number;
 }
 
-const STDERR_LINES = 20;
-/** Longer stderr lines are cut: a failure message needs their start, and memory stays bounded. */
-export const MAX_STDERR_LINE = 2048;
 const KILL_GRACE_MS = 1_000;
 
 /**
@@ -79,17 +76,10 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    // The last lines only: ffmpeg may print without end.
-    const stderr: string[] = [];
-    let loggedErrors = false;
-    const stderrLines = new LineReader(MAX_STDERR_LINE, "truncate", (line) => {
-      loggedErrors = true;
-      stderr.push(line);
-      if (stderr.length > STDERR_LINES) stderr.shift();
-    });
+    const stderr = new StderrTail();
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderrLines.push(chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
 
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -115,9 +105,9 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      stderrLines.end();
-      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors });
-      const tail = stderr.map((l) => l.trim()).join("\n");
+      stderr.end();
+      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.wrote });
+      const tail = stderr.text;
       reject(new PipelineError("encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));
     });
   });

@@ -2,18 +2,15 @@ import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { toolArgumentsProblem } from "../contract";
 import { PipelineError } from "../errors";
-import { LineReader } from "../ffmpeg/lines";
+import { StderrTail } from "../ffmpeg/lines";
 import { ProgressParser } from "../ffmpeg/progress";
-import { MAX_STDERR_LINE, whitelistInputs } from "../ffmpeg/runner";
+import { whitelistInputs } from "../ffmpeg/runner";
 import { type ToolPlace, probeInSandbox } from "./sandboxed-probe";
-
-/** stderr lines kept for a failure's message. */
-const TAIL_LINES = 20;
 
 export interface FfmpegCmdOptions extends ToolPlace {
   /** TEST-ONLY when false: no allowlist and no protocol whitelist, the sandbox alone (see EngineRuntime). */
   checkArguments: boolean;
-  /** Each stderr line, as read (at most MAX_STDERR_LINE characters). */
+  /** Each stderr line, as read (cut at MAX_STDERR_LINE characters). */
   onLine: (line: string) => void;
   onProgress: (fraction: number) => void;
 }
@@ -61,12 +58,7 @@ export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOp
   }
   const durationS = inputs[0] === undefined ? 0 : ((await probeInSandbox(inputs[0], options))?.source.durationS ?? 0);
 
-  const tail: string[] = [];
-  const stderr = new LineReader(MAX_STDERR_LINE, "truncate", (line) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    options.onLine(line);
-  });
+  const stderr = new StderrTail(options.onLine);
   const progress = new ProgressParser(durationS, options.onProgress);
   let code: number;
   try {
@@ -81,5 +73,5 @@ export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOp
   } finally {
     stderr.end();
   }
-  if (code !== 0) throw new PipelineError("encode_failed", `ffmpeg exited with ${code}${tail.length > 0 ? `:\n${tail.join("\n")}` : ""}`);
+  if (code !== 0) throw new PipelineError("encode_failed", `ffmpeg exited with ${code}${stderr.text ? `:\n${stderr.text}` : ""}`);
 }
