@@ -52,8 +52,9 @@ const canceled = () => new PipelineError("canceled", "The job was canceled");
  * process) and fails it with `resource_limit`, as does death by the CPU or file size
  * rlimit. A command is never run any other way: when bwrap cannot start (missing, user
  * namespaces refused), the run fails with `sandbox_unavailable`. Whether it can start
- * is learned from a self-test (`true` in the same sandbox) before the first run, and
- * again after any run that failed before its command started.
+ * is learned from a self-test (`true` in the same sandbox, on a directory in the work
+ * root) before the first run, and again after any run that may have failed before its
+ * command started.
  *
  * The environment bwrap itself gets is empty: inside, /proc/1/environ is bwrap's, and
  * the encoder's (its token) must not be there to read. An encoder running as root
@@ -69,7 +70,7 @@ export class Sandbox {
   constructor(private readonly options: SandboxOptions = {}) {}
 
   /** Null when runs can be sandboxed here, else why not. A pass is remembered; a failure is tested again next time. */
-  async unavailable(): Promise<string | null> {
+  private async unavailable(): Promise<string | null> {
     this.tested ??= this.selfTest();
     const why = await this.tested;
     if (why !== null) this.tested = null;
