@@ -4,9 +4,10 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { CONTRACT_VERSION, probeRequestSchema, workOrderSchema } from "./contract";
 import { ffmpegVersion } from "./ffmpeg/version";
 import { WarmProbes } from "./ffmpeg/warm-probes";
+import { runOrder } from "./engines";
 import { probeUpload } from "./pipeline/probe-upload";
 import { Reporter } from "./pipeline/reporter";
-import { runJob } from "./pipeline/run-job";
+import { Sandbox } from "./sandbox/sandbox";
 
 export const ENCODER_VERSION = "0.1.0";
 
@@ -22,6 +23,14 @@ export interface EncoderOptions {
   ffprobe?: string;
   /** ffprobe processes kept started ahead of need (see WarmProbes); default 2 per slot, 0 for none. */
   warmProbes?: number;
+  /** The bubblewrap binary tool runs are sandboxed with; default `bwrap` from PATH. */
+  bwrap?: string;
+  /**
+   * TEST-ONLY: false runs tool arguments without the allowlist and the protocol
+   * whitelist, so tests can show the sandbox alone contains them. Default true; never
+   * set from configuration.
+   */
+  checkToolArguments?: boolean;
 }
 
 interface Running {
@@ -52,6 +61,8 @@ export function createEncoderApp(options: EncoderOptions) {
   // A job takes one for its input and one per MP4/MOV output it verifies.
   const warmProbes = new WarmProbes({ size: options.warmProbes ?? 2 * concurrency, ffprobe: options.ffprobe });
   warmProbes.fill();
+  // One per process: its self-test is run once, before the first tool run.
+  const sandbox = new Sandbox({ bwrap: options.bwrap });
 
   const app = new Hono();
 
@@ -99,7 +110,6 @@ export function createEncoderApp(options: EncoderOptions) {
     const parsed = workOrderSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) return c.json({ error: { code: "invalid_work_order", message: "Not a work order", details: parsed.error.issues } }, 400);
     const order = parsed.data;
-    if (order.engine !== "transcode") return c.json({ error: { code: "engine_unavailable", message: `This encoder has no ${order.engine} engine` } }, 400);
     const current = running.get(order.job_id);
     if (current && current.attempt >= order.attempt) {
       // A redelivered order for an attempt already running (or superseded) is not run twice.
@@ -117,7 +127,7 @@ export function createEncoderApp(options: EncoderOptions) {
     const entry: Running = {
       attempt: order.attempt,
       controller,
-      done: runJob(order, {
+      done: runOrder(order, {
         signal: controller.signal,
         reporter,
         allowPrivateNetworks: options.allowPrivateNetworks ?? false,
@@ -125,6 +135,8 @@ export function createEncoderApp(options: EncoderOptions) {
         ffmpeg: options.ffmpeg,
         ffprobe: options.ffprobe,
         warmProbes,
+        sandbox,
+        checkToolArguments: options.checkToolArguments ?? true,
       })
         .catch((err) => console.error(JSON.stringify({ level: "error", job_id: order.job_id, message: String(err) })))
         .finally(async () => {

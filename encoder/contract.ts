@@ -558,3 +558,350 @@ export const probeResponseSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(false), error: z.object({ code: z.enum(uploadProbeFailureCodes), message: z.string().max(8192) }) }),
 ]);
 export type ProbeResponse = z.infer<typeof probeResponseSchema>;
+
+// ---- the ffmpeg arguments of a tool run ----
+//
+// An allowlist, checked by the Worker when a job is created and again by the encoder
+// before a run. It is defence in depth: the sandbox (no network, only the job's
+// directory visible) is what contains a run; the allowlist refuses up front what no
+// ordinary job needs: options and filters that open or write files or the network by
+// name, and any path that is not a relative one inside the working directory. Anything
+// not listed is refused.
+
+/** Why a value is refused, or null. */
+type ValueCheck = (value: string) => string | null;
+
+const WORD = /^[A-Za-z0-9_.,:+*#|=/-]+$/;
+const word: ValueCheck = (v) => (WORD.test(v) ? null : "is not a plain value");
+const number: ValueCheck = (v) => (/^-?\d+(\.\d+)?$/.test(v) ? null : "is not a number");
+const rate: ValueCheck = (v) => (/^\d+(\.\d+)?[kKMG]?$/.test(v) ? null : "is not a bit rate");
+const time: ValueCheck = (v) => (/^-?(\d+:){0,2}\d+(\.\d+)?(s|ms|us)?$/.test(v) ? null : "is not a time");
+const anyText: ValueCheck = () => null;
+const between =
+  (min: number, max: number): ValueCheck =>
+  (v) =>
+    /^-?\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? null : `is not a whole number from ${min} to ${max}`;
+const oneOf =
+  (...values: string[]): ValueCheck =>
+  (v) =>
+    values.includes(v) ? null : `is not one of ${values.join(", ")}`;
+const matching =
+  (pattern: RegExp, what: string): ValueCheck =>
+  (v) =>
+    pattern.test(v) ? null : `is not ${what}`;
+
+/**
+ * A file inside the working directory: relative, no `..`, no protocol (`file:` aside),
+ * only characters file names and ffmpeg's patterns use (`%03d`, `$Number$`).
+ */
+const relativePath: ValueCheck = (v) => {
+  const path = v.startsWith("file:") ? v.slice(5) : v;
+  if (path.startsWith("/")) return "is an absolute path; only files in the working directory can be named";
+  if (!/^[A-Za-z0-9._%$-]+(\/[A-Za-z0-9._%$-]+)*$/.test(path)) return "is not a plain relative path (a protocol, URL or unusual characters)";
+  if (path.split("/").includes("..")) return "leaves the working directory (`..`)";
+  if (path.startsWith("-")) return "looks like an option";
+  return null;
+};
+
+/** `key=value:key=value` for x264/x265, with only keys that set encoding, never files. */
+const encoderParams =
+  (keys: readonly string[]): ValueCheck =>
+  (v) => {
+    for (const pair of v.split(":")) {
+      const key = pair.split("=")[0]!;
+      if (!keys.includes(key)) return `sets ${JSON.stringify(key)}, which tool runs may not set`;
+    }
+    return null;
+  };
+const X26X_PARAMS = [
+  "keyint", "min-keyint", "keyint-min", "scenecut", "bframes", "b-adapt", "b-pyramid", "ref", "rc-lookahead", "aq-mode",
+  "aq-strength", "open-gop", "no-open-gop", "crf", "qp", "bitrate", "vbv-maxrate", "vbv-bufsize", "level", "profile",
+  "deblock", "psy-rd", "me", "subme", "merange", "trellis", "weightp", "colorprim", "transfer", "colormatrix", "range",
+  "nal-hrd", "force-cfr", "slices", "log-level", "repeat-headers", "hdr-opt", "hdr10-opt", "master-display", "max-cll",
+  "chromaloc", "aud", "sar", "no-scenecut", "strong-intra-smoothing", "sao", "no-sao", "rect", "amp", "tu-intra-depth",
+  "tu-inter-depth", "limit-refs", "rd", "ctu", "min-cu-size", "pools", "frame-threads",
+] as const;
+
+/** Options that take no value. */
+const FLAGS = new Set([
+  "y", "n", "re", "shortest", "an", "vn", "sn", "dn", "hide_banner", "nostdin", "stats", "nostats", "copyts",
+  "start_at_zero", "xerror", "ignore_unknown", "copy_unknown", "autorotate", "noautorotate", "accurate_seek",
+  "noaccurate_seek", "benchmark",
+]);
+
+/** Options that take a value, and how it is checked; `-i`, `-f` and filter graphs are handled apart. */
+const VALUE_OPTIONS: Record<string, ValueCheck> = {
+  // codecs and rate control
+  c: word, codec: word, vcodec: word, acodec: word, scodec: word,
+  b: rate, ab: rate, maxrate: rate, minrate: rate, bufsize: rate,
+  crf: number, qp: number, q: number, qscale: number, global_quality: number, qmin: number, qmax: number,
+  g: number, keyint_min: number, bf: number, refs: number, sc_threshold: number, "rc-lookahead": number,
+  preset: word, tune: word, profile: word, level: word, "x264-params": encoderParams(X26X_PARAMS),
+  "x265-params": encoderParams(X26X_PARAMS), "aq-mode": number,
+  deadline: word, quality: word, "cpu-used": number, "row-mt": number, "tile-columns": number, "tile-rows": number,
+  "lag-in-frames": number, "auto-alt-ref": number, speed: number, lossless: number, compression_level: number,
+  cutoff: number, application: word, vbr: word, frame_duration: number,
+  force_key_frames: anyText, flags: word, strict: word, bsf: word, tag: word,
+  // pictures and sound
+  pix_fmt: word, r: word, framerate: word, s: word, video_size: word, aspect: word, vsync: word, fps_mode: word,
+  ar: number, ac: number, sample_fmt: word, channel_layout: word,
+  color_primaries: word, color_trc: word, colorspace: word, color_range: word,
+  // what goes where
+  map: matching(/^-?[A-Za-z0-9_:?#.[\]-]+$/, "a stream map"), map_metadata: matching(/^-?[0-9a-z:]+$/, "a metadata map"),
+  map_chapters: number, metadata: anyText, disposition: word,
+  // time and length
+  ss: time, t: time, to: time, sseof: time, itsoffset: time,
+  frames: number, vframes: number, aframes: number, dframes: number, fs: number,
+  stream_loop: between(-1, 100), loop: number, final_delay: number,
+  // containers
+  movflags: word, brand: word, fflags: word, avoid_negative_ts: word, max_muxing_queue_size: number,
+  frag_duration: number, write_tmcd: word, use_editlist: word,
+  hls_time: number, hls_init_time: number, hls_list_size: number, hls_playlist_type: word, hls_segment_type: word,
+  hls_flags: word, hls_segment_filename: relativePath, hls_fmp4_init_filename: relativePath, hls_base_url: word,
+  master_pl_name: relativePath, var_stream_map: matching(/^[A-Za-z0-9_:, ]+$/, "a stream map of names and indexes"),
+  start_number: number, strftime: number, strftime_mkdir: number,
+  seg_duration: number, use_template: number, use_timeline: number, single_file: number, streaming: number,
+  init_seg_name: relativePath, media_seg_name: relativePath, adaptation_sets: matching(/^[A-Za-z0-9_=, ]+$/, "a list of adaptation sets"),
+  window_size: number, segment_time: word, segment_format: word, segment_list: relativePath, segment_list_type: word,
+  reset_timestamps: number, update: number, pattern_type: oneOf("sequence", "none"),
+  // the run itself
+  threads: between(0, 64), filter_threads: between(0, 64), filter_complex_threads: between(0, 64),
+  pass: between(1, 3), passlogfile: relativePath, loglevel: word, v: word,
+  progress: matching(/^pipe:[12]$/, "pipe:1 or pipe:2"),
+};
+
+/** Options refused with a reason: each opens, writes or reaches something by a name the allowlist cannot contain. */
+const REFUSED_OPTIONS: Record<string, string> = {
+  attach: "attaches a file or URL it names",
+  dump_attachment: "writes attachments to paths it names",
+  filter_complex_script: "reads a filter graph from a file the allowlist cannot check",
+  filter_script: "reads a filter graph from a file the allowlist cannot check",
+  protocol_whitelist: "the runner sets which protocols an input may use",
+  protocol_blacklist: "the runner sets which protocols an input may use",
+  safe: "would let the concat demuxer open any path",
+  hls_key_info_file: "names key files by path",
+  hls_enc_key_url: "names keys by URL",
+  sdp_file: "writes a file it names",
+  vstats: "writes a file outside the job's control",
+  vstats_file: "writes a file it names",
+  report: "writes a log file outside the job's control",
+  x264opts: "can name statistics files; use -x264-params",
+  init_hw_device: "opens devices",
+  hwaccel_device: "opens devices",
+  filter_hw_device: "opens devices",
+  stats_period: "floods the progress output",
+};
+
+/** Demuxers an input may name with `-f`; `lavfi` takes a filter graph as its input. */
+const INPUT_FORMATS = new Set([
+  "lavfi", "concat", "mov", "mp4", "matroska", "webm", "mpegts", "hls", "wav", "mp3", "aac", "flac", "ogg", "avi", "flv",
+  "image2", "rawvideo", "s16le", "f32le", "u8", "h264", "hevc", "srt", "webvtt", "ass", "gif",
+]);
+
+/** Muxers an output may name with `-f`. */
+const OUTPUT_FORMATS = new Set([
+  "mp4", "mov", "matroska", "webm", "mpegts", "hls", "dash", "segment", "ssegment", "stream_segment", "image2", "gif",
+  "webp", "apng", "mjpeg", "mp3", "adts", "flac", "wav", "ogg", "opus", "ipod", "3gp", "ismv", "avi", "flv", "null",
+  "rawvideo", "h264", "hevc", "srt", "webvtt", "ass", "framemd5", "md5", "s16le", "f32le", "u8", "ffmetadata",
+]);
+
+/** How a filter that reads files takes them: by these option names, and positionally in this order. */
+interface FileOptions {
+  named: readonly string[];
+  /** Its options in declaration order (ffmpeg fills positional values in that order); null where harmless. */
+  positional: readonly (string | null)[];
+}
+
+const SUBTITLE_FILES: FileOptions = { named: ["filename", "f", "fontsdir"], positional: ["filename", null, "fontsdir"] };
+
+/** The filters a graph may use: `true`, or the options through which it reads a file (relative paths only). */
+const FILTERS: Record<string, true | FileOptions> = {
+  drawtext: { named: ["fontfile", "textfile"], positional: ["fontfile", null, "textfile"] },
+  subtitles: SUBTITLE_FILES,
+  ass: SUBTITLE_FILES,
+};
+for (const name of [
+  // geometry, format, timing
+  "scale", "format", "aformat", "fps", "framerate", "setsar", "setdar", "setpts", "asetpts", "settb", "asettb", "crop", "pad",
+  "transpose", "hflip", "vflip", "rotate", "trim", "atrim", "tpad", "apad", "split", "asplit", "concat", "overlay", "hstack",
+  "vstack", "xstack", "null", "anull", "copy", "fifo", "afifo", "select", "aselect", "setparams", "setfield", "fieldorder",
+  "yadif", "bwdif", "idet", "separatefields", "interlace", "telecine", "pullup", "decimate", "mpdecimate", "tile",
+  "thumbnail", "zoompan", "loop", "aloop", "reverse", "areverse", "minterpolate", "framestep", "tblend", "blend",
+  "xfade", "fade", "afade", "acrossfade", "scale2ref", "zscale", "colorspace", "tonemap", "premultiply", "unpremultiply",
+  // colour and clean-up
+  "eq", "hue", "curves", "colorbalance", "colorchannelmixer", "colorlevels", "lut", "lutrgb", "lutyuv", "negate",
+  "unsharp", "hqdn3d", "nlmeans", "gblur", "boxblur", "smartblur", "deband", "deblock", "noise", "vignette", "fillborders",
+  "drawbox", "drawgrid", "chromakey", "colorkey", "lumakey", "alphamerge", "alphaextract", "palettegen", "paletteuse",
+  "histogram", "showinfo", "ashowinfo", "blackdetect", "blackframe", "cropdetect", "freezedetect", "scdet", "silencedetect",
+  // sound
+  "volume", "aresample", "amix", "amerge", "pan", "join", "channelsplit", "channelmap", "loudnorm", "dynaudnorm",
+  "atempo", "asetnsamples", "asetrate", "silenceremove", "highpass", "lowpass", "bandpass", "equalizer", "bass", "treble",
+  "acompressor", "alimiter", "aecho", "afftdn", "stereotools", "extrastereo", "ebur128", "astats", "volumedetect",
+  "showwaves", "showwavespic", "showspectrum", "showspectrumpic", "showvolume",
+  // sources (for -f lavfi inputs and graphs)
+  "testsrc", "testsrc2", "smptebars", "smptehdbars", "color", "nullsrc", "anullsrc", "sine", "aevalsrc", "rgbtestsrc",
+  "yuvtestsrc", "mandelbrot", "allrgb", "allyuv", "pal75bars", "pal100bars", "anoisesrc",
+]) {
+  FILTERS[name] = true;
+}
+
+const WHITESPACE = " \n\t\r";
+
+/**
+ * ffmpeg's av_get_token: skips leading whitespace, reads up to a terminator, drops
+ * quotes and the backslash of an escape, trims trailing unescaped whitespace. Filter
+ * graphs and filter options are unescaped with it, once each, so parsing with it sees
+ * the names and values ffmpeg will see (`movie=\/abs`, `movie= /abs`, `'mo'vie`).
+ */
+function getToken(text: string, from: number, terms: string): { token: string; next: number } {
+  let p = from;
+  while (p < text.length && WHITESPACE.includes(text[p]!)) p++;
+  let out = "";
+  let kept = 0;
+  while (p < text.length && !terms.includes(text[p]!)) {
+    const c = text[p++]!;
+    if (c === "\\" && p < text.length) {
+      out += text[p++];
+      kept = out.length;
+    } else if (c === "'") {
+      while (p < text.length && text[p] !== "'") out += text[p++];
+      if (p < text.length) {
+        p++;
+        kept = out.length;
+      }
+    } else {
+      out += c;
+    }
+  }
+  let end = out.length;
+  while (end > kept && WHITESPACE.includes(out[end - 1]!)) end--;
+  return { token: out.slice(0, end), next: p };
+}
+
+/** The filters of a graph as ffmpeg's graph parser reads it: name (without `@instance`) and raw options. */
+function parseGraph(graph: string): { name: string; options: string | null }[] | string {
+  const filters: { name: string; options: string | null }[] = [];
+  let p = 0;
+  const skipSpace = () => {
+    while (p < graph.length && WHITESPACE.includes(graph[p]!)) p++;
+  };
+  const labels = (): string | null => {
+    while (graph[p] === "[") {
+      const { token, next } = getToken(graph, p + 1, "]");
+      if (!token || graph[next] !== "]") return "has a bad or unbalanced [label]";
+      p = next + 1;
+      skipSpace();
+    }
+    return null;
+  };
+  skipSpace();
+  if (graph.startsWith("sws_flags=", p)) {
+    const end = graph.indexOf(";", p);
+    if (end < 0) return "has sws_flags without a ';'";
+    p = end + 1;
+  }
+  for (;;) {
+    skipSpace();
+    const before = labels();
+    if (before) return before;
+    const name = getToken(graph, p, "=,;[");
+    p = name.next;
+    let options: string | null = null;
+    if (graph[p] === "=") {
+      const opts = getToken(graph, p + 1, "[],;");
+      options = opts.token;
+      p = opts.next;
+    }
+    filters.push({ name: name.token.split("@")[0]!, options });
+    const after = labels();
+    if (after) return after;
+    skipSpace();
+    const separator = graph[p++];
+    if (separator === undefined) return filters;
+    if (separator !== "," && separator !== ";") return "cannot be read as a filter graph";
+  }
+}
+
+/**
+ * A filter's options as ffmpeg's process_options assigns them: a `key=value` pair sets
+ * that key; a bare value sets the filter's options in declaration order, an order that
+ * starts again from the first option after every `key=value` pair.
+ */
+function filterOptionNames(options: string, positional: readonly (string | null)[]): { option: string | null | undefined; value: string }[] {
+  const assigned: { option: string | null | undefined; value: string }[] = [];
+  let slot = 0;
+  let p = 0;
+  while (p < options.length) {
+    const key = /^[ \n\t\r]*([A-Za-z0-9_./-]*)[ \n\t\r]*=/.exec(options.slice(p));
+    if (key) p += key[0].length;
+    const { token, next } = getToken(options, p, ":");
+    assigned.push({ option: key ? key[1] : positional[slot], value: token });
+    slot = key ? 0 : slot + 1;
+    p = next + 1;
+  }
+  return assigned;
+}
+
+function filterGraphProblem(graph: string): string | null {
+  const parsed = parseGraph(graph);
+  if (typeof parsed === "string") return `the filter graph ${parsed}`;
+  for (const { name, options } of parsed) {
+    const rule = FILTERS[name];
+    if (!rule) return `the filter ${JSON.stringify(name)} is not one tool runs may use`;
+    if (rule === true || options === null) continue;
+    for (const { option, value } of filterOptionNames(options, rule.positional)) {
+      if (option === undefined) return `${name} takes its options by name here (${name}=key=value:…)`;
+      if (option === null || !rule.named.includes(option)) continue;
+      const problem = relativePath(value);
+      if (problem) return `${name}'s ${option} ${JSON.stringify(value)} ${problem}`;
+    }
+  }
+  return null;
+}
+
+const GRAPH_OPTIONS = new Set(["vf", "af", "filter", "filter_complex", "lavfi"]);
+
+/**
+ * Why these `ffmpeg:cmd` arguments are refused, or null when every option, format,
+ * filter and path in them is allowed. Options may carry stream specifiers
+ * (`-c:v`, `-b:a:0`); inputs and outputs must be relative paths inside the working
+ * directory; `-f lavfi` inputs and filter graphs may use only listed filters.
+ */
+export function toolArgumentsProblem(args: readonly string[]): string | null {
+  // A -f applies to the next input or output.
+  let format: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("-") || arg === "-") {
+      if (format !== null && !OUTPUT_FORMATS.has(format)) return `-f ${format} is not an output format tool runs may use`;
+      const named = format === "null" && (arg === "-" || arg === "/dev/null") ? null : relativePath(arg);
+      if (named) return `the output ${JSON.stringify(arg)} ${named}`;
+      format = null;
+      continue;
+    }
+    const [name = "", ...specifier] = arg.slice(1).split(":");
+    if (specifier.some((s) => !/^[A-Za-z0-9#._-]*$/.test(s))) return `${arg} has an unusual stream specifier`;
+    const refused = REFUSED_OPTIONS[name];
+    if (refused !== undefined) return `-${name} is not allowed: it ${refused}`;
+    if (FLAGS.has(name)) continue;
+    const check = name === "i" || name === "f" || GRAPH_OPTIONS.has(name) ? null : VALUE_OPTIONS[name];
+    if (check === undefined) return `${arg} is not an option tool runs may use`;
+    const value = args[++i];
+    if (value === undefined) return `${arg} needs a value`;
+    if (name === "f") {
+      format = value;
+    } else if (name === "i") {
+      if (format !== null && !INPUT_FORMATS.has(format)) return `-f ${format} is not an input format tool runs may use`;
+      const problem = format === "lavfi" ? filterGraphProblem(value) : relativePath(value);
+      if (problem) return `the input ${JSON.stringify(value)}${format === "lavfi" ? ":" : ""} ${problem}`;
+      format = null;
+    } else if (check) {
+      const problem = check(value);
+      if (problem) return `${arg} ${JSON.stringify(value)} ${problem}`;
+    } else {
+      const problem = filterGraphProblem(value);
+      if (problem) return `${arg} ${JSON.stringify(value)}: ${problem}`;
+    }
+  }
+  return null;
+}

@@ -10,11 +10,13 @@ export class PipelineError extends Error {
   }
 }
 
+/** The longest failure message the contract carries; a longer one (a tool's stderr) keeps its end. */
+const MAX_MESSAGE = 8192;
+
 /** Any error a stage threw, as the code and message the job will carry. */
 export function toFailure(err: unknown, fallback: FailureCode): { code: FailureCode; message: string } {
   const code = (err as { code?: unknown })?.code;
-  if (typeof code === "string" && (failureCodes as readonly string[]).includes(code)) {
-    return { code: code as FailureCode, message: (err as Error).message };
-  }
-  return { code: fallback, message: err instanceof Error ? err.message : String(err) };
+  const known = typeof code === "string" && (failureCodes as readonly string[]).includes(code);
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: known ? (code as FailureCode) : fallback, message: message.length > MAX_MESSAGE ? `…${message.slice(-(MAX_MESSAGE - 1))}` : message };
 }

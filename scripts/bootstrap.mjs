@@ -27,17 +27,24 @@ export function ensureDependencies() {
   run("npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
-/** Installs ffmpeg and ffprobe from Debian's packages when they are missing. */
+/**
+ * Installs from Debian's packages what is missing of ffmpeg and ffprobe, and of what
+ * sandboxes tool runs: bubblewrap (bwrap) and prlimit (util-linux).
+ */
 export function ensureFfmpeg() {
-  if (works("ffmpeg", ["-version"]) && works("ffprobe", ["-version"])) return;
-  console.log("kiln: installing ffmpeg with apt-get…");
+  const missing = [];
+  if (!works("ffmpeg", ["-version"]) || !works("ffprobe", ["-version"])) missing.push("ffmpeg");
+  if (!works("bwrap", ["--version"])) missing.push("bubblewrap");
+  if (!works("prlimit", ["--version"])) missing.push("util-linux");
+  if (missing.length === 0) return;
+  console.log(`kiln: installing ${missing.join(", ")} with apt-get…`);
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const sudo = isRoot ? [] : works("sudo", ["-n", "true"]) ? ["sudo", "-n"] : null;
-  if (!sudo) throw new Error("ffmpeg is missing and apt-get needs root: install it with `sudo apt-get install -y ffmpeg`");
-  const apt = (args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args]) : run("apt-get", args));
+  if (!sudo) throw new Error(`${missing.join(", ")} missing and apt-get needs root: install with \`sudo apt-get install -y ${missing.join(" ")}\``);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  apt(["update"], { env });
-  apt(["install", "-y", "--no-install-recommends", "ffmpeg"], { env });
+  const apt = (args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args], { env }) : run("apt-get", args, { env }));
+  apt(["update"]);
+  apt(["install", "-y", "--no-install-recommends", ...missing]);
 }
 
 export function wrangler(args, options = {}) {

@@ -12,6 +12,7 @@ export const errorCodes = [
   "invalid_codec",
   "invalid_drm",
   "unknown_tool",
+  "tool_refused",
   "preset_not_found",
   "preset_exists",
   "invalid_json",

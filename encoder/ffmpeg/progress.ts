@@ -1,10 +1,16 @@
+import { LineReader } from "./lines";
+
+/** No key=value line of ffmpeg's progress output comes near this; a longer one is not progress. */
+const MAX_PROGRESS_LINE = 1024;
+
 /**
  * Reads ffmpeg's `-progress pipe:1` output: blocks of key=value lines, each closed by
  * `progress=continue` or `progress=end`. Only the media time matters here; progress
- * is that time over the duration the command processes.
+ * is that time over the duration the command processes. Whatever arrives on the pipe,
+ * it holds at most one line of MAX_PROGRESS_LINE characters.
  */
 export class ProgressParser {
-  private buffer = "";
+  private readonly lines = new LineReader(MAX_PROGRESS_LINE, "drop", (line) => this.line(line.trim()));
   private outTimeUs = 0;
   private lastFraction = 0;
 
@@ -18,14 +24,13 @@ export class ProgressParser {
     return this.outTimeUs / 1e6;
   }
 
+  /** Characters held of a line not yet ended. */
+  get retained(): number {
+    return this.lines.retained;
+  }
+
   push(chunk: string): void {
-    this.buffer += chunk;
-    let newline: number;
-    while ((newline = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      this.line(line);
-    }
+    this.lines.push(chunk);
   }
 
   private line(line: string): void {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
+import { StderrTail } from "./lines";
 import { ProgressParser } from "./progress";
 
 export interface RunOptions {
@@ -21,7 +22,6 @@ export interface GrowingInput {
   waitMs: number;
 }
 
-const STDERR_LINES = 20;
 const KILL_GRACE_MS = 1_000;
 
 /**
@@ -31,15 +31,20 @@ const KILL_GRACE_MS = 1_000;
  * read with the file protocol's `follow`.
  */
 export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
-  const args: string[] = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y"];
-  for (let i = 0; i < command.args.length; i++) {
-    if (command.args[i] === "-i") {
-      args.push("-protocol_whitelist", "file,pipe");
-      if (growing && command.args[i + 1] === growing.file) args.push(...followArgs(growing.waitMs));
+  return ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y", ...whitelistInputs(command.args, growing)];
+}
+
+/** `args` with the file and pipe protocols whitelisted before every `-i` (and a growing input followed). */
+export function whitelistInputs(args: readonly string[], growing?: GrowingInput): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-i") {
+      out.push("-protocol_whitelist", "file,pipe");
+      if (growing && args[i + 1] === growing.file) out.push(...followArgs(growing.waitMs));
     }
-    args.push(command.args[i]!);
+    out.push(args[i]!);
   }
-  return args;
+  return out;
 }
 
 /** Input options that make the file protocol wait up to `waitMs` for more bytes at the end of a file. */
@@ -71,16 +76,10 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    const stderr: string[] = [];
-    let stderrTail = "";
+    const stderr = new StderrTail();
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      const lines = (stderrTail + chunk).split("\n");
-      stderrTail = lines.pop()!;
-      stderr.push(...lines.filter((l) => l.trim() !== ""));
-      if (stderr.length > STDERR_LINES) stderr.splice(0, stderr.length - STDERR_LINES);
-    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
 
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -106,9 +105,9 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
-      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.length > 0 || stderrTail.trim() !== "" });
-      if (stderrTail.trim()) stderr.push(stderrTail.trim());
-      const tail = stderr.slice(-STDERR_LINES).join("\n");
+      stderr.end();
+      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.wrote });
+      const tail = stderr.text;
       reject(new PipelineError("encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));
     });
   });

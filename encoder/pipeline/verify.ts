@@ -26,6 +26,11 @@ export async function verifyOutput(command: FfmpegCommand, dir: string, options:
   const file = command.factsFrom ?? command.main;
   if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
   const probed = (await probeWarm(file, dir, options)) ?? (await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false }));
+  return factsOf(probed);
+}
+
+/** An output's media facts from ffprobe's description of it. */
+export function factsOf(probed: ProbeResult): VerifiedFacts {
   return {
     duration_ms: probed.isStillImage ? null : probed.metadata.duration_ms,
     width: probed.source.width,

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { EncoderEvent, TranscodeOrderInput } from "../../encoder/contract";
+import type { EncoderEvent, ToolsOrderInput, TranscodeOrderInput } from "../../encoder/contract";
 import { type EncoderOptions, createEncoderApp } from "../../encoder/app";
 
 export const ENCODER_TOKEN = "encoder-test-token-0123456789";
@@ -162,6 +162,20 @@ export async function startSink() {
         lease_token: "lease-token-0123456789",
         input: { url: inputUrl },
         tasks,
+        export: { sign_url: `${base}/sign`, token: "export-token-0123456789" },
+        callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
+      };
+    },
+    /** A tool pipeline's order (engine "tools"), reporting to this sink. */
+    toolsOrder(jobId: string, steps: ToolsOrderInput["steps"], toolLimits: ToolsOrderInput["tool_limits"] = {}, attempt = 1): ToolsOrderInput {
+      return {
+        v: 1,
+        engine: "tools",
+        job_id: jobId,
+        attempt,
+        lease_token: "lease-token-0123456789",
+        steps,
+        tool_limits: toolLimits,
         export: { sign_url: `${base}/sign`, token: "export-token-0123456789" },
         callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
       };

@@ -425,6 +425,7 @@ describe("tasks[]", () => {
     { name: "an r2:// location with a secret", body: tasksJob([get(["in.mp4"], "r2://{tool-keys}@bucket/in/"), transcode, put()]) },
     { name: "an https location", body: tasksJob([get(["in.mp4"], "https://media.example.com/in/"), transcode, put()]) },
     { name: "file names with dots, dashes and underscores", body: tasksJob([get(["in.part-1_a.mp4", "...x"]), transcode, put()]) },
+    { name: "the VTK seed's ffmpeg:cmd", body: pipeline(ffmpeg(["-y", "-i", "in.mp4", "-c:v", "libx264", "-b:v", "1500k", "-c:a", "aac", "-b:a", "128k", "out.mp4"])) },
     {
       name: "ffmpeg filter arguments",
       body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "scale=iw/2:-2,fps=30000/1001", "-map", "0:a:0", "-metadata", "title=a..b", "out.mp4"])),
@@ -456,6 +457,20 @@ describe("tasks[]", () => {
     { name: "an absolute path inside concat:", body: pipeline(ffmpeg(["-i", "concat:in.mp4|/etc/passwd", "out.mp4"])), code: "invalid_input" },
     { name: "a quoted .. path inside a filter", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "movie='../x.png'", "out.mp4"])), code: "invalid_input" },
     { name: "a .. path inside a filter", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "movie=../secret.png", "out.mp4"])), code: "invalid_input" },
+    // The encoder's allowlist (encoder/contract.ts toolArgumentsProblem), checked at creation too.
+    { name: "an escaped absolute path inside movie=", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "movie=\\/etc/passwd", "out.mp4"])), code: "tool_refused" },
+    { name: "a movie= source at all", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "movie=in.mp4", "out.mp4"])), code: "tool_refused" },
+    { name: "drawtext reading /proc/self/environ through an escaped path", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "drawtext=textfile=\\/proc/self/environ", "out.mp4"])), code: "tool_refused" },
+    { name: "movie= with a space before an absolute path", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "movie= /etc/passwd", "out.mp4"])), code: "tool_refused" },
+    { name: "sendcmd reading commands from a file", body: pipeline(ffmpeg(["-i", "in.mp4", "-vf", "sendcmd=f=cmds.txt,null", "out.mp4"])), code: "tool_refused" },
+    { name: "-attach of a URL", body: pipeline(ffmpeg(["-i", "in.mp4", "-attach", "http:evil", "out.mkv"])), code: "tool_refused" },
+    { name: "-dump_attachment", body: pipeline(ffmpeg(["-dump_attachment:t", "x", "-i", "in.mp4", "out.mp4"])), code: "tool_refused" },
+    { name: "a -protocol_whitelist of its own", body: pipeline(ffmpeg(["-protocol_whitelist", "file,tcp", "-i", "in.mp4", "out.mp4"])), code: "tool_refused" },
+    { name: "an output named tcp:host:port", body: pipeline(ffmpeg(["-i", "in.mp4", "-f", "mpegts", "tcp:127.0.0.1:9"])), code: "tool_refused" },
+    { name: "the tee muxer", body: pipeline(ffmpeg(["-i", "in.mp4", "-f", "tee", "[f=mp4]out.mp4"])), code: "tool_refused" },
+    { name: "-filter_complex_script", body: pipeline(ffmpeg(["-i", "in.mp4", "-filter_complex_script", "graph.txt", "out.mp4"])), code: "tool_refused" },
+    { name: "a concat list read unsafely", body: pipeline(ffmpeg(["-f", "concat", "-safe", "0", "-i", "list.txt", "out.mp4"])), code: "tool_refused" },
+    { name: "-hls_key_info_file", body: pipeline(ffmpeg(["-i", "in.mp4", "-hls_key_info_file", "keyinfo", "out.m3u8"])), code: "tool_refused" },
   ]);
 });
 
@@ -662,7 +677,7 @@ describe("transport", () => {
     );
   });
   it("accepts a body just under 1 MiB", async () => {
-    const body = pipeline(ffmpeg(["-i", "in.mp4", ...times(240, () => `-metadata=${long(4000)}`), "out.mp4"]));
+    const body = pipeline(ffmpeg(["-i", "in.mp4", ...times(240, () => ["-metadata", `comment=${long(3990)}`]).flat(), "out.mp4"]));
     expect(JSON.stringify(body).length).toBeGreaterThan(950_000);
     expect(JSON.stringify(body).length).toBeLessThan(1024 * 1024);
     await expectCreated(body);

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { toolArgumentsProblem } from "../../../encoder/contract";
 import { isBucketUri, parseToolLocation } from "../../origins/uri";
 
 /**
@@ -61,10 +62,16 @@ const ffmpegArguments = z
   .min(1)
   .max(500)
   .superRefine((args, ctx) => {
+    let named = false;
     args.forEach((arg, i) => {
       const problem = argumentProblem(arg);
       if (problem) ctx.addIssue({ code: "custom", path: [i], params: { code: "invalid_input" }, message: problem });
+      named ||= problem !== null;
     });
+    if (named) return;
+    // The encoder's allowlist: what its sandboxed runner would refuse is refused now.
+    const refused = toolArgumentsProblem(args);
+    if (refused) ctx.addIssue({ code: "custom", params: { code: "tool_refused" }, message: refused });
   });
 
 export const toolParameterSchemas = {

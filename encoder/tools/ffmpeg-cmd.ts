@@ -1,0 +1,77 @@
+import { lstat } from "node:fs/promises";
+import path from "node:path";
+import { toolArgumentsProblem } from "../contract";
+import { PipelineError } from "../errors";
+import { StderrTail } from "../ffmpeg/lines";
+import { ProgressParser } from "../ffmpeg/progress";
+import { whitelistInputs } from "../ffmpeg/runner";
+import { type ToolPlace, probeInSandbox } from "./sandboxed-probe";
+
+export interface FfmpegCmdOptions extends ToolPlace {
+  /** TEST-ONLY when false: no allowlist and no protocol whitelist, the sandbox alone (see EngineRuntime). */
+  checkArguments: boolean;
+  /** Each stderr line, as read (cut at MAX_STDERR_LINE characters). */
+  onLine: (line: string) => void;
+  onProgress: (fraction: number) => void;
+}
+
+/**
+ * The argv of a user's ffmpeg command: the fixed options every run gets (no banner,
+ * never stdin, progress on stdout instead of the status line; a user's -stats still
+ * wins), then the user's arguments with the file and pipe protocols whitelisted
+ * before each input. The whitelist is defence in depth, not a boundary: an argument
+ * list can swallow it as another option's value; the sandbox is the boundary.
+ */
+export function toolFfmpegArgv(args: readonly string[], whitelist: boolean): string[] {
+  return ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", ...(whitelist ? whitelistInputs(args) : args)];
+}
+
+/** The files ffmpeg's inputs name in the working directory: every `-i` but filter graphs (`-f lavfi`) and patterns (`%03d`). */
+export function inputFiles(args: readonly string[]): string[] {
+  const files: string[] = [];
+  let format: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-f") {
+      format = args[++i];
+    } else if (args[i] === "-i") {
+      const input = args[++i]?.replace(/^file:/, "");
+      if (input && format !== "lavfi") files.push(input);
+      format = undefined;
+    }
+  }
+  return files.filter((f) => !path.isAbsolute(f) && !/[:%]/.test(f) && !f.split("/").includes(".."));
+}
+
+/**
+ * Runs a user's ffmpeg command in the sandbox: refused first if the allowlist refuses
+ * it (`tool_refused`) or an input is not in the working directory (`file_missing`).
+ * Progress is ffmpeg's media time over the duration of its first input, when ffprobe
+ * can tell it; otherwise it jumps to the end when the run does. A non-zero exit fails
+ * with `encode_failed` and ffmpeg's last lines.
+ */
+export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOptions): Promise<void> {
+  const problem = options.checkArguments ? toolArgumentsProblem(args) : null;
+  if (problem) throw new PipelineError("tool_refused", `The ffmpeg arguments were refused: ${problem}`);
+  const inputs = inputFiles(args);
+  for (const input of inputs) {
+    if (!(await lstat(path.join(options.dir, input)).catch(() => null))) throw new PipelineError("file_missing", `ffmpeg's input ${input} is not in the working directory`);
+  }
+  const durationS = inputs[0] === undefined ? 0 : ((await probeInSandbox(inputs[0], options))?.source.durationS ?? 0);
+
+  const stderr = new StderrTail(options.onLine);
+  const progress = new ProgressParser(durationS, options.onProgress);
+  let code: number;
+  try {
+    code = await options.sandbox.run({
+      dir: options.dir,
+      command: [options.ffmpeg ?? "ffmpeg", ...toolFfmpegArgv(args, options.checkArguments)],
+      limits: options.limits,
+      signal: options.signal,
+      onStdout: (text) => progress.push(text),
+      onStderr: (text) => stderr.push(text),
+    });
+  } finally {
+    stderr.end();
+  }
+  if (code !== 0) throw new PipelineError("encode_failed", `ffmpeg exited with ${code}${stderr.text ? `:\n${stderr.text}` : ""}`);
+}
