@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -27,6 +27,9 @@ export interface E2EStack extends Stack {
 /** The whole local stack, started the way `npm start` starts it, in its own state directory. */
 export async function bootStack(vars: Record<string, string> = {}, encoderEnv: Record<string, string> = {}): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
+  // Tool runs are sandboxed as uid 65534, which must pass through to the job's
+  // directory, as it does through /tmp in `npm start`: searchable, not listable.
+  chmodSync(scratch, 0o711);
   const workDir = path.join(scratch, "work");
   const port = await freePort();
   let encoderPort = await freePort();
