@@ -246,7 +246,9 @@ export class JobDO extends DurableObject<Env> {
     this.job = result.state;
     this.outbox.record(result.effects);
     this.save();
-    await this.armAlarm(this.wakeAt(Date.now()));
+    // Armed before any call out, so a crash during one (a send cut short) still wakes the job.
+    const callsOut = result.effects.some((e) => e.type === "send_order" || e.type === "cancel_encoder" || e.type === "share_probe");
+    if (callsOut) await this.armAlarm(this.wakeAt(Date.now()));
     let reply = result.reply;
     for (const effect of result.effects) {
       const outcome = await this.perform(effect);
