@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { findKeyBySecret } from "../auth/api-keys";
-import { type Action, isAllowed } from "../auth/policy";
+import { keyCaller } from "../auth/caller";
+import type { Action } from "../auth/policy";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
@@ -31,7 +32,5 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 export function authorize(c: { get(key: "principal"): AppEnv["Variables"]["principal"] }, action: Action, resource: string): void {
-  if (!isAllowed(c.get("principal").statements, action, resource)) {
-    throw new ApiError(403, "forbidden", `This API key is not allowed to ${action} on ${resource}`);
-  }
+  keyCaller(c.get("principal")).authorize(action, resource);
 }
