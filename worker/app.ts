@@ -1,9 +1,11 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
-import { ApiError, errorResponse, onError, payloadTooLarge } from "./errors";
+import { envelope, errorResponse, noRoute } from "./errors";
 import { authenticate } from "./middleware/authenticate";
+import { bodyLimit } from "./middleware/body-limit";
+import { type CorsOptions, cors } from "./middleware/cors";
+import { jsonOnly } from "./middleware/json-only";
+import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
 import { storageRoutes } from "./storage/routes";
 import { jobRoutes } from "./routes/jobs";
@@ -29,6 +31,7 @@ api.doc31("/openapi.json", {
   info: { title: "Kiln", version: VERSION, description: "Video processing jobs: submit, watch, download." },
   servers: [{ url: "/v1" }],
 });
+const apiKey = authenticate();
 api.use("*", async (c, next) => {
   if (c.req.path === "/v1/openapi.json") return next();
   // tus discovery (OPTIONS) is public, as tus clients probe it before authenticating.
@@ -37,7 +40,7 @@ api.use("*", async (c, next) => {
   if (/^\/v1\/jobs\/[^/]+\/watch$/.test(c.req.path) && c.req.query("token") !== undefined) return next();
   // A signed key URL stands in for the API key, so players can fetch a content key.
   if (isSignedKeyRequest(c.req.path, c.req.query("sig"))) return next();
-  return authenticate(c, next);
+  return apiKey(c, next);
 });
 api.route("/", jobRoutes);
 api.route("/", drmRoutes);
@@ -51,33 +54,21 @@ api.route("/", presetRoutes);
 
 export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId);
-const apiCors = cors({
-    origin: "*",
-    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Organization-ID", "Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "X-HTTP-Method-Override"],
-    exposeHeaders: ["X-Request-ID", "Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires"],
-  });
-// A plain OPTIONS (no preflight) to tus is protocol discovery, answered by the tus routes.
-app.use("/v1/*", (c, next) =>
-  c.req.method === "OPTIONS" && isTusPath(c.req.path) && !c.req.header("access-control-request-method") ? next() : apiCors(c, next),
-);
-const jsonBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } });
+const corsOptions: CorsOptions = {
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Organization-ID", "Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length", "X-HTTP-Method-Override"],
+  exposeHeaders: ["X-Request-ID", "Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Upload-Expires"],
+};
+const apiCors = cors(corsOptions);
+const tusCors = cors({ ...corsOptions, discovery: true });
+app.use("/v1/*", (c, next) => (isTusPath(c.req.path) ? tusCors : apiCors)(c, next));
+const jsonBodyLimit = bodyLimit(MAX_BODY_BYTES);
 app.use("/v1/*", (c, next) => (isTusPath(c.req.path) ? next() : jsonBodyLimit(c, next)));
-app.use("/v1/*", async (c, next) => {
-  const method = c.req.method;
-  if (isTusPath(c.req.path)) return next();
-  if ((method === "POST" || method === "PUT" || method === "PATCH") && c.req.header("content-length") !== "0") {
-    const type = c.req.header("content-type");
-    const hasBody = type !== undefined || c.req.header("transfer-encoding") !== undefined || Number(c.req.header("content-length") ?? 0) > 0;
-    if (hasBody && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type ?? "")) {
-      throw new ApiError(415, "unsupported_media_type", "Send the request body as application/json");
-    }
-  }
-  await next();
-});
+const jsonBodies = jsonOnly();
+app.use("/v1/*", (c, next) => (isTusPath(c.req.path) ? next() : jsonBodies(c, next)));
 app.get("/health", (c) => c.json({ ok: true, service: "kiln", version: VERSION }));
 // Signed URLs carry their own authorization, so /storage sits outside /v1 auth.
 app.route("/storage", storageRoutes);
 app.route("/v1", api);
 app.route("/internal", internalRoutes);
-app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`)));
-app.onError(onError);
+app.notFound((c) => errorResponse(c, noRoute(c)));
+app.onError(renderErrors(envelope));
