@@ -1,12 +1,9 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { keyCaller } from "../auth/caller";
-import { watchTokenCaller } from "../auth/watch-token";
 import type { AppEnv } from "../env";
 import { bearerSecurity, errorResponses, pageQuery } from "./openapi-shared";
 import { validationFailure } from "../errors";
 import { jobListSchema, jobSchema } from "../api/schemas/job-response";
 import { createJobRequestSchema } from "../api/schemas/create-job";
-import { JobService } from "../jobs/service";
 import { jobService } from "./job-service";
 
 const jobResponse = (description: string) => ({ description, content: { "application/json": { schema: jobSchema } } });
@@ -73,7 +70,7 @@ const resubmitJob = createRoute({
   responses: { 201: jobResponse("The new job"), ...errorResponses(401, 403, 404, 422) },
 });
 
-const watchJob = createRoute({
+export const watchJob = createRoute({
   method: "get",
   path: "/jobs/{id}/watch",
   summary: "Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream",
@@ -132,12 +129,8 @@ export const jobRoutes = new OpenAPIHono<AppEnv>({
   .openapi(actionRoute("cancel", "Cancel a job; completed outputs are kept"), async (c) => c.json(await jobService(c).cancel(c.req.valid("param").id), 200))
   .openapi(actionRoute("confirm", "Confirm a delayed-start job (awaiting_confirmation only)"), async (c) => c.json(await jobService(c).confirm(c.req.valid("param").id), 200))
   .openapi(actionRoute("restart", "Reset the tasks and run again under the same id"), async (c) => c.json(await jobService(c).restart(c.req.valid("param").id), 200))
-  .openapi(watchTokenRoute, async (c) => c.json(await jobService(c).watchToken(c.req.valid("param").id, new URL("/v1", c.req.url).toString()), 201))
-  .openapi(watchJob, async (c) => {
-    const { id } = c.req.valid("param");
-    const { token } = c.req.valid("query");
-    const caller = token === undefined ? keyCaller(c.get("principal")) : await watchTokenCaller(c.env, id, token);
-    const response = await new JobService(c.env, caller).watch(id, { upgrade: c.req.header("upgrade") });
-    return response as never;
-  })
-  .openapi(resubmitJob, async (c) => c.json(await jobService(c).resubmit(c.req.valid("param").id), 201));
+  .openapi(watchTokenRoute, async (c) => c.json(await jobService(c).watchToken(c.req.valid("param").id, new URL("/v1", c.req.url).toString()), 201));
+// Listed here among the job routes; served by routes/job-watch.ts, mounted apart because it
+// also takes a watch token instead of a key.
+jobRoutes.openAPIRegistry.registerPath(watchJob);
+jobRoutes.openapi(resubmitJob, async (c) => c.json(await jobService(c).resubmit(c.req.valid("param").id), 201));
