@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import type { AppEnv } from "./env";
@@ -61,27 +60,26 @@ export class ApiError extends Error {
   }
 }
 
-export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
-  const body = {
+/** The native envelope: `{"error": {"code", "message", "details"?, "request_id"}}`. */
+export function envelope(err: ApiError, requestId: string) {
+  return {
     error: {
       code: err.code,
       message: err.message,
       ...(err.details === undefined ? {} : { details: err.details }),
-      request_id: c.get("requestId"),
+      request_id: requestId,
     },
   };
-  return c.json(body, err.status);
 }
 
-export function onError(err: Error, c: Context<AppEnv>): Response {
-  if (err instanceof ApiError) return errorResponse(c, err);
-  if (err instanceof HTTPException) {
-    // Hono raises these for bodies it cannot parse before any schema runs.
-    if (err.status === 400) return errorResponse(c, new ApiError(400, "invalid_json", "Request body is not valid JSON"));
-    if (err.status === 413) return errorResponse(c, payloadTooLarge());
-  }
-  console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), message: err.message, stack: err.stack }));
-  return errorResponse(c, new ApiError(500, "internal_error", "Internal error"));
+/** An error answered in the native envelope by a route that returns it rather than throwing it. */
+export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+  return c.json(envelope(err, c.get("requestId")), err.status);
+}
+
+/** The answer to a request no route serves: the same wherever it is given. */
+export function noRoute(c: Context): ApiError {
+  return new ApiError(404, "not_found", `No route ${c.req.method} ${c.req.path}`);
 }
 
 export function payloadTooLarge(): ApiError {

@@ -1,6 +1,8 @@
 import type { Env } from "../env";
 import { toBase64Url } from "../bytes";
+import { ApiError } from "../errors";
 import { hmacKey, signingSecret } from "../storage/hmac";
+import type { Caller } from "./caller";
 
 /**
  * Short-lived tokens that let a browser open one job's Watch socket: browsers cannot
@@ -24,7 +26,7 @@ export async function mintWatchToken(env: Env, jobId: string, orgId: string, now
 }
 
 /** The organization a valid, unexpired token for `jobId` was minted for; null otherwise. */
-export async function verifyWatchToken(env: Env, jobId: string, token: string, now = Date.now()): Promise<string | null> {
+async function verifyWatchToken(env: Env, jobId: string, token: string, now = Date.now()): Promise<string | null> {
   const match = /^wt_(\d{1,12})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
   if (!match) return null;
   const expires = Number(match[1]);
@@ -37,4 +39,16 @@ export async function verifyWatchToken(env: Env, jobId: string, token: string, n
   }
   const ok = await crypto.subtle.verify("HMAC", await key(env), signature, claim(jobId, match[2]!, expires));
   return ok ? match[2]! : null;
+}
+
+/** The caller a watch token stands for: its organization, allowed to read its one job and nothing else. */
+export async function watchTokenCaller(env: Env, jobId: string, token: string): Promise<Caller> {
+  const orgId = await verifyWatchToken(env, jobId, token);
+  if (!orgId) throw new ApiError(401, "token_invalid", "The watch token is invalid or expired");
+  return {
+    orgId,
+    authorize(action, resource) {
+      if (action !== "jobs:get" || resource !== `jobs/${jobId}`) throw new ApiError(403, "forbidden", `A watch token only opens the Watch of job ${jobId}`);
+    },
+  };
 }

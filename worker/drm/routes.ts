@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { authorize } from "../middleware/authenticate";
@@ -15,13 +16,15 @@ import { clearKeyLicense, rawKey } from "./keys";
  */
 export const drmRoutes = new Hono<AppEnv>();
 
-/** The key route's path, for the API's authentication to let a signed request through. */
-export const isSignedKeyRequest = (path: string, sig: string | undefined) => sig !== undefined && /^\/v1\/jobs\/[^/]+\/outputs\/[^/]+\/key$/.test(path);
+export const KEY_ROUTE = "/jobs/:id/outputs/:outputId/key";
 
-drmRoutes.on(["GET", "POST"], "/jobs/:id/outputs/:outputId/key", async (c) => {
+/** True when the request carries a key URL's signature: the route verifies it instead of a key. */
+export const carriesKeySignature = (c: Context) => c.req.query("sig") !== undefined;
+
+drmRoutes.on(["GET", "POST"], KEY_ROUTE, async (c) => {
   const { id, outputId } = c.req.param();
   let orgId: string | null = null;
-  if (c.req.query("sig") !== undefined) {
+  if (carriesKeySignature(c)) {
     const check = await verifyKeyUrl(c.env, id, outputId, { expires: c.req.query("expires"), sig: c.req.query("sig") });
     if (!check.ok) throw new ApiError(403, check.code, check.message);
   } else {

@@ -1,10 +1,8 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { taskLogSchema } from "../api/schemas/job-response";
 import type { AppEnv } from "../env";
-import { ApiError, validationFailure } from "../errors";
-import { jobStub } from "../jobs/job-stub";
-import type { TaskLogView } from "../jobs/task-log";
-import { authorize } from "../middleware/authenticate";
+import { validationFailure } from "../errors";
+import { jobService } from "./job-service";
 import { bearerSecurity, errorResponses } from "./openapi-shared";
 
 const taskLogRoute = createRoute({
@@ -21,15 +19,12 @@ const taskLogRoute = createRoute({
   responses: { 200: { description: "The task's log", content: { "application/json": { schema: taskLogSchema } } }, ...errorResponses(401, 403, 404) },
 });
 
-/** Task logs, read from the job's JobDO, which keeps them beside the job. */
+/** Task logs, read through the job service from the job's JobDO, which keeps them beside the job. */
 export const taskLogRoutes = new OpenAPIHono<AppEnv>({
   defaultHook: (result) => {
     if (!result.success) throw validationFailure(result.error, result.target);
   },
 }).openapi(taskLogRoute, async (c) => {
   const { id, task_id: taskId } = c.req.valid("param");
-  authorize(c, "jobs:get", `jobs/${id}`);
-  const log = (await jobStub(c.env, id).taskLog(c.get("principal").orgId, taskId)) as TaskLogView | null;
-  if (!log) throw new ApiError(404, "not_found", `No task ${taskId} in job ${id}`);
-  return c.json(log, 200);
+  return c.json(await jobService(c).taskLog(id, taskId), 200);
 });

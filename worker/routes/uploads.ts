@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { inputMetadataSchema } from "../../encoder/contract";
 import type { AppEnv } from "../env";
 import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
-import { ApiError, validationFailure } from "../errors";
+import { validationFailure } from "../errors";
 import { newId } from "../ids";
 import { authorize } from "../middleware/authenticate";
 import { signStorageUrl } from "../storage/signed-urls";
@@ -16,10 +16,8 @@ import {
   filenameProblem,
   findUpload,
   insertUpload,
-  isUploadRef,
   listUploads,
   refreshUpload,
-  resolveUploadInput,
   uploadNotFound,
   uploadObjectKey,
   uploadView,
@@ -196,16 +194,4 @@ export const uploadRoutes = new OpenAPIHono<AppEnv>({
  */
 function publicBase(c: Context<AppEnv>): string {
   return new URL(c.req.url).origin;
-}
-
-/**
- * For the job create route: a job whose `input` names an upload must name a ready
- * upload of the caller's organization that the key may read. Anything else is a 400
- * (`upload_not_found`, `upload_not_ready`) before the job exists.
- */
-export async function assertUploadInput(c: Context<AppEnv>, input: string | null | undefined): Promise<void> {
-  if (!isUploadRef(input)) return;
-  authorize(c, "uploads:get", `uploads/${input}`);
-  const result = await resolveUploadInput(c.env, c.get("principal").orgId, input);
-  if (!result.ok) throw new ApiError(400, result.code, result.message, { input });
 }

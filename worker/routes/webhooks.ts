@@ -1,15 +1,11 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { jobs } from "../db/schema";
 import type { AppEnv } from "../env";
 import { bearerSecurity, errorResponses } from "./openapi-shared";
 import { validationFailure } from "../errors";
 import { authorize } from "../middleware/authenticate";
 import { webhookEventTypes } from "../webhooks/message";
-import { listJobWebhookDeliveries } from "../webhooks/deliveries";
 import { orgWebhookSecret, rotateWebhookSecret } from "../webhooks/secrets";
-import { jobNotFound } from "../jobs/job-stub";
+import { jobService } from "./job-service";
 
 
 const secretSchema = z
@@ -102,11 +98,6 @@ export const webhookRoutes = new OpenAPIHono<AppEnv>({
     return c.json({ object: "webhook_secret" as const, ...secret }, 200);
   })
   .openapi(listDeliveries, async (c) => {
-    const { id } = c.req.valid("param");
-    authorize(c, "jobs:get", `jobs/${id}`);
-    // Ownership comes from the job index: another organization's job does not exist here.
-    const row = await drizzle(c.env.DB).select({ orgId: jobs.orgId }).from(jobs).where(eq(jobs.id, id)).get();
-    if (!row || row.orgId !== c.get("principal").orgId) throw jobNotFound(id);
-    const data = await listJobWebhookDeliveries(c.env.DB, id, c.req.valid("query").limit);
+    const data = await jobService(c).webhookDeliveries(c.req.valid("param").id, c.req.valid("query").limit);
     return c.json({ object: "list" as const, data: data as z.infer<typeof deliverySchema>[] }, 200);
   });

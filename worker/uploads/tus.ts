@@ -3,9 +3,10 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { uploadParts, uploads } from "../db/schema";
 import type { AppEnv, Env } from "../env";
-import { ApiError, onError } from "../errors";
+import { ApiError, envelope } from "../errors";
 import { newId } from "../ids";
 import { authorize } from "../middleware/authenticate";
+import { renderErrors } from "../middleware/render-errors";
 import {
   MAX_UPLOAD_BYTES,
   MEDIA_TYPE,
@@ -62,13 +63,16 @@ const tusHeaders = { "Tus-Resumable": TUS_VERSION };
 
 export const tusRoutes = new Hono<AppEnv>();
 
+const renderError = renderErrors(envelope);
+
+/** The native envelope, with the headers tus clients look for on every answer. */
 function tusError(err: Error, c: Context<AppEnv>): Response {
-  const res = onError(err, c);
+  const res = renderError(err, c);
   res.headers.set("Tus-Resumable", TUS_VERSION);
   if (err instanceof ApiError && err.code === "tus_version_unsupported") res.headers.set("Tus-Version", TUS_VERSION);
   return res;
 }
-tusRoutes.onError((err, c) => tusError(err, c as unknown as Context<AppEnv>));
+tusRoutes.onError(tusError);
 
 function discovery(c: Context<AppEnv>) {
   return c.body(null, 204, {
