@@ -12,7 +12,7 @@ import { isUploadRef, resolveUploadInput } from "../uploads/store";
 import { listJobWebhookDeliveries } from "../webhooks/deliveries";
 import { newJobId, requestHash } from "./idempotency";
 import type { JobDO } from "./job-do";
-import { listJobs } from "./job-list";
+import { type JobListQuery, listJobs } from "./job-list";
 import { type JobSpec, type RequestedJob, storageFields, toJobSpec } from "./job-spec";
 import { jobNotFound, jobStub } from "./job-stub";
 import { type JobStatus, jobStatuses } from "./model";
@@ -22,15 +22,8 @@ export type JobView = NonNullable<Awaited<ReturnType<JobDO["get"]>>>;
 type CreateOutcome = Awaited<ReturnType<JobDO["create"]>>;
 type ActionOutcome = Awaited<ReturnType<JobDO["cancel"]>>;
 
-/** A list's filters as a front-end parsed them; statuses and tags are checked here. */
-export interface JobFilters {
-  statuses: string[];
-  tags: string[];
-  search: string | null;
-  bundle: string | null;
-  limit: number;
-  cursor: string | null;
-}
+/** A list's filters as a front-end parsed them; statuses and tags are checked here, the organization is the caller's. */
+export type JobFilters = Omit<JobListQuery, "orgId" | "statuses"> & { statuses: string[] };
 
 /**
  * The one way into jobs for every front-end (the native /v1 routes, each dialect): they

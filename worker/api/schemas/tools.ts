@@ -1,18 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { toolArgumentsProblem } from "../../../encoder/contract";
+import { toolArgumentsProblem, toolFileNameSchema } from "../../../encoder/contract";
 import { isBucketUri, parseToolLocation } from "../../origins/uri";
 
-/**
- * VTK's tool pipeline, the most general job form: an ordered list of tools that
- * fetch files into the job's working directory, run ffmpeg on them, and put results
- * back. File names are plain names inside that directory, never paths.
- */
-const fileName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9._-]+$/, "a plain file name inside the job's working directory")
-  .refine((name) => name !== "." && name !== "..", "a plain file name inside the job's working directory");
+// VTK's tool pipeline, the most general job form: an ordered list of tools that fetch
+// files into the job's working directory, run ffmpeg on them, and put results back.
+// File names are plain names inside that directory, never paths.
 
 const HTTP_LOCATION = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
 
@@ -36,7 +28,8 @@ const storageLocation = z
 
 const storageParameters = z.strictObject({
   location: storageLocation,
-  files: z.array(fileName).min(1).max(100),
+  // Plain names in the working directory: the contract's rule, which the encoder relies on too.
+  files: z.array(toolFileNameSchema).min(1).max(100),
 });
 
 /**
