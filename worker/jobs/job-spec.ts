@@ -56,7 +56,16 @@ export type RequestedJob = JobWork & {
   thumbnails: ThumbnailSpec[];
   bundle: string | null;
   region: string | null;
+  /**
+   * The front-end that created the job, when it was a vendor dialect: its webhooks are
+   * delivered in that vendor's shape and signature. Absent (older jobs) or null: native.
+   */
+  dialect?: Dialect | null;
 };
+
+/** The vendor APIs Kiln also speaks; a job created through one is otherwise an ordinary job. */
+export const dialects = ["ittybit", "transcodely", "vtk", "clipzy"] as const;
+export type Dialect = (typeof dialects)[number];
 
 export type JobSpec = RequestedJob & {
   /** The buckets behind input_origin_id, output_origin_id and bucket URIs, resolved at creation (names only, no credentials). */

@@ -125,6 +125,7 @@ export function jobView(job: JobState) {
     region: spec.region,
     webhook_url: spec.webhook_url,
     webhook_events: spec.webhook_events,
+    dialect: spec.dialect ?? null,
     delayed_start: spec.delayed_start,
     idempotency_key: job.idempotency_key,
     resubmitted_from: job.resubmitted_from,

@@ -13,7 +13,7 @@ import { listJobWebhookDeliveries } from "../webhooks/deliveries";
 import { newJobId, requestHash } from "./idempotency";
 import type { JobDO } from "./job-do";
 import { type JobListQuery, listJobs } from "./job-list";
-import { type JobSpec, type RequestedJob, storageFields, toJobSpec } from "./job-spec";
+import { type Dialect, type JobSpec, type RequestedJob, storageFields, toJobSpec } from "./job-spec";
 import { jobNotFound, jobStub } from "./job-stub";
 import { type JobStatus, jobStatuses } from "./model";
 import type { TaskLogView } from "./task-log";
@@ -43,9 +43,10 @@ export class JobService {
   /**
    * Creates the job `request` describes, or answers the job its idempotency key already
    * created (`created: false`). `idempotencyKey` is a key the front-end's transport
-   * carried (a header), which must agree with the body's `idempotency_key`.
+   * carried (a header), which must agree with the body's `idempotency_key`. `dialect`
+   * names the vendor front-end creating it, whose shape its webhooks then take.
    */
-  async create(request: CreateJobRequest, options: { idempotencyKey?: string } = {}): Promise<{ job: JobView; created: boolean }> {
+  async create(request: CreateJobRequest, options: { idempotencyKey?: string; dialect?: Dialect } = {}): Promise<{ job: JobView; created: boolean }> {
     this.caller.authorize("jobs:create", "jobs/*");
     await this.assertUploadInput(request.input);
     const { idempotency_key: bodyKey, ...body } = request;
@@ -53,7 +54,7 @@ export class JobService {
       throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");
     }
     const unresolved = toJobSpec(request, await resolvePresets(this.env.DB, this.caller.orgId, request.outputs));
-    const spec = { ...unresolved, storage: await this.resolveStorage(unresolved) };
+    const spec = { ...unresolved, dialect: options.dialect ?? null, storage: await this.resolveStorage(unresolved) };
     const result = await this.createFromSpec(spec, {
       idempotencyKey: bodyKey ?? options.idempotencyKey ?? null,
       resubmittedFrom: null,

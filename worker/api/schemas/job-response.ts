@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { contentAwareDecisionSchema, engines } from "../../../encoder/contract";
+import { dialects } from "../../jobs/job-spec";
 import { jobStatuses, outputStatuses, taskStatuses } from "../../jobs/model";
 import { priorityNames } from "./create-job";
 
@@ -134,6 +135,7 @@ export const jobSchema = z
     region: z.string().nullable(),
     webhook_url: z.string().nullable(),
     webhook_events: z.array(z.string()),
+    dialect: z.enum(dialects).nullable().openapi({ description: "The vendor API the job was created through (its webhooks take that vendor's shape), or null for the native API" }),
     delayed_start: z.boolean(),
     idempotency_key: z.string().nullable(),
     resubmitted_from: z.string().nullable(),
