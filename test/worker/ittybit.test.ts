@@ -1,11 +1,14 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { ittybitErrors } from "../../worker/dialects/ittybit/errors";
+import { ittybitJob } from "../../worker/dialects/ittybit/job";
+import type { JobDO } from "../../worker/jobs/job-do";
 import type { AppEnv } from "../../worker/env";
 import { ApiError } from "../../worker/errors";
 import { requestId } from "../../worker/middleware/request-id";
-import { call, encoderFor, orderNumber, outputFacts, seedOrg } from "./helpers";
+import { call, encoderFor, jobDO, orderNumber, outputFacts, seedOrg } from "./helpers";
 
 /*
  * Ittybit's jobs API at the root of the origin (worker/dialects/ittybit/): the seed's
@@ -312,6 +315,21 @@ describe("one job, two front-ends, one tenant", () => {
     expect(o).toMatchObject({ kind: null, options: {}, status: "queued" });
     expect(o.tasks.map((t: { kind: string }) => t.kind)).toEqual(["probe", "import", "encode", "export"]);
     expect(o.tasks[2].options).toMatchObject({ type: "mp4" });
+  });
+
+  it("falls back to the stored options for a job stored before the options as requested were kept", async () => {
+    const { orgId, key } = await seedOrg();
+    const job = (await create(key, { ...seedExample, options: { width: 640 } })).json;
+    const view = await runInDurableObject(jobDO(job.id), async (instance, state) => {
+      const stored = JSON.parse(state.storage.sql.exec<{ body: string }>("SELECT body FROM doc WHERE name = 'job'").one().body);
+      delete stored.spec.requested_options;
+      state.storage.sql.exec("UPDATE doc SET body = ? WHERE name = 'job'", JSON.stringify(stored));
+      // A fresh instance over the same storage, as a restarted object loads it.
+      const reloaded = new (instance.constructor as new (ctx: DurableObjectState, e: typeof env) => JobDO)(state, env);
+      return reloaded.get(orgId);
+    });
+    expect(view!.requested_options).toEqual({ width: 640, format: "mp4", codec: "h264" });
+    expect(ittybitJob(view!)).toMatchObject({ id: job.id, options: { width: 640, format: "mp4", codec: "h264" }, status: "queued" });
   });
 
   it("hides another organization's job: 404 job_not_found to Get and Cancel, absent from List", async () => {
