@@ -3,6 +3,7 @@ import type { AppEnv } from "./env";
 import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
+import { ittybit } from "./dialects/ittybit/app";
 import { internalRoutes } from "./routes/internal";
 import { v1 } from "./routes/v1";
 import { storageRoutes } from "./storage/routes";
@@ -21,5 +22,7 @@ app.route("/storage", storageRoutes);
 app.route("/v1", v1);
 // The encoder's callbacks, authorised by the lease token of the attempt it runs.
 app.route("/internal", internalRoutes);
+// Ittybit's jobs API at its own paths (worker/dialects/ittybit/).
+app.route("/jobs", ittybit);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));
