@@ -1,4 +1,4 @@
-import { type SQL, and, asc, count, desc, eq, exists, inArray, or, sql } from "drizzle-orm";
+import { type SQL, and, asc, count, desc, eq, exists, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
@@ -20,6 +20,11 @@ export interface JobListQuery {
   afterId?: string | null;
   /** The jobs just before this one in the list's order, still listed in that order. */
   beforeId?: string | null;
+  /** Transcodely's List: created at or after / at or before (ISO 8601 UTC, as stored). */
+  createdAfter?: string | null;
+  createdBefore?: string | null;
+  /** Transcodely's List: every pair equal (a job indexed before metadata was kept matches none). */
+  metadata?: Record<string, string>;
 }
 
 
@@ -64,6 +69,11 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
   }
   if (query.kind) filters.push(eq(jobs.kind, query.kind));
   if (query.input) filters.push(eq(jobs.input, query.input));
+  if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
+  if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
+  for (const [key, value] of Object.entries(query.metadata ?? {})) {
+    filters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
+  }
   // A page before a job is read walking away from it (the reverse order), then turned back.
   const backwards = Boolean(query.beforeId);
   const ascending = (query.order === "asc") !== backwards;
