@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { ittybitJob } from "../dialects/ittybit/job";
 import { transcodelyJob } from "../dialects/transcodely/job";
+import { jobOrigins } from "../dialects/transcodely/job-origins";
 import type { JobView } from "../jobs/job-state";
 import type { WebhookEventType, WebhookMessage } from "./message";
 
@@ -10,7 +11,7 @@ export interface DeliveryRequest {
   headers: Record<string, string>;
 }
 
-type Format = (message: WebhookMessage, secret: string, at: Date) => Promise<DeliveryRequest>;
+type Format = (message: WebhookMessage, secret: string, at: Date, db: D1Database) => Promise<DeliveryRequest>;
 
 /**
  * Standard Webhooks: `webhook-id` (the delivery, stable across retries), `webhook-timestamp`
@@ -52,8 +53,8 @@ async function hmacSha256Hex(key: string, text: string): Promise<string> {
 }
 
 /**
- * A format per job origin. Each body is built from the message alone (the job as it was
- * at the transition, its time), so every retry of a delivery sends the same bytes.
+ * A format per dialect. Each body is built from the message (the job as it was at the
+ * transition, its time), so every retry of a delivery sends the same job.
  */
 const standard: Format = async (message, secret, at) => standardWebhook(message, JSON.stringify(message.payload), secret, at);
 
@@ -68,8 +69,9 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
    * `Transcodely-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` keyed with the
    * organization's webhook secret as its SDKs verify it.
    */
-  transcodely: async (message, secret, at) => {
+  transcodely: async (message, secret, at, db) => {
     const job = message.payload.data as unknown as JobView;
+    const origins = await jobOrigins(db, message.org_id, job);
     const eventId = `evt_${message.delivery_id.slice("whd_".length)}`;
     const body = JSON.stringify({
       id: eventId,
@@ -77,7 +79,7 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
       api_version: TRANSCODELY_API_VERSION,
       created: message.payload.timestamp,
       type: transcodelyEventTypes[message.event_type],
-      data: transcodelyJob(job, { signedUrls: true }),
+      data: transcodelyJob(job, { signedUrls: true, origins }),
       pending_webhooks: 0,
       request: { id: null, idempotency_key: job.idempotency_key ?? null },
     });
@@ -90,6 +92,6 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
  * The request one attempt of `message` sends at `at`, signed with the organization's
  * current `secret`. A dialect without a format of its own delivers natively.
  */
-export function deliveryRequest(message: WebhookMessage, secret: string, at: Date): Promise<DeliveryRequest> {
-  return (formats[message.format] ?? standard)(message, secret, at);
+export function deliveryRequest(message: WebhookMessage, secret: string, at: Date, db: D1Database): Promise<DeliveryRequest> {
+  return (formats[message.format] ?? standard)(message, secret, at, db);
 }
