@@ -361,6 +361,101 @@ describe("scheduleWebhook", () => {
   });
 });
 
+/** The HMAC Transcodely's SDKs verify: hex SHA-256 keyed with the secret string, over `{t}.{body}`. */
+async function transcodelySignature(secret: string, t: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${body}`)));
+  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Waits until the job's first webhook delivery has ended, through the real Queue consumer. */
+async function deliveredOnce(key: string, jobId: string, r: Receiver) {
+  await vi.waitFor(
+    async () => expect((await call(`/v1/jobs/${jobId}/webhooks`, { key })).json.data[0]?.status).toBe("delivered"),
+    { timeout: 10_000, interval: 100 },
+  );
+  expect(r.received).toHaveLength(1);
+  return r.received[0]!;
+}
+
+describe("webhooks of dialect jobs take the vendor's shape", () => {
+  it("Transcodely: its event envelope, Webhook-Id stable across retries, Transcodely-Signature over {t}.{body}", async () => {
+    const r = receiver(500, 200);
+    const { key, orgId } = await seedOrg();
+    const headers = { "x-organization-id": orgId };
+    const create = (webhook: Record<string, string>) =>
+      call("/transcodely.v1.JobService/Create", {
+        key,
+        headers,
+        body: { input_url: "https://example.com/in.mp4", managed: true, ...webhook, outputs: [{ type: "mp4", video: [{ codec: "h264", resolution: "480p" }] }] },
+      });
+    // Made without a webhook, so only this test schedules its deliveries.
+    const created = await create({});
+    expect(created.status).toBe(200);
+    const jobId = created.json.job.id as string;
+    expect((await call("/transcodely.v1.JobService/Cancel", { key, headers, body: { id: jobId } })).json.job.status).toBe("canceled");
+    const view = (await call(`/v1/jobs/${jobId}`, { key })).json as JobView;
+    expect(view.dialect).toBe("transcodely");
+    const message = await prepared({ ...view, webhook_url: r.url }, orgId, "job.canceled");
+    expect(message.format).toBe("transcodely");
+    expect((await deliver(message, 1)).retryMessages).toHaveLength(1);
+    expect((await deliver(message, 2)).explicitAcks).toEqual(["w1"]);
+    expect(r.received).toHaveLength(2);
+
+    const secret = await secretOf(key);
+    const got = (await call("/transcodely.v1.JobService/Get", { key, headers, body: { id: jobId } })).json.job;
+    for (const request of r.received) {
+      expect(request.headers["content-type"]).toBe("application/json");
+      expect(request.headers["webhook-id"]).toBe(`evt_${message.delivery_id.slice("whd_".length)}`);
+      expect(request.headers["webhook-signature"]).toBeUndefined();
+      const [, t, v1] = /^t=(\d{10}),v1=([0-9a-f]{64})$/.exec(request.headers["transcodely-signature"]!)!;
+      expect(v1).toBe(await transcodelySignature(secret, t!, request.body));
+      expect(v1).not.toBe(await transcodelySignature(secret, t!, request.body.replace("canceled", "completed")));
+      const event = JSON.parse(request.body);
+      expect(Object.keys(event)).toEqual(["id", "object", "api_version", "created", "type", "data", "pending_webhooks", "request"]);
+      expect(event).toMatchObject({ id: request.headers["webhook-id"], object: "event", type: "job.canceled", created: view.updated_at, pending_webhooks: 0, request: { id: null, idempotency_key: null } });
+      // data is the Job itself, as Get shows it, which the SDKs decode by the type's prefix.
+      expect(Object.keys(event.data)).toEqual(Object.keys(got));
+      expect(event.data).toMatchObject({ id: jobId, status: "canceled", webhook_url: r.url, currency: "EUR", outputs: [{ status: "canceled" }] });
+    }
+    // Both attempts carry the same event about the same job.
+    expect(JSON.parse(r.received[0]!.body)).toEqual(JSON.parse(r.received[1]!.body));
+
+    // A job made with a webhook_url gets its event from the real Queue consumer.
+    const live = receiver(200);
+    const hooked = await create({ webhook_url: live.url });
+    await call("/transcodely.v1.JobService/Cancel", { key, headers, body: { id: hooked.json.job.id } });
+    const request = await deliveredOnce(key, hooked.json.job.id, live);
+    const [, t, v1] = /^t=(\d{10}),v1=([0-9a-f]{64})$/.exec(request.headers["transcodely-signature"]!)!;
+    expect(v1).toBe(await transcodelySignature(secret, t!, request.body));
+    expect(JSON.parse(request.body)).toMatchObject({ type: "job.canceled", data: { id: hooked.json.job.id, status: "canceled" } });
+  });
+
+  it("Ittybit: the finished job as its Get shows it, signed per Standard Webhooks", async () => {
+    const r = receiver(200);
+    const { key } = await seedOrg();
+    const created = await call("/jobs", { key, body: { input: "https://example.com/in.mp4", kind: "video", options: { width: 320 }, webhook_url: r.url } });
+    expect(created.status).toBe(201);
+    const canceled = await call(`/jobs/${created.json.id}/cancel`, { key, method: "POST" });
+    expect(canceled.json.status).toBe("cancelled");
+    const request = await deliveredOnce(key, created.json.id, r);
+    const body = new Webhook(await secretOf(key)).verify(request.body, request.headers) as Record<string, unknown>;
+    expect(request.headers["webhook-id"]).toMatch(/^whd_[a-z0-9]{20}$/);
+    expect(body).toEqual((await call(`/jobs/${created.json.id}`, { key })).json);
+    expect(body).toMatchObject({ object: "job", id: created.json.id, kind: "video", status: "cancelled", options: { width: 320 } });
+  });
+
+  it("a native job keeps Standard Webhooks' payload", async () => {
+    const r = receiver(200);
+    const { key } = await seedOrg();
+    const created = await call("/v1/jobs", { key, body: videoJob({ webhook_url: r.url }) });
+    expect(created.json.dialect).toBeNull();
+    await call(`/v1/jobs/${created.json.id}/cancel`, { key, method: "POST" });
+    const request = await deliveredOnce(key, created.json.id, r);
+    expect(verify(await secretOf(key), request)).toMatchObject({ type: "job.canceled", data: { id: created.json.id, status: "canceled" } });
+  });
+});
+
 describe("webhook URL policy", () => {
   const production = { KILN_ENV: "production" };
   const development = { KILN_ENV: "development" };

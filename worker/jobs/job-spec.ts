@@ -5,6 +5,7 @@ import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
 import type { ToolName, ToolTask } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
+import type { Dialect } from "./dialects";
 import type { JobStorage, StorageFields } from "../origins/buckets";
 
 /**
@@ -68,10 +69,6 @@ export type RequestedJob = JobWork & {
    */
   dialect?: Dialect | null;
 };
-
-/** The vendor APIs Kiln also speaks; a job created through one is otherwise an ordinary job. */
-export const dialects = ["ittybit", "transcodely", "vtk", "clipzy"] as const;
-export type Dialect = (typeof dialects)[number];
 
 export type JobSpec = RequestedJob & {
   /** The buckets behind input_origin_id, output_origin_id and bucket URIs, resolved at creation (names only, no credentials). */

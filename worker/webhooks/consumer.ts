@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { Webhook } from "standardwebhooks";
 import { webhookAttempts, webhookDeliveries } from "../db/schema";
 import type { Env } from "../env";
 import { nowIso } from "../ids";
+import { deliveryRequest } from "./formats";
 import { type WebhookMessage, webhookMessageSchema } from "./message";
 import { WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds, webhookRetryDelaySeconds } from "./retry";
 import { orgWebhookSecret } from "./secrets";
@@ -22,10 +22,10 @@ interface AttemptResult {
 }
 
 /**
- * Delivers webhook messages: each is POSTed, signed per Standard Webhooks with the
- * organization's current secret, and the attempt recorded in D1. A 2xx ends the
- * delivery; anything else is retried on the schedule in `retry.ts` until the last
- * attempt. Messages are independent, so a batch is delivered concurrently.
+ * Delivers webhook messages: each is POSTed in its format (Standard Webhooks, or the
+ * vendor's own for a job made through a dialect), signed with the organization's
+ * current secret, and the attempt recorded in D1. A 2xx ends the delivery; anything
+ * else is retried on the schedule in `retry.ts` until the last attempt. Messages are independent, so a batch is delivered concurrently.
  */
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   await Promise.all(batch.messages.map((message) => consumeOne(message, env)));
@@ -106,21 +106,13 @@ async function attemptDelivery(body: WebhookMessage, env: Env): Promise<AttemptR
   const refusal = webhookUrlRefusal(body.url, env);
   if (refusal) return { statusCode: null, latencyMs: null, error: `webhook URL refused: ${refusal}`, final: true };
   const { secret } = await orgWebhookSecret(env.DB, body.org_id);
-  const payload = JSON.stringify(body.payload);
-  const timestamp = new Date();
-  const signature = new Webhook(secret).sign(body.delivery_id, timestamp, payload);
+  const request = await deliveryRequest(body, secret, new Date(), env.DB);
   const started = Date.now();
   try {
     const response = await fetch(body.url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "Kiln-Webhooks/1",
-        "webhook-id": body.delivery_id,
-        "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
-        "webhook-signature": signature,
-      },
-      body: payload,
+      headers: { "content-type": "application/json", "user-agent": "Kiln-Webhooks/1", ...request.headers },
+      body: request.body,
       // A redirect could lead anywhere, private networks included; it counts as a failure.
       redirect: "manual",
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),

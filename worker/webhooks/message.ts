@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dialects } from "../jobs/dialects";
 
 export const webhookEventTypes = ["job.completed", "job.failed", "job.canceled", "job.partial", "job.status_changed"] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
@@ -23,5 +24,10 @@ export const webhookMessageSchema = z.strictObject({
     data: z.record(z.string(), z.unknown()),
   }),
   attempt: z.number().int().min(1),
+  /**
+   * Whose shape and signature the delivery takes: Standard Webhooks for a native job, the
+   * vendor's own for a job made through a dialect (messages enqueued before this existed are native).
+   */
+  format: z.enum(["standard", ...dialects]).default("standard"),
 });
 export type WebhookMessage = z.infer<typeof webhookMessageSchema>;

@@ -42,6 +42,7 @@ export async function recordWebhookDelivery(
     // The timestamp is the transition's, so a repeated call builds the same payload.
     payload: { type: eventType, timestamp: job.updated_at, data: job as unknown as Record<string, unknown> },
     attempt: 1,
+    format: job.dialect ?? "standard",
   };
   await orm
     .insert(webhookDeliveries)

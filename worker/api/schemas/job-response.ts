@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { contentAwareDecisionSchema, engines } from "../../../encoder/contract";
-import { dialects } from "../../jobs/job-spec";
+import { dialects } from "../../jobs/dialects";
 import { jobStatuses, outputStatuses, taskStatuses } from "../../jobs/model";
 import { priorityNames } from "./create-job";
 

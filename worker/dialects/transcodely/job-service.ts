@@ -4,10 +4,10 @@ import type { AppEnv } from "../../env";
 import type { JobView } from "../../jobs/job-state";
 import { jobStatuses } from "../../jobs/model";
 import { JobService } from "../../jobs/service";
-import { findOrigin } from "../../origins/store";
 import { connectService, CONNECT_STREAMING, isConnectStreaming, toConnectError } from "./app";
 import { type FieldViolation, invalidArgument } from "./connect";
 import { type OriginFacts, transcodelyJob } from "./job";
+import { jobOrigins } from "./job-origins";
 import { type Message, jobIdOf, readMessage } from "./message";
 import { createJobRequest, formatPath } from "./request";
 import { watchStream } from "./watch";
@@ -16,13 +16,7 @@ type Ctx = Context<AppEnv>;
 
 const jobsFor = (c: Ctx) => new JobService(c.env, keyCaller(c.get("principal")));
 
-/** The job's origins as OriginRef shows them (name, provider, bucket), from the caller's organization. */
-async function originsOf(c: Ctx, view: JobView): Promise<Map<string, OriginFacts>> {
-  const ids = [view.input_origin_id, view.output_origin_id].filter((id): id is string => id !== null);
-  const rows = await Promise.all([...new Set(ids)].map((id) => findOrigin(c.env.DB, c.get("principal").orgId, id)));
-  return new Map(rows.flatMap((row) => (row ? [[row.id, { name: row.name, provider: row.provider, bucket: row.bucket }] as const] : [])));
-}
-
+const originsOf = (c: Ctx, view: JobView) => jobOrigins(c.env.DB, c.get("principal").orgId, view);
 const render = async (c: Ctx, view: JobView, signedUrls: boolean) => transcodelyJob(view, { signedUrls, origins: await originsOf(c, view) });
 
 /** The key is the body's `idempotency_key`, else the `Idempotency-Key` header (the SDKs send a fresh one with every create). */
