@@ -1,10 +1,13 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
 import { ApiError, payloadTooLarge } from "../errors";
 
-/** A front-end's error body for a domain error; the status stays the error's. */
+/** A front-end's error body for a domain error. */
 export type ErrorShape = (error: ApiError, requestId: string) => object;
+/** The HTTP status a front-end answers an error with; the error's own unless its protocol fixes another (Connect). */
+export type ErrorStatus = (error: ApiError) => ContentfulStatusCode;
 
 /**
  * The error handler of a front-end: every failure becomes an ApiError (unknown ones a
@@ -18,10 +21,10 @@ export type ErrorShape = (error: ApiError, requestId: string) => object;
  * is mounted (the wrapping happens then); the parent's middleware and its not-found answer
  * stay the parent's, so a front-end that owns a path prefix ends with a catch-all route.
  */
-export function renderErrors(shape: ErrorShape): (err: Error, c: Context<AppEnv>) => Response {
+export function renderErrors(shape: ErrorShape, status: ErrorStatus = (error) => error.status): (err: Error, c: Context<AppEnv>) => Response {
   return (err, c) => {
     const error = toApiError(err, c.get("requestId"));
-    return c.json(shape(error, c.get("requestId")), error.status);
+    return c.json(shape(error, c.get("requestId")), status(error));
   };
 }
 
