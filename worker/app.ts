@@ -3,6 +3,7 @@ import type { AppEnv } from "./env";
 import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
+import { transcodelyJobService } from "./dialects/transcodely/job-service";
 import { internalRoutes } from "./routes/internal";
 import { v1 } from "./routes/v1";
 import { storageRoutes } from "./storage/routes";
@@ -21,5 +22,7 @@ app.route("/storage", storageRoutes);
 app.route("/v1", v1);
 // The encoder's callbacks, authorised by the lease token of the attempt it runs.
 app.route("/internal", internalRoutes);
+// Transcodely's Connect services, at their own paths at the root (README: Transcodely).
+app.route("/transcodely.v1.JobService", transcodelyJobService);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));

@@ -25,7 +25,8 @@ export function renderErrors(shape: ErrorShape): (err: Error, c: Context<AppEnv>
   };
 }
 
-function toApiError(err: Error, requestId: string): ApiError {
+/** Any failure as an ApiError: unknown ones are logged and become a 500 `internal_error`, never showing their message. */
+export function toApiError(err: Error, requestId: string): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
     // Hono raises these for bodies it cannot parse before any schema runs.
