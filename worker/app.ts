@@ -3,8 +3,9 @@ import type { AppEnv } from "./env";
 import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
-import { originService } from "./dialects/transcodely/origin-service";
-import { presetService } from "./dialects/transcodely/preset-service";
+import { transcodelyJobService } from "./dialects/transcodely/job-service";
+import { transcodelyOriginService } from "./dialects/transcodely/origin-service";
+import { transcodelyPresetService } from "./dialects/transcodely/preset-service";
 import { internalRoutes } from "./routes/internal";
 import { v1 } from "./routes/v1";
 import { storageRoutes } from "./storage/routes";
@@ -23,8 +24,9 @@ app.route("/storage", storageRoutes);
 app.route("/v1", v1);
 // The encoder's callbacks, authorised by the lease token of the attempt it runs.
 app.route("/internal", internalRoutes);
-// Transcodely's Connect services, at the root as its SDK calls them.
-app.route("/transcodely.v1.OriginService", originService);
-app.route("/transcodely.v1.PresetService", presetService);
+// Transcodely's Connect services, at their own paths at the root (README: Transcodely).
+app.route("/transcodely.v1.JobService", transcodelyJobService);
+app.route("/transcodely.v1.OriginService", transcodelyOriginService);
+app.route("/transcodely.v1.PresetService", transcodelyPresetService);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));

@@ -55,6 +55,8 @@ export const jobs = sqliteTable(
     completedAt: text("completed_at"),
     /** When retention deleted the outputs of the run that ended at `completed_at` (worker/retention/). */
     outputsExpiredAt: text("outputs_expired_at"),
+    /** The job's metadata, for exact-match filters (Transcodely's List); null in rows written before it was kept. */
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string | number | boolean>>(),
   },
   (t) => [
     index("jobs_org_created").on(t.orgId, t.createdAt, t.id),

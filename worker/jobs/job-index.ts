@@ -18,6 +18,7 @@ export async function writeJobIndex(db: D1Database, job: JobState, withTags: boo
     bundle: job.spec.bundle,
     input: job.spec.input,
     tags: job.spec.tags,
+    metadata: job.spec.metadata,
     errorCode: job.error?.code ?? null,
     createdAt: job.created_at,
     updatedAt: job.updated_at,

@@ -1,4 +1,4 @@
-import { type SQL, and, count, desc, eq, exists, inArray, or, sql } from "drizzle-orm";
+import { type SQL, and, count, desc, eq, exists, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
@@ -12,6 +12,11 @@ export interface JobListQuery {
   bundle: string | null;
   limit: number;
   cursor: string | null;
+  /** Transcodely's List: created at or after / at or before (ISO 8601 UTC, as stored). */
+  createdAfter?: string | null;
+  createdBefore?: string | null;
+  /** Transcodely's List: every pair equal (a job indexed before metadata was kept matches none). */
+  metadata?: Record<string, string>;
 }
 
 
@@ -44,6 +49,11 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
         tagExists(orm, sql`${jobTags.tag} LIKE ${pattern} ESCAPE '\\'`),
       )!,
     );
+  }
+  if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
+  if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
+  for (const [key, value] of Object.entries(query.metadata ?? {})) {
+    filters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
   }
   const page = [...filters];
   if (query.cursor !== null) page.push(afterCursor(jobs.createdAt, jobs.id, query.cursor));

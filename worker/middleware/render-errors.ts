@@ -1,13 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
 import { ApiError, payloadTooLarge } from "../errors";
 
-/** A front-end's error body for a domain error. */
+/** A front-end's error body for a domain error; the status stays the error's. */
 export type ErrorShape = (error: ApiError, requestId: string) => object;
-/** The HTTP status a front-end answers an error with; the error's own unless its protocol fixes another (Connect). */
-export type ErrorStatus = (error: ApiError) => ContentfulStatusCode;
 
 /**
  * The error handler of a front-end: every failure becomes an ApiError (unknown ones a
@@ -21,14 +18,15 @@ export type ErrorStatus = (error: ApiError) => ContentfulStatusCode;
  * is mounted (the wrapping happens then); the parent's middleware and its not-found answer
  * stay the parent's, so a front-end that owns a path prefix ends with a catch-all route.
  */
-export function renderErrors(shape: ErrorShape, status: ErrorStatus = (error) => error.status): (err: Error, c: Context<AppEnv>) => Response {
+export function renderErrors(shape: ErrorShape): (err: Error, c: Context<AppEnv>) => Response {
   return (err, c) => {
     const error = toApiError(err, c.get("requestId"));
-    return c.json(shape(error, c.get("requestId")), status(error));
+    return c.json(shape(error, c.get("requestId")), error.status);
   };
 }
 
-function toApiError(err: Error, requestId: string): ApiError {
+/** Any failure as an ApiError: unknown ones are logged and become a 500 `internal_error`, never showing their message. */
+export function toApiError(err: Error, requestId: string): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
     // Hono raises these for bodies it cannot parse before any schema runs.

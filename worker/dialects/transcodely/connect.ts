@@ -40,6 +40,21 @@ export interface ConnectError {
   violations: FieldViolation[];
 }
 
+/** A failure the dialect itself states in Connect's terms (its own validation, an unimplemented method). */
+export class ConnectException extends Error {
+  constructor(readonly error: ConnectError) {
+    super(error.message);
+  }
+}
+
+/** `invalid_argument` with every violation listed, each at its field path. */
+export function invalidArgument(violations: FieldViolation[]): ConnectException {
+  const first = violations[0];
+  const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : "";
+  const message = first ? `${first.field ? `${first.field}: ` : ""}${first.description}${more}` : "invalid request";
+  return new ConnectException({ code: "invalid_argument", message, detailCode: "validation_error", violations });
+}
+
 /** The Connect code for a native error: its code first, then its HTTP status. */
 export function connectCodeFor(err: ApiError): ConnectCode {
   switch (err.code) {
@@ -146,7 +161,7 @@ const FLAG_END_STREAM = 0x02;
  * One envelope of Connect's streaming protocol: a flags byte, the payload's length as a
  * big-endian uint32, then the payload (a JSON message, or the end-of-stream object).
  */
-export function envelope(payload: unknown, endStream = false): Uint8Array {
+export function envelope(payload: unknown, endStream = false): Uint8Array<ArrayBuffer> {
   const bytes = new TextEncoder().encode(JSON.stringify(payload));
   const framed = new Uint8Array(5 + bytes.length);
   framed[0] = endStream ? FLAG_END_STREAM : 0;
@@ -156,7 +171,7 @@ export function envelope(payload: unknown, endStream = false): Uint8Array {
 }
 
 /** The end-of-stream envelope: `{}` when the stream ended well, `{"error": …}` when it did not. */
-export function endStream(error?: ConnectError): Uint8Array {
+export function endStream(error?: ConnectError): Uint8Array<ArrayBuffer> {
   if (!error) return envelope({}, true);
   const { code, message, details } = connectErrorBody(error);
   return envelope({ error: { code, message, details } }, true);

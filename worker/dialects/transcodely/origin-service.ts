@@ -10,7 +10,8 @@ import { bucketProblem, endpointShapeProblem, normalizeOriginPath, originPathPro
 import { credentialsBody, regionBody } from "../../routes/origins";
 import { r2AccountEndpoint, transcodelyOrigin, validationResult } from "./origin";
 import { enumField, idField, paginationField, paginationOut, requiredText, text } from "./proto-fields";
-import { unary, unaryService } from "./unary-service";
+import { connectService } from "./app";
+import { unary, unoffered } from "./unary";
 
 /*
  * transcodely.v1.OriginService over Kiln's origins (worker/origins): the same access
@@ -136,51 +137,46 @@ async function ownOrigin(c: Context<AppEnv>, id: string) {
   return row;
 }
 
-export const originService = unaryService(
-  "OriginService",
-  {
-    Create: unary(createRequest, async (c, request) => {
-      authorize(c, "origins:create", "origins/*");
-      const row = await createOrigin(c.env, c.get("requestId"), c.get("principal").orgId, nativeOrigin(request));
-      // Kiln stores an origin only once every declared permission was proved, so its validation passed.
-      const proved = Object.fromEntries(request.permissions.map((permission) => [permission, null]));
-      return { origin: transcodelyOrigin(originView(row)), validation: validationResult(proved, new Date(row.createdAt)) };
-    }),
-    Get: unary(idRequest, async (c, { id }) => {
-      authorize(c, "origins:get", `origins/${id}`);
-      return { origin: transcodelyOrigin(originView(await ownOrigin(c, id))) };
-    }),
-    List: unary(listRequest, async (c, request) => {
-      authorize(c, "origins:list", "origins/*");
-      // Kiln has only active origins (archived ones are deleted) and none of Transcodely's http or managed kinds.
-      const provider = request.provider;
-      if ((request.status !== undefined && request.status !== "active") || provider === "http" || provider === "transcodely") {
-        return { origins: [], pagination: paginationOut(null) };
-      }
-      const page = await listOrigins(c.env.DB, {
-        orgId: c.get("principal").orgId,
-        limit: request.pagination.limit,
-        cursor: request.pagination.cursor,
-        provider,
-        permission: request.permission,
-      });
-      return { origins: page.data.map(transcodelyOrigin), pagination: paginationOut(page.next_cursor) };
-    }),
-    Validate: unary(idRequest, async (c, { id }) => {
-      authorize(c, "origins:get", `origins/${id}`);
-      const row = await ownOrigin(c, id);
-      const at = new Date();
-      return { origin: transcodelyOrigin(originView(row)), validation: validationResult(await recheckOrigin(c.env, row), at) };
-    }),
-    Archive: unary(idRequest, async (c, { id }) => {
-      authorize(c, "origins:delete", `origins/${id}`);
-      const row = await ownOrigin(c, id);
-      await deleteOrigin(c.env.DB, row);
-      const archivedAt = new Date().toISOString();
-      return { origin: { ...transcodelyOrigin(originView(row)), status: "archived", updated_at: archivedAt, archived_at: archivedAt } };
-    }),
-  },
-  {
-    Update: "Kiln origins do not change once connected: Archive this one and Create another",
-  },
-);
+export const transcodelyOriginService = connectService({
+  Create: unary(createRequest, async (c, request) => {
+    authorize(c, "origins:create", "origins/*");
+    const row = await createOrigin(c.env, c.get("requestId"), c.get("principal").orgId, nativeOrigin(request));
+    // Kiln stores an origin only once every declared permission was proved, so its validation passed.
+    const proved = Object.fromEntries(request.permissions.map((permission) => [permission, null]));
+    return { origin: transcodelyOrigin(originView(row)), validation: validationResult(proved, new Date(row.createdAt)) };
+  }),
+  Get: unary(idRequest, async (c, { id }) => {
+    authorize(c, "origins:get", `origins/${id}`);
+    return { origin: transcodelyOrigin(originView(await ownOrigin(c, id))) };
+  }),
+  List: unary(listRequest, async (c, request) => {
+    authorize(c, "origins:list", "origins/*");
+    // Kiln has only active origins (archived ones are deleted) and none of Transcodely's http or managed kinds.
+    const provider = request.provider;
+    if ((request.status !== undefined && request.status !== "active") || provider === "http" || provider === "transcodely") {
+      return { origins: [], pagination: paginationOut(null) };
+    }
+    const page = await listOrigins(c.env.DB, {
+      orgId: c.get("principal").orgId,
+      limit: request.pagination.limit,
+      cursor: request.pagination.cursor,
+      provider,
+      permission: request.permission,
+    });
+    return { origins: page.data.map(transcodelyOrigin), pagination: paginationOut(page.next_cursor) };
+  }),
+  Validate: unary(idRequest, async (c, { id }) => {
+    authorize(c, "origins:get", `origins/${id}`);
+    const row = await ownOrigin(c, id);
+    const at = new Date();
+    return { origin: transcodelyOrigin(originView(row)), validation: validationResult(await recheckOrigin(c.env, row), at) };
+  }),
+  Archive: unary(idRequest, async (c, { id }) => {
+    authorize(c, "origins:delete", `origins/${id}`);
+    const row = await ownOrigin(c, id);
+    await deleteOrigin(c.env.DB, row);
+    const archivedAt = new Date().toISOString();
+    return { origin: { ...transcodelyOrigin(originView(row)), status: "archived", updated_at: archivedAt, archived_at: archivedAt } };
+  }),
+  Update: unoffered("Kiln origins do not change once connected: Archive this one and Create another"),
+});

@@ -20,7 +20,8 @@ import {
 import { transcodelyPreset } from "./preset";
 import { createPresetRequest, nativePreset } from "./preset-request";
 import { enumField, idField, paginationField, paginationOut, requiredText, text } from "./proto-fields";
-import { unary, unaryService } from "./unary-service";
+import { connectService } from "./app";
+import { unary, unoffered } from "./unary";
 
 /*
  * transcodely.v1.PresetService over Kiln's presets (worker/presets): an organization's
@@ -103,52 +104,47 @@ async function listPage(c: Context<AppEnv>, request: z.infer<typeof listRequest>
   return { presets: [...presets, ...builtIns.slice(0, room)], next: builtIns.length > room ? `${BUILTIN_CURSOR}${builtInStart + room}` : null };
 }
 
-export const presetService = unaryService(
-  "PresetService",
-  {
-    Create: unary(createPresetRequest, async (c, request) => {
-      authorize(c, "presets:create", "presets/*");
-      const row = await createPreset(c.env.DB, c.get("principal").orgId, nativePreset(request));
-      return { preset: transcodelyPreset(presetView(row)) };
-    }),
-    Get: unary(idRequest, async (c, { id }) => {
-      authorize(c, "presets:get", `presets/${id}`);
-      return { preset: transcodelyPreset(presetView(await ownPreset(c, id))) };
-    }),
-    GetBySlug: unary(z.object({ slug: requiredText("slug").pipe(z.string().max(64)) }), async (c, { slug }) => {
-      authorize(c, "presets:get", `presets/${slug}`);
-      // A slug never looks like an id (pst_…), so this finds by slug only.
-      const row = slug.startsWith("pst_") ? null : await findOrgPreset(c.env.DB, c.get("principal").orgId, slug);
-      if (row) return { preset: transcodelyPreset(presetView(row)) };
-      if (isBuiltInSlug(slug)) return { preset: transcodelyPreset(builtInView(slug)) };
-      throw presetNotFound(slug);
-    }),
-    List: unary(listRequest, async (c, request) => {
-      authorize(c, "presets:list", "presets/*");
-      // Kiln's presets carry no content type, so none matches a filter on one.
-      if (request.content_type !== undefined) return { presets: [], pagination: paginationOut(null) };
-      const { presets, next } = await listPage(c, request);
-      return { presets: presets.map(transcodelyPreset), pagination: paginationOut(next) };
-    }),
-    Duplicate: unary(duplicateRequest, async (c, request) => {
-      authorize(c, "presets:get", `presets/${request.source_id}`);
-      authorize(c, "presets:create", "presets/*");
-      const source = await ownPreset(c, request.source_id);
-      const copy = presetCopy(source.output as OutputSpec, source.description, request);
-      const row = await createPreset(c.env.DB, c.get("principal").orgId, copy);
-      return { preset: transcodelyPreset(presetView(row)) };
-    }),
-    Archive: unary(idRequest, async (c, { id }) => {
-      authorize(c, "presets:delete", `presets/${id}`);
-      const row = await ownPreset(c, id);
-      await deletePreset(c.env.DB, row);
-      return { preset: transcodelyPreset(presetView(row)) };
-    }),
-  },
-  {
-    Update: "Kiln presets do not change once created: Duplicate or Create a new one (jobs name presets by slug or id)",
-  },
-);
+export const transcodelyPresetService = connectService({
+  Create: unary(createPresetRequest, async (c, request) => {
+    authorize(c, "presets:create", "presets/*");
+    const row = await createPreset(c.env.DB, c.get("principal").orgId, nativePreset(request));
+    return { preset: transcodelyPreset(presetView(row)) };
+  }),
+  Get: unary(idRequest, async (c, { id }) => {
+    authorize(c, "presets:get", `presets/${id}`);
+    return { preset: transcodelyPreset(presetView(await ownPreset(c, id))) };
+  }),
+  GetBySlug: unary(z.object({ slug: requiredText("slug").pipe(z.string().max(64)) }), async (c, { slug }) => {
+    authorize(c, "presets:get", `presets/${slug}`);
+    // A slug never looks like an id (pst_…), so this finds by slug only.
+    const row = slug.startsWith("pst_") ? null : await findOrgPreset(c.env.DB, c.get("principal").orgId, slug);
+    if (row) return { preset: transcodelyPreset(presetView(row)) };
+    if (isBuiltInSlug(slug)) return { preset: transcodelyPreset(builtInView(slug)) };
+    throw presetNotFound(slug);
+  }),
+  List: unary(listRequest, async (c, request) => {
+    authorize(c, "presets:list", "presets/*");
+    // Kiln's presets carry no content type, so none matches a filter on one.
+    if (request.content_type !== undefined) return { presets: [], pagination: paginationOut(null) };
+    const { presets, next } = await listPage(c, request);
+    return { presets: presets.map(transcodelyPreset), pagination: paginationOut(next) };
+  }),
+  Duplicate: unary(duplicateRequest, async (c, request) => {
+    authorize(c, "presets:get", `presets/${request.source_id}`);
+    authorize(c, "presets:create", "presets/*");
+    const source = await ownPreset(c, request.source_id);
+    const copy = presetCopy(source.output as OutputSpec, source.description, request);
+    const row = await createPreset(c.env.DB, c.get("principal").orgId, copy);
+    return { preset: transcodelyPreset(presetView(row)) };
+  }),
+  Archive: unary(idRequest, async (c, { id }) => {
+    authorize(c, "presets:delete", `presets/${id}`);
+    const row = await ownPreset(c, id);
+    await deletePreset(c.env.DB, row);
+    return { preset: transcodelyPreset(presetView(row)) };
+  }),
+  Update: unoffered("Kiln presets do not change once created: Duplicate or Create a new one (jobs name presets by slug or id)"),
+});
 
 /** A copy under a new slug; a built-in preset's slug is refused as on Create. */
 function presetCopy(output: OutputSpec, description: string | null, request: z.infer<typeof duplicateRequest>) {
