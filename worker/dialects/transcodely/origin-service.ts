@@ -52,7 +52,7 @@ const createRequest = z
     permissions: z
       .array(enumField(originPermissionValues).pipe(z.enum(originPermissionValues, { error: "read or write" })))
       .min(1, "at least one permission: read, write")
-      .max(2)
+      // Two values that must not repeat: at most two, without a length check that would hide which one is wrong.
       .refine((p) => new Set(p).size === p.length, "permissions must not repeat"),
     base_path: text().pipe(z.string().max(512).optional()),
     path_template: text().pipe(
