@@ -103,7 +103,9 @@ export function nativePreset(request: CreatePresetRequest): NewPreset {
     .superRefine(checkPreset)
     .safeParse(preset);
   if (!checked.success) {
-    for (const issue of checked.error.issues) refuse(requestPath(issue.path as Path, request), issue.message);
+    // The output's rungs are the variants only for a streaming output; otherwise the one rung is `video`.
+    const ladder = (request.variants?.length ?? 0) > 0 && ["hls", "dash", "adaptive"].includes(output.type ?? "");
+    for (const issue of checked.error.issues) refuse(requestPath(issue.path as Path, request, ladder), issue.message);
   }
   if (issues.length > 0) throw validationFailure(new z.ZodError(issues.map((issue) => ({ code: "custom" as const, input: undefined, ...issue }))), "json");
   return { ...preset, output: checked.data!.output };
@@ -218,12 +220,11 @@ function typeOf(request: CreatePresetRequest, refuse: (path: Path, message: stri
 }
 
 /** The request field a problem found in the built output came from. */
-function requestPath(path: Path, request: CreatePresetRequest): Path {
+function requestPath(path: Path, request: CreatePresetRequest, ladder: boolean): Path {
   if (path[0] !== "output") return path;
   const [, part, rungIndex] = path;
   const last = path[path.length - 1];
   const name = typeof last === "string" && path.length > 3 ? last : undefined;
-  const ladder = (request.variants?.length ?? 0) > 0;
   const rename: Record<string, string> = { bitrate: "bitrate_kbps", preset: "encoder_preset" };
   switch (part) {
     case "type":
