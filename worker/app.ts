@@ -3,6 +3,7 @@ import type { AppEnv } from "./env";
 import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
+import { ittybit } from "./dialects/ittybit/app";
 import { transcodelyJobService } from "./dialects/transcodely/job-service";
 import { transcodelyOriginService } from "./dialects/transcodely/origin-service";
 import { transcodelyPresetService } from "./dialects/transcodely/preset-service";
@@ -24,6 +25,8 @@ app.route("/storage", storageRoutes);
 app.route("/v1", v1);
 // The encoder's callbacks, authorised by the lease token of the attempt it runs.
 app.route("/internal", internalRoutes);
+// Ittybit's jobs API at its own paths (worker/dialects/ittybit/).
+app.route("/jobs", ittybit);
 // Transcodely's Connect services, at their own paths at the root (README: Transcodely).
 app.route("/transcodely.v1.JobService", transcodelyJobService);
 app.route("/transcodely.v1.OriginService", transcodelyOriginService);

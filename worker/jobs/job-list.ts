@@ -1,4 +1,4 @@
-import { type SQL, and, count, desc, eq, exists, gte, inArray, lte, or, sql } from "drizzle-orm";
+import { type SQL, and, asc, count, desc, eq, exists, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
@@ -12,6 +12,14 @@ export interface JobListQuery {
   bundle: string | null;
   limit: number;
   cursor: string | null;
+  /** Ittybit's list (worker/dialects/ittybit/list.ts): a kind, an exact input, the order, and a job to page from. */
+  kind?: string | null;
+  input?: string | null;
+  order?: "asc" | "desc";
+  /** The jobs after this one in the list's order (instead of a cursor). */
+  afterId?: string | null;
+  /** The jobs just before this one in the list's order, still listed in that order. */
+  beforeId?: string | null;
   /** Transcodely's List: created at or after / at or before (ISO 8601 UTC, as stored). */
   createdAfter?: string | null;
   createdBefore?: string | null;
@@ -33,7 +41,16 @@ function tagExists(orm: Orm, condition: SQL): SQL {
   );
 }
 
-/** Newest first, ties broken by id, so pages never skip or repeat a job. */
+/**
+ * The jobs after (`before`: before) the job `id` in `(created_at, id)` order, ascending
+ * or descending; an id not in the organization matches nothing.
+ */
+function beyondJob(orgId: string, id: string, ascending: boolean): SQL {
+  const place = sql`((SELECT j.created_at FROM jobs j WHERE j.id = ${id} AND j.org_id = ${orgId}), ${id})`;
+  return ascending ? sql`(${jobs.createdAt}, ${jobs.id}) > ${place}` : sql`(${jobs.createdAt}, ${jobs.id}) < ${place}`;
+}
+
+/** Newest first (or oldest first), ties broken by id, so pages never skip or repeat a job. */
 export async function listJobs(db: D1Database, query: JobListQuery) {
   const orm = drizzle(db);
   const filters: SQL[] = [eq(jobs.orgId, query.orgId)];
@@ -50,23 +67,32 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       )!,
     );
   }
+  if (query.kind) filters.push(eq(jobs.kind, query.kind));
+  if (query.input) filters.push(eq(jobs.input, query.input));
   if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
   if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
   for (const [key, value] of Object.entries(query.metadata ?? {})) {
     filters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
   }
+  // A page before a job is read walking away from it (the reverse order), then turned back.
+  const backwards = Boolean(query.beforeId);
+  const ascending = (query.order === "asc") !== backwards;
+  const by = ascending ? asc : desc;
   const page = [...filters];
   if (query.cursor !== null) page.push(afterCursor(jobs.createdAt, jobs.id, query.cursor));
+  const anchor = query.beforeId || query.afterId;
+  if (anchor) page.push(beyondJob(query.orgId, anchor, ascending));
   const [rows, totals] = await orm.batch([
     orm
       .select()
       .from(jobs)
       .where(and(...page))
-      .orderBy(desc(jobs.createdAt), desc(jobs.id))
+      .orderBy(by(jobs.createdAt), by(jobs.id))
       .limit(query.limit + 1),
     orm.select({ total: count() }).from(jobs).where(and(...filters)),
   ]);
-  const { page: pageRows, next_cursor } = pageOf(rows, query.limit);
+  const { page: walked, next_cursor } = pageOf(rows, query.limit);
+  const pageRows = backwards ? walked.reverse() : walked;
   return {
     object: "list" as const,
     data: pageRows.map((row) => ({

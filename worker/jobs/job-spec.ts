@@ -12,7 +12,13 @@ import type { JobStorage, StorageFields } from "../origins/buckets";
  * of the three forms carries the work; everything else is shared.
  */
 export type JobWork =
-  | { mode: "kind"; kind: Kind; options: KindWork["options"] }
+  | {
+      mode: "kind";
+      kind: Kind;
+      options: KindWork["options"];
+      /** The options as the request wrote them, before defaults (absent in jobs stored before it); Ittybit echoes these. */
+      requested_options?: Record<string, unknown>;
+    }
   | { mode: "outputs"; outputs: RequestedOutput[] }
   | { mode: "tasks"; tasks: ToolTask[] };
 
@@ -87,7 +93,7 @@ function toWork(request: CreateJobRequest, presets: PresetLookup): JobWork {
       request.kind === "video"
         ? { ...options, format, codec: (options as { codec?: string }).codec ?? defaultVideoCodec[format as keyof typeof defaultVideoCodec] }
         : { ...options, format };
-    return { mode: "kind", kind: request.kind, options: withDefaults };
+    return { mode: "kind", kind: request.kind, options: withDefaults, requested_options: request.options ?? {} };
   }
   if (request.outputs !== undefined) {
     return {

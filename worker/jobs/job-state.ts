@@ -99,6 +99,7 @@ export function jobView(job: JobState) {
     priority: spec.priority,
     kind: kind?.kind ?? null,
     options: kind?.options ?? null,
+    requested_options: spec.mode === "kind" ? (spec.requested_options ?? spec.options) : null,
     input: spec.input,
     input_origin_id: spec.input_origin_id,
     input_path: spec.input_path,

@@ -113,6 +113,10 @@ export const jobSchema = z
     priority: z.enum(priorityNames),
     kind: z.string().nullable(),
     options: z.record(z.string(), z.unknown()).nullable(),
+    requested_options: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "A kind job's options as the request wrote them, without the defaults `options` shows (older jobs: the same as options)" }),
     input: z.string().nullable(),
     input_origin_id: z.string().nullable(),
     input_path: z.string().nullable(),

@@ -50,7 +50,7 @@ export function transcodelyJob(view: JobView, options: RenderOptions) {
     input_origin: view.input_origin_id === null ? null : originRef(view.input_origin_id, view.input_path ?? "", options),
     output_origin: view.output_origin_id === null ? null : originRef(view.output_origin_id, view.output_path_template ?? "", options),
     status: view.status,
-    progress: Math.round(view.progress),
+    progress: jobProgress(view, taskOf),
     priority: view.priority,
     input_metadata: inputMetadata(view.input_metadata),
     outputs: view.outputs.filter((o) => !isThumbnail(o)).map((o) => jobOutput(view.id, o, taskOf(o.id), options)),
@@ -78,6 +78,20 @@ export function transcodelyJob(view: JobView, options: RenderOptions) {
     output_path_template: view.output_path_template,
     thumbnail_results: view.outputs.filter(isThumbnail).map((o, index) => thumbnailResult(view.id, o, index, options)),
   };
+}
+
+/** An output's progress: its encode task's, all of it once the output is done. */
+const outputProgress = (output: ViewOutput, task: ViewTask | undefined) => (output.status === "completed" || output.status === "expired" ? 100 : Math.round(task?.progress ?? 0));
+
+/**
+ * Transcodely's job progress is the average of its outputs' (Kiln's own also counts the
+ * probe and the export), so a confirmed job starts at 0 and a finished one is at 100.
+ */
+function jobProgress(view: JobView, taskOf: (outputId: string) => ViewTask | undefined): number {
+  if (view.status === "completed") return 100;
+  const outputs = view.outputs.filter((o) => o.type !== "thumbnail");
+  if (outputs.length === 0) return Math.round(view.progress);
+  return Math.round(outputs.reduce((sum, o) => sum + outputProgress(o, taskOf(o.id)), 0) / outputs.length);
 }
 
 function originRef(id: string, path: string, options: RenderOptions) {
@@ -123,7 +137,7 @@ function jobOutput(jobId: string, output: ViewOutput, task: ViewTask | undefined
     file_size_bytes: output.file_size_bytes ?? 0,
     ...(options.signedUrls && { signed_url: signed }),
     object: "job_output" as const,
-    progress: Math.round(task?.progress ?? (output.status === "completed" ? 100 : 0)),
+    progress: outputProgress(output, task),
     output_size_bytes: output.file_size_bytes,
     duration_seconds: output.facts?.duration_ms == null ? null : Math.round(output.facts.duration_ms / 1000),
     width: output.facts?.width ?? null,
