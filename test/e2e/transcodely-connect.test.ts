@@ -1,6 +1,4 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, type Interceptor, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -24,7 +22,6 @@ import { type E2EStack, bootStack, ffprobeJson, saveTemp } from "./harness";
  * Get on JobService, never touching /v1, and ffprobes what landed in the bucket.
  */
 
-const root = path.resolve(import.meta.dirname, "../..");
 const BUCKET = "kiln-connect-e2e";
 const aws = new AwsClient({ accessKeyId: S3_TEST_CREDENTIALS.access_key_id, secretAccessKey: S3_TEST_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
 
@@ -38,8 +35,6 @@ let clients: {
 };
 
 beforeAll(async () => {
-  // Generated afresh on every run, so the test proves the protos still generate.
-  execFileSync(process.execPath, [path.join(root, "scripts", "proto-generate.mjs")], { cwd: root, stdio: "inherit" });
   pb = {
     common: await import("../../gen/transcodely/v1/common_pb"),
     job: await import("../../gen/transcodely/v1/job_pb"),
