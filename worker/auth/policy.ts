@@ -1,16 +1,21 @@
 import { z } from "@hono/zod-openapi";
 
 /**
- * IAM-style allow statements carried by an API key. Patterns are exact names or hold
- * `*` wildcards, each matching any run of characters ("jobs:*", "jobs/*", "*", and for
- * VTK's ARNs "arn:vtk:api::*:jobs/*"); anything not allowed is denied.
+ * IAM-style allow statements carried by an API key. Patterns are exact names or a
+ * prefix followed by `*` ("jobs:*", "jobs/*", "*"); VTK's actions and ARNs, as in IAM,
+ * may hold `*` anywhere ("vtk:Get*", "arn:vtk:api::*:jobs/*"). Each `*` matches any run
+ * of characters; anything not allowed is denied.
  */
+const VTK_PATTERN = /^(?:vtk:|arn:vtk:)/;
 const pattern = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[a-z0-9_:/.*-]*$/i, "a name, with * wildcards")
-  .refine((p) => !p.includes("**"), "a name, with * wildcards");
+  .regex(/^[a-z0-9_:/.*-]*$/i, "a name, or a prefix ending in a single trailing *")
+  .refine(
+    (p) => /^[^*]*\*?$/.test(p) || (VTK_PATTERN.test(p) && !p.includes("**")),
+    "a name, or a prefix ending in a single trailing * (VTK's vtk: actions and arn:vtk: resources may hold * anywhere)",
+  );
 
 export const policyStatementSchema = z.strictObject({
   effect: z.literal("allow").default("allow"),
