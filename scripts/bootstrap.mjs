@@ -36,6 +36,25 @@ export function ensureFfmpeg() {
   if (!works("ffmpeg", ["-version"]) || !works("ffprobe", ["-version"])) missing.push("ffmpeg");
   if (!works("bwrap", ["--version"])) missing.push("bubblewrap");
   if (!works("prlimit", ["--version"])) missing.push("util-linux");
+  aptInstall(missing);
+}
+
+/**
+ * Installs Debian's protoc (protobuf-compiler) when it is missing, with the well-known
+ * types' .proto files it includes (libprotobuf-dev: google/protobuf/timestamp.proto), for
+ * generating the Transcodely client (`npm run proto:generate`).
+ */
+export function ensureProtoc() {
+  const missing = [];
+  if (!works("protoc", ["--version"])) missing.push("protobuf-compiler");
+  if (!existsSync(path.join(PROTOBUF_INCLUDE, "google/protobuf/timestamp.proto"))) missing.push("libprotobuf-dev");
+  aptInstall(missing);
+}
+
+/** The include directory where Debian's libprotobuf-dev puts the well-known types. */
+export const PROTOBUF_INCLUDE = "/usr/include";
+
+function aptInstall(missing) {
   if (missing.length === 0) return;
   console.log(`kiln: installing ${missing.join(", ")} with apt-get…`);
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
@@ -62,7 +81,7 @@ export function migrateLocal(stateDir) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, migrate: migrateLocal };
+  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, protoc: ensureProtoc, migrate: migrateLocal };
   for (const name of process.argv.slice(2)) {
     if (!steps[name]) throw new Error(`unknown step ${name}; use ${Object.keys(steps).join(", ")}`);
     steps[name]();

@@ -5,6 +5,8 @@ import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
 import { ittybit } from "./dialects/ittybit/app";
 import { transcodelyJobService } from "./dialects/transcodely/job-service";
+import { transcodelyOriginService } from "./dialects/transcodely/origin-service";
+import { transcodelyPresetService } from "./dialects/transcodely/preset-service";
 import { internalRoutes } from "./routes/internal";
 import { v1 } from "./routes/v1";
 import { storageRoutes } from "./storage/routes";
@@ -27,5 +29,7 @@ app.route("/internal", internalRoutes);
 app.route("/jobs", ittybit);
 // Transcodely's Connect services, at their own paths at the root (README: Transcodely).
 app.route("/transcodely.v1.JobService", transcodelyJobService);
+app.route("/transcodely.v1.OriginService", transcodelyOriginService);
+app.route("/transcodely.v1.PresetService", transcodelyPresetService);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));

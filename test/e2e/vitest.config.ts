@@ -11,6 +11,7 @@ export default defineConfig({
     // After the worker and encoder projects, not beside them: the fault tests time
     // leases and cancels, which a machine busy with other suites would skew.
     sequence: { groupOrder: 1 },
+    globalSetup: ["./generate-client.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },

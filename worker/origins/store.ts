@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, like } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { origins } from "../db/schema";
 import { ApiError } from "../errors";
@@ -55,9 +55,15 @@ export function originView(row: OriginRow) {
   };
 }
 
-/** Newest first, ties broken by id. */
-export async function listOrigins(db: D1Database, query: { orgId: string; limit: number; cursor: string | null }) {
+/** Newest first, ties broken by id; optionally only one provider's, or only those granting a permission. */
+export async function listOrigins(
+  db: D1Database,
+  query: { orgId: string; limit: number; cursor: string | null; provider?: OriginProvider; permission?: OriginPermission },
+) {
   const filters = [eq(origins.orgId, query.orgId)];
+  if (query.provider !== undefined) filters.push(eq(origins.provider, query.provider));
+  // permissions is a JSON array of known words, so the quoted word matches exactly one element.
+  if (query.permission !== undefined) filters.push(like(origins.permissions, `%"${query.permission}"%`));
   if (query.cursor !== null) filters.push(afterCursor(origins.createdAt, origins.id, query.cursor));
   const rows = await orm(db)
     .select()

@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { presets } from "../db/schema";
 import { ApiError } from "../errors";
@@ -58,9 +58,19 @@ export function builtInView(slug: keyof typeof builtInPresets): PresetView {
   return { id: null, object: "preset", slug, name: slug, description: null, builtin: true, output: builtInPresets[slug]!, created_at: null };
 }
 
+/** What a list may narrow presets to, read from each preset's output (its first variant for codec and quality). */
+export interface PresetFilters {
+  types?: readonly string[];
+  videoCodec?: string;
+  quality?: string;
+}
+
 /** Newest first, ties broken by id. */
-export async function listOrgPresets(db: D1Database, query: { orgId: string; limit: number; cursor: string | null }) {
+export async function listOrgPresets(db: D1Database, query: { orgId: string; limit: number; cursor: string | null } & PresetFilters) {
   const filters = [eq(presets.orgId, query.orgId)];
+  if (query.types !== undefined) filters.push(inArray(sql`json_extract(${presets.output}, '$.type')`, [...query.types]));
+  if (query.videoCodec !== undefined) filters.push(eq(sql`json_extract(${presets.output}, '$.video[0].codec')`, query.videoCodec));
+  if (query.quality !== undefined) filters.push(eq(sql`json_extract(${presets.output}, '$.video[0].quality')`, query.quality));
   if (query.cursor !== null) filters.push(afterCursor(presets.createdAt, presets.id, query.cursor));
   const rows = await orm(db)
     .select()

@@ -1,29 +1,19 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
-import { ApiError, validationFailure } from "../errors";
-import { newId } from "../ids";
+import { validationFailure } from "../errors";
 import { authorize } from "../middleware/authenticate";
-import { OriginKeyError, encryptCredentials, originKey } from "../origins/crypto";
-import { checkOriginAccess, defaultRegion } from "../origins/s3";
+import { createOrigin as createOriginRow } from "../origins/create";
 import {
   deleteOrigin,
   findOrigin,
-  insertOrigin,
   listOrigins,
   originNotFound,
   originPermissionValues,
   originProviders,
   originView,
 } from "../origins/store";
-import {
-  bucketProblem,
-  endpointRefusal,
-  endpointShapeProblem,
-  normalizeEndpoint,
-  normalizeOriginPath,
-  originPathProblem,
-} from "../origins/validation";
+import { bucketProblem, endpointShapeProblem, normalizeOriginPath, originPathProblem } from "../origins/validation";
 
 export const originSchema = z
   .object({
@@ -62,13 +52,6 @@ export const endpointBody = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   })
   .optional();
-
-/** The production rules for an endpoint (https, no private hosts), as a 400 on `endpoint`. */
-export function assertEndpointAllowed(endpoint: string | undefined, env: AppEnv["Bindings"]): void {
-  if (endpoint === undefined) return;
-  const refusal = endpointRefusal(endpoint, env);
-  if (refusal) throw new ApiError(400, "validation_error", `endpoint: ${refusal}`, { target: "json", issues: [{ path: "endpoint", message: refusal }] });
-}
 
 const createOriginBody = z
   .strictObject({
@@ -153,31 +136,7 @@ export const originRoutes = new OpenAPIHono<AppEnv>({
 })
   .openapi(createOrigin, async (c) => {
     authorize(c, "origins:create", "origins/*");
-    const body = c.req.valid("json");
-    const orgId = c.get("principal").orgId;
-    assertEndpointAllowed(body.endpoint, c.env);
-    // Refuse before touching the bucket if credentials could not be stored encrypted.
-    await originKeyOrRefuse(c.env, c.get("requestId"));
-    const location = {
-      provider: body.provider,
-      bucket: body.bucket,
-      path: normalizeOriginPath(body.path),
-      region: body.region ?? defaultRegion(body.provider),
-      endpoint: normalizeEndpoint(body.endpoint),
-    };
-    const problem = await checkOriginAccess(location, body.credentials, body.permissions);
-    if (problem) throw new ApiError(400, problem.code, problem.message, problem.details);
-    const id = newId("ori");
-    const row = {
-      id,
-      orgId,
-      name: body.name,
-      ...location,
-      permissions: JSON.stringify(body.permissions),
-      credentials: await encryptCredentials(c.env, { orgId, originId: id }, body.credentials),
-      createdAt: new Date().toISOString(),
-    };
-    await insertOrigin(c.env.DB, row);
+    const row = await createOriginRow(c.env, c.get("requestId"), c.get("principal").orgId, c.req.valid("json"));
     return c.json(originView(row), 201);
   })
   .openapi(listOriginsRoute, async (c) => {
@@ -200,13 +159,3 @@ export const originRoutes = new OpenAPIHono<AppEnv>({
     await deleteOrigin(c.env.DB, row);
     return c.json(originView(row), 200);
   });
-
-export async function originKeyOrRefuse(env: AppEnv["Bindings"], requestId: string): Promise<void> {
-  try {
-    await originKey(env);
-  } catch (err) {
-    if (!(err instanceof OriginKeyError)) throw err;
-    console.error(JSON.stringify({ level: "error", request_id: requestId, message: err.message }));
-    throw new ApiError(500, "internal_error", "Origins are not configured on this server: its ORIGIN_CREDENTIALS_KEY secret is missing or invalid");
-  }
-}

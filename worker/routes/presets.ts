@@ -1,16 +1,15 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { ApiError, validationFailure } from "../errors";
-import { newId } from "../ids";
 import { builtInPresets } from "../jobs/presets";
 import { outputSpecSchema } from "../api/schemas/outputs";
 import { authorize } from "../middleware/authenticate";
+import { checkPreset, createPreset as createPresetRow } from "../presets/create";
 import {
   PRESET_ID,
   builtInView,
   deletePreset,
   findOrgPreset,
-  insertPreset,
   isBuiltInSlug,
   listOrgPresets,
   presetNotFound,
@@ -43,14 +42,7 @@ const createPresetBody = z
     description: z.string().trim().min(1).max(500).optional(),
     output: outputSpecSchema.openapi({ description: "An output spec, checked like a job's output; it cannot name another preset" }),
   })
-  .superRefine((body, ctx) => {
-    if (isBuiltInSlug(body.slug)) ctx.addIssue({ code: "custom", path: ["slug"], message: `${body.slug} is a built-in preset's slug` });
-    if (body.output.preset !== undefined) ctx.addIssue({ code: "custom", path: ["output", "preset"], message: "a preset cannot name another preset" });
-    // Presets are stored and shown in clear; content keys only ever live sealed in a job.
-    if (body.output.drm?.scheme === "cenc" && body.output.drm.key !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["output", "drm", "key"], params: { code: "invalid_drm" }, message: "a preset cannot hold a content key; give drm.key on the job's output" });
-    }
-  })
+  .superRefine(checkPreset)
   .openapi("CreatePresetRequest");
 
 const idParams = z.object({
@@ -109,17 +101,7 @@ export const presetRoutes = new OpenAPIHono<AppEnv>({
 })
   .openapi(createPreset, async (c) => {
     authorize(c, "presets:create", "presets/*");
-    const body = c.req.valid("json");
-    const row = {
-      id: newId("pst"),
-      orgId: c.get("principal").orgId,
-      slug: body.slug,
-      name: body.name ?? body.slug,
-      description: body.description ?? null,
-      output: body.output as Record<string, unknown>,
-      createdAt: new Date().toISOString(),
-    };
-    if (!(await insertPreset(c.env.DB, row))) throw new ApiError(409, "preset_exists", `The organization already has a preset ${body.slug}`);
+    const row = await createPresetRow(c.env.DB, c.get("principal").orgId, c.req.valid("json"));
     return c.json(presetView(row), 201);
   })
   .openapi(listPresetsRoute, async (c) => {

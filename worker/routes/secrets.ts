@@ -8,7 +8,8 @@ import { SECRET_NAME } from "../origins/uri";
 import { normalizeEndpoint } from "../origins/validation";
 import { accessKeyHint, deleteSecret, findSecret, insertSecret, listSecrets, secretNotFound, secretView } from "../secrets/store";
 import { bearerSecurity, errorResponses, pageQuery, pageResponse } from "./openapi-shared";
-import { assertEndpointAllowed, credentialsBody, endpointBody, originKeyOrRefuse, regionBody } from "./origins";
+import { assertEndpointAllowed, originKeyOrRefuse } from "../origins/create";
+import { credentialsBody, endpointBody, regionBody } from "./origins";
 
 export const secretSchema = z
   .object({
