@@ -2,6 +2,7 @@ import { bucketObjectUri } from "../origins/buckets";
 import { actualCost, costLines, estimatedCost } from "../billing/cost";
 import { CURRENCY } from "../billing/prices";
 import { type ExecutionMarks, executionView, usageView } from "../billing/usage";
+import { clippedInput } from "./clip";
 import { type JobSpec, requestedWork } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 import type { DrmScheme, SealedDrmKey } from "../drm/keys";
@@ -70,13 +71,19 @@ export interface JobState {
 
 type ProbedInput = { duration_ms: number; width: number | null; height: number | null; file_size_bytes: number };
 
+/** The probed input as the job's outputs cover it: a clipped job's is the clip's duration. */
+function coveredInput(job: JobState): ProbedInput | null {
+  const input = job.input_metadata as ProbedInput | null;
+  return input && clippedInput(input, job.spec.clip);
+}
+
 /**
  * Costs in EUR from the price table (worker/billing/prices.ts): the estimate once the
- * probe has measured the input, the actual cost once the job has ended, from the
- * outputs it completed.
+ * probe has measured the input (a clipped job's at the clip's length), the actual cost
+ * once the job has ended, from the outputs it completed.
  */
 function costs(job: JobState) {
-  const input = job.input_metadata as ProbedInput | null;
+  const input = coveredInput(job);
   const lines = input ? costLines(job, input) : null;
   return {
     currency: CURRENCY,
@@ -115,10 +122,11 @@ export function jobView(job: JobState) {
       drm: null as { scheme: DrmScheme; key_id: string; key_url: string } | null,
     })),
     thumbnails: spec.thumbnails,
+    clip: spec.clip ?? null,
     input_metadata: job.input_metadata,
     ...costs(job),
     execution: executionView(marks, job),
-    usage: usageView(marks, job.tasks, job.outputs, job.input_metadata as ProbedInput | null),
+    usage: usageView(marks, job.tasks, job.outputs, coveredInput(job)),
     error: job.error,
     tags: spec.tags,
     metadata: spec.metadata,
