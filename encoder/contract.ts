@@ -289,20 +289,49 @@ const orderBase = {
 export const engines = ["transcode", "tools"] as const;
 export type EngineName = (typeof engines)[number];
 
-export const transcodeOrderSchema = z.object({
-  ...orderBase,
-  engine: z.literal("transcode").default("transcode"),
-  input: z.object({ url }),
-  /** Encode tasks, in order; probe, import and export are the pipeline's own stages. */
-  tasks: z.array(z.object({ task_id: id, output_id: id, spec: taskSpecSchema })).min(1).max(50),
-  limits: orderLimits,
-  /**
-   * Import and probe only (a delayed-start job before its confirmation): the encoder
-   * reports the input's metadata and checks it can feed every task, then stops; the
-   * probe's task_completed is its last event. The confirmed job gets a full order.
-   */
-  probe_only: z.boolean().default(false),
-});
+/** The shortest clip: Transcodely's ClipConfig asks for at least 1 ms. */
+export const MIN_CLIP_SECONDS = 0.001;
+
+/**
+ * The part of the input a whole job covers, in seconds of the input. An end past the
+ * input's is clamped to it; a start that leaves less than MIN_CLIP_SECONDS of the input
+ * is out of range (clipOutOfRange), which fails the job at the probe.
+ */
+export const clipSchema = z
+  .object({ start_seconds: z.number().min(0), end_seconds: z.number().positive() })
+  .refine((c) => c.end_seconds > c.start_seconds, { message: "end_seconds must be after start_seconds", path: ["end_seconds"] });
+export type Clip = z.infer<typeof clipSchema>;
+
+/** Whether a clip starts too late for an input of `durationMs` (the probe's duration_ms): the Worker and the encoder decide alike. */
+export function clipOutOfRange(clip: Pick<Clip, "start_seconds">, durationMs: number): boolean {
+  return durationMs - clip.start_seconds * 1000 < MIN_CLIP_SECONDS * 1000;
+}
+
+export const transcodeOrderSchema = z
+  .object({
+    ...orderBase,
+    engine: z.literal("transcode").default("transcode"),
+    input: z.object({ url }),
+    /** Encode tasks, in order; probe, import and export are the pipeline's own stages. */
+    tasks: z.array(z.object({ task_id: id, output_id: id, spec: taskSpecSchema })).min(1).max(50),
+    limits: orderLimits,
+    /**
+     * Import and probe only (a delayed-start job before its confirmation): the encoder
+     * reports the input's metadata and checks it can feed every task, then stops; the
+     * probe's task_completed is its last event. The confirmed job gets a full order.
+     */
+    probe_only: z.boolean().default(false),
+    /**
+     * Every output covers only this window of the input, read once (seeked before the
+     * decode); thumbnail times count from its start. Optional, so orders from before it
+     * stay valid. Kind tasks have their own start/end and are never clipped.
+     */
+    clip: clipSchema.optional(),
+  })
+  .refine((order) => !order.clip || order.tasks.every((t) => t.spec.kind === "output" || t.spec.kind === "thumbnail"), {
+    message: "clip goes with output and thumbnail tasks; kind tasks have their own start and end",
+    path: ["clip"],
+  });
 export type TranscodeOrder = z.infer<typeof transcodeOrderSchema>;
 export type TranscodeOrderInput = z.input<typeof transcodeOrderSchema>;
 
@@ -343,6 +372,8 @@ export const failureCodes = [
   "resource_limit",
   /** A file a tool step needs (a put's file, an ffmpeg input) is not in the working directory. */
   "file_missing",
+  /** The order's clip starts at or past the end of the input (Transcodely's code). */
+  "input_clip_out_of_range",
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 

@@ -1,5 +1,5 @@
 import type { FfmpegCommand, SourceInfo } from "./command";
-import { displaySize, even, seconds } from "./framing";
+import { type TimeWindow, displaySize, even, seconds, wholeSource } from "./framing";
 
 /**
  * Content-aware (per-title) encoding: a short complexity probe of the source decides a
@@ -82,12 +82,13 @@ export function probeSize(source: SourceInfo): { width: number; height: number }
 /**
  * One ffmpeg run: each sample is an input seeked on its own (-ss before -i seeks by
  * index rather than decoding up to it), normalised to the probe's size and rate,
- * concatenated, and encoded to a raw H.264 stream whose size is the measure.
+ * concatenated, and encoded to a raw H.264 stream whose size is the measure. With a
+ * clip, the samples are taken from it: the title is what the outputs will hold.
  */
-export function buildComplexityProbeCommand(source: SourceInfo): ComplexityProbeCommand {
+export function buildComplexityProbeCommand(source: SourceInfo, clip: TimeWindow = wholeSource(source)): ComplexityProbeCommand {
   const { width, height } = probeSize(source);
-  const samples = planProbeSamples(source.durationS);
-  const inputs = samples.flatMap((s) => ["-ss", seconds(s.startS), "-t", seconds(s.lengthS), "-i", source.file]);
+  const samples = planProbeSamples(clip.durationS);
+  const inputs = samples.flatMap((s) => ["-ss", seconds(clip.start + s.startS), "-t", seconds(s.lengthS), "-i", source.file]);
   const normalise = samples.map((_, i) => `[${i}:v:0]fps=${PROBE_FPS},scale=${width}:${height},setsar=1,format=yuv420p[p${i}]`);
   const graph = [...normalise, `${samples.map((_, i) => `[p${i}]`).join("")}concat=n=${samples.length}:v=1:a=0[probe]`].join(";");
   return {

@@ -3,6 +3,7 @@ import { PipelineError } from "../errors";
 import { buildAnimationCommand } from "./animation";
 import { buildAudioCommand } from "./audio";
 import type { FfmpegCommand, SourceInfo } from "./command";
+import type { TimeWindow } from "./framing";
 import { buildHlsCommand } from "./hls";
 import { buildImageCommand } from "./image";
 import { buildThumbnailCommand } from "./thumbnails";
@@ -14,8 +15,13 @@ import { buildVideoCommand } from "./video";
  */
 const SAFE_STEM = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-/** The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>` (thumbnails `<outputBase>.<name>.<ext>`) or, for HLS, live under `<outputBase>/`. */
-export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string): FfmpegCommand {
+/**
+ * The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>`
+ * (thumbnails `<outputBase>.<name>.<ext>`) or, for HLS, live under `<outputBase>/`.
+ * `clip` is the order's: thumbnails take their frames within it; kinds have their own
+ * start and end, and the contract never pairs them with a clip.
+ */
+export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string, clip?: TimeWindow): FfmpegCommand {
   if (!SAFE_STEM.test(outputBase)) throw new PipelineError("encode_failed", `"${outputBase}" is not a usable output name`);
   switch (spec.kind) {
     case "video":
@@ -29,6 +35,6 @@ export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputB
     case "adaptive_video":
       return buildHlsCommand(spec, source, outputBase);
     case "thumbnail":
-      return buildThumbnailCommand(spec, source, outputBase);
+      return buildThumbnailCommand(spec, source, outputBase, clip);
   }
 }

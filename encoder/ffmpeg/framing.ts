@@ -121,6 +121,11 @@ export function timeWindow(requested: { start?: number; end?: number }, sourceDu
   return { start, durationS: end - start, cut: end < sourceDurationS };
 }
 
+/** The whole source as a window: what an output covers without a clip. */
+export function wholeSource(source: Pick<SourceInfo, "durationS">): TimeWindow {
+  return { start: 0, durationS: source.durationS, cut: false };
+}
+
 /**
  * The input with its window. Seeking before `-i` while re-encoding is frame-accurate
  * (ffmpeg decodes from the previous keyframe and drops what precedes `-ss`) and far

@@ -3,7 +3,7 @@ import { PipelineError } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "./command";
 import type { ContentAwareAdjustment } from "./complexity";
 import { type SecretFile, hlsKeyArgs, hlsKeyFiles } from "./drm";
-import { type FramePlan, type Size, displaySize, frameFilters, planFrame, seconds } from "./framing";
+import { type FramePlan, type Size, type TimeWindow, displaySize, frameFilters, planFrame, seconds, wholeSource, windowedInput } from "./framing";
 import { segmentSeconds } from "./hls";
 import { type Quality, audioBitrate, crfStepScale, hlsLadder, ladderScale, maxCrf, videoQuality } from "./quality";
 
@@ -182,8 +182,12 @@ export function planAudio(spec: OutputSpec, source: SourceInfo): PlannedAudio[] 
   return tracks.map((track, i) => ({ spec: track, name: `audio_${i}` }));
 }
 
-/** Every output of a job in one ffmpeg command: one decode, one split, one muxer per output. */
-export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo): RenditionsCommand {
+/**
+ * Every output of a job in one ffmpeg command: one decode, one split, one muxer per
+ * output. With a clip, the one input is seeked to it (windowedInput), so every output,
+ * its segments and its duration cover the clip alone.
+ */
+export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo, clip: TimeWindow = wholeSource(source)): RenditionsCommand {
   if (tasks.length === 0) throw new PipelineError("encode_failed", "no outputs to encode");
   const layouts: OutputLayout[] = [];
   const branches: string[] = [];
@@ -195,7 +199,7 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo):
     if (spec.drm?.scheme === "aes-128") secretFiles.push(...hlsKeyFiles(outputId, spec.drm));
     const variants = planVariants(spec, source, contentAware);
     const audio = planAudio(spec, source);
-    const layout = layoutOf(outputId, spec, variants, audio, source);
+    const layout = layoutOf(outputId, spec, variants, audio, clip.durationS);
     const labels = variants.map((v) => {
       branches.push(`${[...variantFrameFilters(v), ...(v.fps ? [`fps=${v.fps}`] : []), `format=${pixelFormat(v)}`].join(",")}`);
       return `[v${branches.length - 1}]`;
@@ -206,10 +210,10 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo):
   const split = `[0:v:0]split=${branches.length}${branches.map((_, i) => `[s${i}]`).join("")}`;
   const graph = [split, ...branches.map((filters, i) => `[s${i}]${filters}[v${i}]`)].join(";");
   return {
-    args: ["-i", source.file, "-filter_complex", graph, ...outputArgs],
+    args: [...windowedInput(source.file, clip), "-filter_complex", graph, ...outputArgs],
     outputs: layouts.map((l) => l.root),
     main: layouts[0]!.main,
-    durationS: source.durationS,
+    durationS: clip.durationS,
     layouts,
     secretFiles,
   };
@@ -233,8 +237,8 @@ function checkDrm(spec: OutputSpec): void {
   }
 }
 
-function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], source: SourceInfo): OutputLayout {
-  const segmentS = streamingOutputTypes.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(source.durationS)) : null;
+function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], durationS: number): OutputLayout {
+  const segmentS = streamingOutputTypes.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(durationS)) : null;
   const base = { outputId, type: spec.type, variants, audio, segmentS, drm: spec.drm?.scheme ?? null };
   switch (spec.type) {
     case "mp4":

@@ -1,8 +1,9 @@
 import type { ThumbnailEncodeSpec } from "../contract";
 import type { FfmpegCommand, SourceInfo } from "./command";
-import { type FramePlan, type Size, displaySize, frameFilters, planFrame, seconds } from "./framing";
+import { type FramePlan, type Size, type TimeWindow, displaySize, frameFilters, planFrame, seconds, wholeSource } from "./framing";
 import { frameTime } from "./image";
 import { DEFAULT_QUALITY, imageQuality } from "./quality";
+import { vttTime } from "./subtitles";
 
 /**
  * Thumbnails: stills at chosen instants, each its own file or tiled into one sprite
@@ -71,12 +72,6 @@ export function tileRect(index: number, grid: SpriteGrid, tile: Size): { x: numb
   return { x: (index % grid.columns) * tile.width, y: Math.floor(index / grid.columns) * tile.height, w: tile.width, h: tile.height };
 }
 
-function vttTime(s: number): string {
-  const ms = Math.round(s * 1000);
-  const part = (n: number, width: number) => String(n).padStart(width, "0");
-  return `${part(Math.floor(ms / 3_600_000), 2)}:${part(Math.floor(ms / 60_000) % 60, 2)}:${part(Math.floor(ms / 1000) % 60, 2)}.${part(ms % 1000, 3)}`;
-}
-
 /**
  * The storyboard: one cue per tile, in timeline order, naming the sheet relative to
  * the storyboard's own URL. A cue needs a positive span, so instants that coincide
@@ -122,14 +117,19 @@ function planTile(spec: ThumbnailEncodeSpec, source: SourceInfo): FramePlan {
  * whole file) and read for a moment only; `trim` keeps its first frame. Stills map
  * each frame to its own file; a sprite concatenates them into the `tile` filter.
  * Files are `<base>.001.jpg`…, or `<base>.sprite.jpg` and `<base>.storyboard.vtt`,
- * which the post step writes.
+ * which the post step writes. With a clip, frames are chosen on the clip's timeline
+ * (times, percentages and the storyboard's cues count from its start), as the job's
+ * other outputs have it.
  */
-export function buildThumbnailCommand(spec: ThumbnailEncodeSpec, source: SourceInfo, outputBase: string): FfmpegCommand {
-  const picks = pickFrames(spec.frames, source);
+export function buildThumbnailCommand(spec: ThumbnailEncodeSpec, source: SourceInfo, outputBase: string, clip: TimeWindow = wholeSource(source)): FfmpegCommand {
+  const picks = pickFrames(spec.frames, { ...source, durationS: clip.durationS });
   const plan = planTile(spec, source);
   const tile = { width: plan.width, height: plan.height };
   const readFor = seconds(Math.max(1, 4 / (source.fps || 25)));
-  const inputs = picks.flatMap((pick) => [...(pick.at > 0 ? ["-ss", seconds(pick.at)] : []), "-t", readFor, "-threads", "1", "-i", source.file]);
+  const inputs = picks.flatMap((pick) => {
+    const at = clip.start + pick.at;
+    return [...(at > 0 ? ["-ss", seconds(at)] : []), "-t", readFor, "-threads", "1", "-i", source.file];
+  });
   const frames = picks.map((_, i) => `[${i}:v:0]trim=end_frame=1,${frameFilters(plan).join(",")}[f${i}]`);
   const ext = extension[spec.format];
   const encode = [...encoderArgs(spec.format), "-f", "image2"];

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { ContentAwareDecision } from "../contract";
 import type { SourceInfo } from "../ffmpeg/command";
 import { type ContentAwareAdjustment, buildComplexityProbeCommand, contentAwareAdjustment } from "../ffmpeg/complexity";
+import type { TimeWindow } from "../ffmpeg/framing";
 import type { OutputLayout } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
 
@@ -15,8 +16,8 @@ export interface MeasuredComplexity extends ContentAwareAdjustment {
  * the size of what it encoded into the per-title adjustment. Once per job: the source
  * is the same for every content-aware output. The probe's stream is removed afterwards.
  */
-export async function measureComplexity(source: SourceInfo, options: { cwd: string; signal: AbortSignal; ffmpeg?: string }): Promise<MeasuredComplexity> {
-  const command = buildComplexityProbeCommand(source);
+export async function measureComplexity(source: SourceInfo, options: { cwd: string; signal: AbortSignal; ffmpeg?: string; clip?: TimeWindow }): Promise<MeasuredComplexity> {
+  const command = buildComplexityProbeCommand(source, options.clip);
   const file = path.join(options.cwd, command.main);
   const started = performance.now();
   try {

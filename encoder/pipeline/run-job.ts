@@ -1,9 +1,10 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ContentAwareDecision, EncodeSpec, OutputFacts, OutputSpec, TranscodeOrder } from "../contract";
+import { type ContentAwareDecision, type EncodeSpec, type OutputFacts, type OutputSpec, type TranscodeOrder, clipOutOfRange } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
 import { buildEncodeCommand } from "../ffmpeg/encode";
+import { type TimeWindow, timeWindow, wholeSource } from "../ffmpeg/framing";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
@@ -112,6 +113,10 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
   }
   void reporter.send({ type: "metadata", input_metadata: probed.metadata });
+  // The Worker fails the job on the metadata too; this is the encoder's own word, at the probe.
+  if (order.clip && clipOutOfRange(order.clip, probed.metadata.duration_ms)) {
+    throw new PipelineError("input_clip_out_of_range", `The clip starts at ${order.clip.start_seconds} s; the input lasts ${probed.metadata.duration_ms / 1000} s`);
+  }
   const kindTasks = order.tasks.filter(isKindTask);
   const outputTasks = order.tasks.filter(isOutputTask);
   // Input problems are found for every task before any encoding starts.
@@ -149,16 +154,18 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     }
   };
   const source = { ...probed.source, file: INPUT_FILE };
+  // What every output covers: the clip (its end clamped to the input's), or the whole input.
+  const clip = order.clip ? timeWindow({ start: order.clip.start_seconds, end: order.clip.end_seconds }, source.durationS) : wholeSource(source);
   const verifyOptions = { ffprobe: runtime.ffprobe, signal, warmProbes: runtime.warmProbes };
 
   // Outputs whose own inputs (subtitle files) or plans fail are failed alone, before the shared run.
   const ready: ReadyOutput[] = [];
   for (const task of outputTasks) {
     try {
-      buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source);
+      buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source, clip);
       const staging = `subtitles_${task.output_id}`;
       const tracks = task.spec.subtitles ?? [];
-      const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg };
+      const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg, clip };
       const mpegts = task.spec.hls?.segment_type === "ts";
       const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
       ready.push({ task, subtitles: { staging, renditions } });
@@ -172,7 +179,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     try {
       // It seeks through the input: all of it must be there.
       await wholeInput();
-      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg });
+      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg, clip });
       for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
     } catch (err) {
       if (signal.aborted) throw err;
@@ -182,8 +189,8 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     }
   }
   const units: EncodeUnit[] = [
-    ...(ready.length > 0 ? [renditionsUnit(ready, source, dir, verifyOptions)] : []),
-    ...kindTasks.map((task) => kindUnit(task, source, dir, verifyOptions)),
+    ...(ready.length > 0 ? [renditionsUnit(ready, source, clip, dir, verifyOptions)] : []),
+    ...kindTasks.map((task) => kindUnit(task, source, clip, dir, verifyOptions)),
   ];
 
   let totalSeconds = units.reduce((sum, u) => sum + Math.max(u.command.durationS, 0.001), 0);
@@ -330,8 +337,8 @@ interface EncodeUnit {
   split?: () => EncodeUnit[];
 }
 
-function kindUnit(task: KindTask, source: SourceInfo, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
-  const command = buildEncodeCommand(task.spec, source, task.output_id);
+function kindUnit(task: KindTask, source: SourceInfo, clip: TimeWindow, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
+  const command = buildEncodeCommand(task.spec, source, task.output_id, clip);
   return {
     command,
     outputs: [
@@ -347,10 +354,11 @@ function kindUnit(task: KindTask, source: SourceInfo, dir: string, verifyOptions
 }
 
 /** Every ready Transcodely output from one ffmpeg run (one decode); split per output if that run fails. */
-function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
+function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, clip: TimeWindow, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
   const command = buildRenditionsCommand(
     ready.map(({ task, contentAware }) => ({ outputId: task.output_id, spec: task.spec, contentAware })),
     source,
+    clip,
   );
   return {
     command,
@@ -361,7 +369,7 @@ function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, v
         main: layout.main,
         manifest: layout.manifest,
         contentAware: contentAware ? contentAwareDecision(layout, contentAware) : undefined,
-        finish: () => finishPackage(layout, task.spec, dir, subtitles, source.durationS),
+        finish: () => finishPackage(layout, task.spec, dir, subtitles, command.durationS),
         files: () => listFiles(dir, layout.root),
         verify: () => verifyRenditions(layout, dir, verifyOptions),
       };
@@ -375,7 +383,7 @@ function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, dir: string, v
         if (layout.root === layout.outputId) await mkdir(path.join(dir, layout.root), { recursive: true });
       }
     },
-    split: () => ready.map((r) => renditionsUnit([r], source, dir, verifyOptions)),
+    split: () => ready.map((r) => renditionsUnit([r], source, clip, dir, verifyOptions)),
   };
 }
 

@@ -4,7 +4,8 @@ import type { SubtitleSpec, WorkOrder } from "../contract";
 import { PipelineError } from "../errors";
 import { type SubtitleRendition, MPEGTS_START_TICKS, withTimestampMap } from "../ffmpeg/playlists";
 import { runFfmpeg } from "../ffmpeg/runner";
-import { buildSubtitleCommand } from "../ffmpeg/subtitles";
+import type { TimeWindow } from "../ffmpeg/framing";
+import { buildSubtitleCommand, clipCues } from "../ffmpeg/subtitles";
 import { importInput } from "./import";
 
 /** Subtitle files are text: anything larger is not one. */
@@ -16,12 +17,14 @@ export interface SubtitleContext {
   allowPrivateNetworks: boolean;
   signal: AbortSignal;
   ffmpeg?: string;
+  /** The order's clip: the cues are cut to it and timed from its start, as the media is. */
+  clip?: TimeWindow;
 }
 
 /**
  * Fetches an output's subtitle tracks (with the input's SSRF-guarded import) and turns
  * each into WebVTT in `staging` (a directory of the working dir that becomes the
- * package's `subtitles/` once it is made). Runs before the encode, so a track that
+ * package's `subtitles/` once it is made), cut to the order's clip. Runs before the encode, so a track that
  * cannot be fetched or read fails its own output only, never the shared run.
  */
 export async function prepareSubtitles(
@@ -52,9 +55,10 @@ export async function prepareSubtitles(
       });
       const file = path.join(ctx.dir, staging, vtt);
       // ffmpeg reads anything as SRT when told to; what it made of the file is the check.
-      const cues = await readFile(file, "utf8");
-      if (!cues.includes("-->")) throw new PipelineError("input_unreadable", "holds no subtitle cues");
-      if (mpegts) await writeFile(file, withTimestampMap(cues, MPEGTS_START_TICKS));
+      const converted = await readFile(file, "utf8");
+      if (!converted.includes("-->")) throw new PipelineError("input_unreadable", "holds no subtitle cues");
+      const cues = ctx.clip ? clipCues(converted, ctx.clip) : converted;
+      if (mpegts || cues !== converted) await writeFile(file, mpegts ? withTimestampMap(cues, MPEGTS_START_TICKS) : cues);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       const code = err instanceof PipelineError ? err.code : "input_unreachable";

@@ -300,4 +300,18 @@ describe("Transcodely's Job examples, replayed", () => {
     // The dialect's jobs are ordinary jobs.
     expect((await stack.api(`/v1/jobs/${createdId}`)).json).toMatchObject({ id: createdId, status: "completed", dialect: "transcodely" });
   });
+
+  it("Create with a clip: the output in the bucket covers the clip alone", async () => {
+    const created = await call("Create", { ...seedCreate(), clip: { start_seconds: 0.5, end_seconds: 1.5 } });
+    expect(created.status, JSON.stringify(created.json)).toBe(200);
+    const job = await jobEnded(created.json.job.id);
+    expect(job).toMatchObject({ status: "completed", clip: { start_seconds: 0.5, end_seconds: 1.5 } });
+    // The input is still the whole 2 s clip; the output is its second in the middle.
+    expect(job.input_metadata.duration_ms).toBeGreaterThanOrEqual(1900);
+    const { probed, video } = await probeOutput(job.outputs[0].output_url);
+    expect([video.codec_name, video.width, video.height]).toEqual(["h264", 320, 180]);
+    expect(Number(probed.format.duration)).toBeGreaterThan(0.95);
+    expect(Number(probed.format.duration)).toBeLessThan(1.05);
+    expect(job.outputs[0].duration_seconds).toBe(1);
+  });
 });

@@ -50,6 +50,13 @@ describe("complexity probe (pure)", () => {
     expect(buildComplexityProbeCommand(source(360, 640, 2))).toMatchObject({ width: 216, height: 384 });
   });
 
+  it("samples a clipped job's clip, not the whole source", () => {
+    const cmd = buildComplexityProbeCommand(source(1920, 1080, 20), { start: 10, durationS: 3, cut: true });
+    const seeks = cmd.args.flatMap((a, i) => (a === "-ss" ? [Number(cmd.args[i + 1])] : []));
+    expect(seeks).toEqual([10, 11, 12]);
+    expect(cmd.durationS).toBe(3);
+  });
+
   it("maps bits per pixel to a bounded score, CRF offset and cap scale, monotonically", () => {
     const probe = { width: 384, height: 216, frames: 72 };
     const bytesFor = (bpp: number) => (bpp * 72 * 384 * 216) / 8;

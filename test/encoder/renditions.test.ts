@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncoderEvent, OutputSpec } from "../../encoder/contract";
 import { addDashTextSets, addSubtitleGroup, finishCmafMediaPlaylist, nameAudioRenditions } from "../../encoder/ffmpeg/playlists";
 import { buildRenditionsCommand, planVariants } from "../../encoder/ffmpeg/renditions";
+import { clipCues } from "../../encoder/ffmpeg/subtitles";
 import { clipPath } from "./clips";
 import { sourceOf } from "./encode-clip";
 import { ffprobe } from "./ffprobe";
@@ -62,6 +63,28 @@ describe("renditions builder (pure)", () => {
     expect(argsOf(out("mp4", [{ codec: "h264", framerate: 0 }]))).not.toContain("fps=");
   });
 
+  it("with a clip, seeks the one input to it and makes every output, and its segments, cover the clip alone", () => {
+    const clip = { start: 1, durationS: 1.5, cut: true };
+    const cmd = buildRenditionsCommand(
+      [
+        { outputId: "out_hls", spec: out("hls", [{ codec: "h264", height: 240 }]) },
+        { outputId: "out_mp4", spec: out("mp4", [{ codec: "h264" }]) },
+      ],
+      landscape,
+      clip,
+    );
+    // Seeked and bounded before the one -i, so the single decode reads the clip only.
+    expect(cmd.args.slice(0, 6)).toEqual(["-ss", "1", "-t", "1.5", "-i", "input"]);
+    expect(cmd.args.filter((a) => a === "-i")).toHaveLength(1);
+    // Progress and the "fell short" check measure against the clip's length.
+    expect(cmd.durationS).toBe(1.5);
+    // A short clip gets the short segments a short input would.
+    expect(cmd.layouts[0]!.segmentS).toBe(2);
+    // A clip running to the input's end needs no -t; one from 0 no -ss.
+    expect(buildRenditionsCommand([{ outputId: "o", spec: out("mp4", [{ codec: "h264" }]) }], landscape, { start: 2, durationS: 1, cut: false }).args.slice(0, 4)).toEqual(["-ss", "2", "-i", "input"]);
+    expect(buildRenditionsCommand([{ outputId: "o", spec: out("mp4", [{ codec: "h264" }]) }], landscape).args.slice(0, 2)).toEqual(["-i", "input"]);
+  });
+
   it("refuses what the containers cannot hold", () => {
     expect(() => buildRenditionsCommand([{ outputId: "o", spec: out("mov", [{ codec: "vp9" }]) }], landscape)).toThrow(/cannot be packaged as mov/);
     expect(() => buildRenditionsCommand([{ outputId: "../o", spec: out("mp4", [{ codec: "h264" }]) }], landscape)).toThrow(/not a usable output name/);
@@ -91,6 +114,15 @@ describe("manifest edits (pure)", () => {
     const done = finishCmafMediaPlaylist(media, "vod");
     expect(done).not.toContain("PROGRAM-DATE-TIME");
     expect(parseM3u8(done)).toMatchObject({ playlistType: "VOD", endList: true, segments: [{ uri: "seg_1.m4s" }] });
+  });
+
+  it("cuts WebVTT to a clip: cues outside dropped, those across its edges shortened, times from its start", () => {
+    const vtt = "WEBVTT\n\n00:00.000 --> 00:00.500\nBefore\n\n00:00.500 --> 00:01.500 align:start\nAcross\n\n00:02.000 --> 00:02.500\nInside\n\n00:02.800 --> 01:00:03.500\nLate\n\n00:03.500 --> 00:04.000\nAfter\n";
+    expect(clipCues(vtt, { start: 1, durationS: 2, cut: true })).toBe(
+      "WEBVTT\n\n00:00:00.000 --> 00:00:00.500 align:start\nAcross\n\n00:00:01.000 --> 00:00:01.500\nInside\n\n00:00:01.800 --> 00:00:02.000\nLate\n",
+    );
+    // A clip without cues leaves a valid, empty WebVTT file.
+    expect(clipCues(vtt, { start: 3700, durationS: 1, cut: true })).toBe("WEBVTT\n");
   });
 
   it("adds text adaptation sets to an MPD", () => {

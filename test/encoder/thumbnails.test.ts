@@ -87,6 +87,20 @@ describe("frame choice (pure)", () => {
     }
   });
 
+  it("with a clip, picks frames on the clip's timeline and seeks each to the clip's start plus its instant", () => {
+    const clip = { start: 1, durationS: 1.5, cut: true };
+    const seeks = (cmd: { args: string[] }) => cmd.args.flatMap((a, i) => (a === "-ss" ? [Number(cmd.args[i + 1])] : []));
+    // Seconds and percentages count from the clip's start, clamped to its last frame.
+    const times = buildThumbnailCommand(thumbs({ mode: "times", times: [{ seconds: 0 }, { percent: 50 }, { seconds: 9 }] }), landscape, "o", clip);
+    expect(seeks(times)).toEqual([1, 1.75, 1 + 1.5 - 1.5 / 30]);
+    expect(times.args.filter((a) => a === "-i")).toHaveLength(3);
+    // An interval spans the clip only; its storyboard's cues are on the clip's timeline.
+    const sprite = buildThumbnailCommand(thumbs({ mode: "interval", seconds: 0.5 }, { sprite: {} }), landscape, "o", clip);
+    expect(seeks(sprite)).toEqual([1, 1.5, 2]);
+    expect(sprite.post).toMatchObject({ kind: "text" });
+    expect(parseStoryboard((sprite.post as { text: string }).text).map((c) => [c.from, c.to])).toEqual([[0, 0.5], [0.5, 1], [1, 1.5]]);
+  });
+
   it("names every file after the output and never lets a spec reach the filter graph as text", () => {
     const cmd = buildThumbnailCommand(thumbs({ mode: "count", count: 2 }, { width: 320 }), landscape, "out_a");
     expect(cmd.outputs).toEqual(["out_a.001.jpg", "out_a.002.jpg"]);

@@ -59,6 +59,7 @@ const JOB_KEYS = [
   "input_video_id",
   "output_path_template",
   "thumbnail_results",
+  "clip",
 ];
 const OUTPUT_KEYS = [
   "id",
@@ -297,6 +298,7 @@ describe("Transcodely JobService: Create", () => {
       input_video_id: "",
       output_path_template: "{date}/output_{codec}_{resolution}",
       thumbnail_results: [],
+      clip: null,
     });
     expect(Object.keys(job.outputs[0])).toEqual(OUTPUT_KEYS);
     // An ordinary Kiln job: /v1 shows it, created by this dialect.
@@ -364,7 +366,7 @@ describe("Transcodely JobService: Create", () => {
         { type: "mp4", video: [{ codec: "h265", width: 64 }], drm: { systems: ["widevine"] } },
       ],
       metadata: { note: 5 },
-      clip: { start_seconds: 1, end_seconds: 3 },
+      clip: { start_seconds: 3, end_seconds: 1 },
       thumbnails: [{ mode: "animated" }],
       frobnicate: true,
     });
@@ -377,14 +379,43 @@ describe("Transcodely JobService: Create", () => {
       { field: "input_url", description: "a gs://, s3:// or https:// URL of at most 2048 characters" },
       { field: "output_origin_id", description: "output_origin_id is required unless managed is true" },
       { field: 'metadata["note"]', description: "values are strings" },
-      { field: "clip", description: "clipping is not supported by Kiln; leave clip unset (or {start_seconds: 0, end_seconds: 0})" },
       { field: "outputs[1].drm", description: "DRM systems (widevine, fairplay, playready) are not supported by Kiln" },
       { field: "thumbnails[0].mode", description: "animated thumbnails are not supported by Kiln" },
       { field: "outputs[0].video[0].codec", description: "h264 cannot be packaged as webm; webm takes vp9, av1" },
       { field: "outputs[1].video[0].width", description: expect.stringContaining("128") },
+      { field: "clip.end_seconds", description: "end_seconds must be at least 0.001 s after start_seconds ({0, 0} is no clip)" },
     ]);
     expect(body.message).toBe("frobnicate: unknown field (and 8 more)");
     expect(body.details[0].debug.message).toBe(body.message);
+  });
+
+  it("clips the job to ClipConfig: Get shows it, the native job and its order carry it; {0, 0} and an unset start read as Transcodely means them", async () => {
+    const { key } = await seedOrg();
+    const created = await rpc("Create", key, managedJob({ clip: { startSeconds: 1.5, endSeconds: 3.25 } }));
+    expect(created.status, created.text).toBe(200);
+    const id = created.json.job.id;
+    expect(created.json.job.clip).toEqual({ start_seconds: 1.5, end_seconds: 3.25 });
+    expect((await rpc("Get", key, { id })).json.job.clip).toEqual({ start_seconds: 1.5, end_seconds: 3.25 });
+    expect((await call(`/v1/jobs/${id}`, { key })).json.clip).toEqual({ start_seconds: 1.5, end_seconds: 3.25 });
+    expect((await orderNumber<Order & { clip?: unknown }>(id)).clip).toEqual({ start_seconds: 1.5, end_seconds: 3.25 });
+    // protojson leaves a zero out: {end_seconds: 2} starts at 0.
+    expect((await rpc("Create", key, managedJob({ clip: { end_seconds: 2 } }))).json.job.clip).toEqual({ start_seconds: 0, end_seconds: 2 });
+    expect((await rpc("Create", key, managedJob({ clip: { start_seconds: 0, end_seconds: 0 } }))).json.job.clip).toBeNull();
+    // A start with no end is an empty clip, refused like any other.
+    const endless = await rpc("Create", key, managedJob({ clip: { start_seconds: 5 } }));
+    expect(endless.status).toBe(400);
+    expect(connectError(endless.json).details[0].debug.field_violations).toEqual([
+      { field: "clip.end_seconds", description: "end_seconds must be at least 0.001 s after start_seconds ({0, 0} is no clip)" },
+    ]);
+  });
+
+  it("fails a clip past the input's end at the probe with input_clip_out_of_range, as Transcodely does", async () => {
+    const { key } = await seedOrg();
+    const created = await rpc("Create", key, managedJob({ clip: { start_seconds: 2, end_seconds: 5 } }));
+    const id = created.json.job.id;
+    // The seed's input lasts 2 s: the clip starts at its end.
+    expect((await probe(encoderFor(await orderNumber<Order>(id)))).directive).toBe("cancel");
+    expect((await rpc("Get", key, { id })).json.job).toMatchObject({ status: "failed", error_code: "input_clip_out_of_range", clip: { start_seconds: 2, end_seconds: 5 } });
   });
 
   it("replays an Idempotency-Key with the same job; the body's key wins over the SDK's header", async () => {

@@ -72,7 +72,7 @@ const gigabytes = (bytes: number) => Math.round((bytes / 1e9) * 1e6) / 1e6;
 /**
  * Usage per task and for the job (the sum of its tasks), in VTK's terms: compute units
  * (1 CU = one minute of an encoder slot running the task), video minutes in (the input,
- * counted once, on import) and out (each output's measured duration, on the task that
+ * counted once, on import; a clipped job's clip, which is all it decodes) and out (each output's measured duration, on the task that
  * completes it), and gigabytes in (the input) and out (the outputs' files).
  */
 export function usageView(marks: ExecutionMarks, tasks: readonly Task[], outputs: readonly Output[], input: { duration_ms: number; file_size_bytes: number } | null) {

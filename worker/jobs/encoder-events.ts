@@ -1,4 +1,4 @@
-import type { EncoderEvent, OutputFacts } from "../../encoder/contract";
+import { type EncoderEvent, type OutputFacts, clipOutOfRange } from "../../encoder/contract";
 import type { JobState } from "./job-state";
 import type { PlacementResult } from "./output-placement";
 import type { JobError, Output, Task } from "./model";
@@ -72,9 +72,15 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
     case "task_log":
       // A task's log lines are the JobDO's to store (task-log.ts), apart from the job.
       return [];
-    case "metadata":
+    case "metadata": {
       job.input_metadata = event.input_metadata;
-      return [];
+      const clip = job.spec.clip;
+      if (!clip || !clipOutOfRange(clip, event.input_metadata.duration_ms)) return [];
+      // An end past the input's is clamped (clippedInput, the encoder); a start there leaves nothing to make.
+      const error = { code: "input_clip_out_of_range", message: `The clip starts at ${clip.start_seconds} s, at or past the end of the input (${event.input_metadata.duration_ms / 1000} s)` };
+      mark(taskFor(job, "probe", null), "failed", now, error);
+      return [{ action: "fail", error }];
+    }
     case "progress": {
       // One ffmpeg run makes every output of an outputs job: its progress names no task and is theirs alike.
       const shared = event.stage === "encode" && event.task_id === null;

@@ -3,6 +3,8 @@ import { type Kind, type KindOptions, defaultKindFormat, defaultVideoCodec, kind
 import type { CreateJobRequest, PriorityName } from "../api/schemas/create-job";
 import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
+import { jobClip } from "../api/schemas/clip";
+import type { Clip } from "../../encoder/contract";
 import type { ToolName, ToolTask } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { Dialect } from "./dialects";
@@ -61,6 +63,11 @@ export type RequestedJob = JobWork & {
   output_origin_id: string | null;
   output_path_template: string | null;
   thumbnails: ThumbnailSpec[];
+  /**
+   * The part of the input an outputs job covers, every output and thumbnail alike
+   * (jobClip: `{0, 0}` is none). Absent in jobs stored before it, null for none.
+   */
+  clip?: Clip | null;
   bundle: string | null;
   region: string | null;
   /**
@@ -124,6 +131,7 @@ export function toJobSpec(request: CreateJobRequest, presets: PresetLookup = new
     output_origin_id: request.output_origin_id ?? null,
     output_path_template: request.output_path_template ?? null,
     thumbnails: request.thumbnails ?? [],
+    clip: jobClip(request.clip),
     bundle: request.bundle ?? null,
     region: request.region ?? null,
   };

@@ -2,6 +2,7 @@ import { bucketObjectUri } from "../origins/buckets";
 import { actualCost, costLines, estimatedCost } from "../billing/cost";
 import { CURRENCY } from "../billing/prices";
 import { type ExecutionMarks, executionView, usageView } from "../billing/usage";
+import { clippedInput } from "./clip";
 import { type JobSpec, requestedWork } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 import type { DrmScheme, SealedDrmKey } from "../drm/keys";
@@ -70,6 +71,12 @@ export interface JobState {
 
 type ProbedInput = { duration_ms: number; width: number | null; height: number | null; file_size_bytes: number };
 
+/** The probed input as the job's outputs cover it: a clipped job's is the clip's duration. */
+function coveredInput(job: JobState): ProbedInput | null {
+  const input = job.input_metadata as ProbedInput | null;
+  return input && clippedInput(input, job.spec.clip);
+}
+
 /**
  * The attempt is queued behind a full encoder pool: a send was answered busy (or failed)
  * and the next try is pending. VTK calls this "waiting for resources".
@@ -80,16 +87,16 @@ export function waitingForEncoder(job: Pick<JobState, "dispatch">): boolean {
 
 /** What the job has used: per task and summed (billing/usage.ts). */
 export function jobUsage(job: JobState) {
-  return usageView(job.execution, job.tasks, job.outputs, job.input_metadata as ProbedInput | null);
+  return usageView(job.execution, job.tasks, job.outputs, coveredInput(job));
 }
 
 /**
  * Costs in EUR from the price table (worker/billing/prices.ts): the estimate once the
- * probe has measured the input, the actual cost once the job has ended, from the
- * outputs it completed.
+ * probe has measured the input (a clipped job's at the clip's length), the actual cost
+ * once the job has ended, from the outputs it completed.
  */
 function costs(job: JobState) {
-  const input = job.input_metadata as ProbedInput | null;
+  const input = coveredInput(job);
   const lines = input ? costLines(job, input) : null;
   return {
     currency: CURRENCY,
@@ -128,6 +135,7 @@ export function jobView(job: JobState) {
       drm: null as { scheme: DrmScheme; key_id: string; key_url: string } | null,
     })),
     thumbnails: spec.thumbnails,
+    clip: spec.clip ?? null,
     input_metadata: job.input_metadata,
     ...costs(job),
     execution: executionView(marks, job),

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { streamingOutputTypes } from "../../../encoder/contract";
 import { builtInPresets } from "../../jobs/presets";
+import { clipSchema } from "./clip";
 import { kindOptionSchemas, kindSchema } from "./kinds";
 import { outputSpecSchema } from "./outputs";
 import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";
@@ -89,6 +90,7 @@ export const createJobRequestSchema = z
     output_origin_id: originId.optional().openapi({ description: "Write outputs to this origin (it must grant write), under its path" }),
     output_path_template: pathTemplate.optional(),
     thumbnails: z.array(thumbnailSpecSchema).max(5).optional(),
+    clip: clipSchema.optional(),
     bundle: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "1–128 letters, digits, _ . -").optional(),
     region: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, "a region name such as auto or aws:eu-west-1").optional(),
   })
@@ -130,6 +132,12 @@ export const createJobRequestSchema = z
         if (body[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `${field} goes with kind or outputs; ${why}` });
       }
       if (body.delayed_start !== undefined) ctx.addIssue({ code: "custom", path: ["delayed_start"], message: "delayed_start goes with kind or outputs; a tool pipeline has no probe to confirm after" });
+    }
+    if (body.clip !== undefined && body.kind !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["clip"], message: "clip goes with outputs; a kind job trims with options.start and options.end" });
+    }
+    if (body.clip !== undefined && body.tasks !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["clip"], message: "clip goes with outputs; a tool pipeline trims with its own ffmpeg arguments" });
     }
     if (body.webhook_events !== undefined && body.webhook_url === undefined) {
       ctx.addIssue({ code: "custom", path: ["webhook_events"], message: "webhook_events needs a webhook_url" });

@@ -82,7 +82,7 @@ export const outputSchema = z
 
 const usageFigures = {
   compute_units: z.number().openapi({ description: "Minutes an encoder slot spent running" }),
-  video_minutes_in: z.number().openapi({ description: "Minutes of input media (counted once, on import)" }),
+  video_minutes_in: z.number().openapi({ description: "Minutes of input media (counted once, on import); a clipped job's clip" }),
   video_minutes_out: z.number().openapi({ description: "Minutes of output media, as ffprobe measured it" }),
   gb_in: z.number(),
   gb_out: z.number(),
@@ -126,9 +126,16 @@ export const jobSchema = z
     tasks: z.array(taskSchema),
     outputs: z.array(outputSchema),
     thumbnails: z.array(z.record(z.string(), z.unknown())),
+    clip: z
+      .object({ start_seconds: z.number(), end_seconds: z.number() })
+      .nullable()
+      .openapi({
+        description:
+          "The part of the input an outputs job covers, in seconds of the input (to 0.1 ms); null for the whole input. Every output and thumbnail is cut to it; an end past the input's is clamped to it, a start at or past it fails the job with input_clip_out_of_range",
+      }),
     input_metadata: z.record(z.string(), z.unknown()).nullable(),
     currency: z.literal("EUR"),
-    total_estimated_cost: z.number().nullable().openapi({ description: "From the price table once the input is probed; null for tool pipelines" }),
+    total_estimated_cost: z.number().nullable().openapi({ description: "From the price table once the input is probed (a clipped job at the clip's length); null for tool pipelines" }),
     total_actual_cost: z.number().nullable().openapi({ description: "Once the job has ended: its completed outputs at their measured durations" }),
     execution: executionSchema,
     usage: usageSchema,

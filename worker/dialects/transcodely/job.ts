@@ -77,6 +77,7 @@ export function transcodelyJob(view: JobView, options: RenderOptions) {
     input_video_id: uploadInput ? view.input : "",
     output_path_template: view.output_path_template,
     thumbnail_results: view.outputs.filter(isThumbnail).map((o, index) => thumbnailResult(view.id, o, index, options)),
+    clip: view.clip === null ? null : { start_seconds: view.clip.start_seconds, end_seconds: view.clip.end_seconds },
   };
 }
 

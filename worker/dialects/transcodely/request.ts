@@ -95,12 +95,11 @@ export function createJobRequest(message: Message): CreateJobRequest {
   checkMetadata(message.metadata, refuse);
   if (isObject(message.metadata)) native.metadata = message.metadata;
 
-  if (message.clip !== undefined) {
-    const clip = message.clip;
-    // {0, 0} (sent as {} once unset fields are dropped) is "no clip".
-    if (!isObject(clip) || Object.keys(clip).length > 0) {
-      refuse(["clip"], "clipping is not supported by Kiln; leave clip unset (or {start_seconds: 0, end_seconds: 0})");
-    }
+  const clip = message.clip;
+  if (clip !== undefined) {
+    if (!isObject(clip)) refuse(["clip"], "a ClipConfig {start_seconds, end_seconds}");
+    // An end at 0 was dropped as unset, so {} is {0, 0}: no clip. The native schema checks the rest.
+    else if (Object.keys(clip).length > 0) native.clip = { start_seconds: 0, end_seconds: 0, ...clip };
   }
 
   const outputs = message.outputs;

@@ -31,6 +31,8 @@ export async function transcodeOrder(ctx: OrderContext): Promise<TranscodeOrderI
     tasks,
     // A delayed-start job is only probed until it is confirmed.
     probe_only: job.spec.delayed_start && job.confirmed_at === null,
+    // Only outputs jobs have one (create-job.ts), so the contract's rule against kind tasks holds.
+    ...(job.spec.clip ? { clip: job.spec.clip } : {}),
   };
 }
 
