@@ -4,6 +4,7 @@ import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
 import { ittybit } from "./dialects/ittybit/app";
+import { vtk } from "./dialects/vtk/app";
 import { transcodelyJobService } from "./dialects/transcodely/job-service";
 import { transcodelyOriginService } from "./dialects/transcodely/origin-service";
 import { transcodelyPresetService } from "./dialects/transcodely/preset-service";
@@ -31,5 +32,7 @@ app.route("/jobs", ittybit);
 app.route("/transcodely.v1.JobService", transcodelyJobService);
 app.route("/transcodely.v1.OriginService", transcodelyOriginService);
 app.route("/transcodely.v1.PresetService", transcodelyPresetService);
+// castlabs VTK's jobs, tasks and bundles at /o/{organization_urn}/… (worker/dialects/vtk/).
+app.route("/o", vtk);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));

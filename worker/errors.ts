@@ -45,6 +45,12 @@ export const errorCodes = [
   "secret_not_found",
   "secret_name_taken",
   "rate_limited",
+  // castlabs VTK's front-end (worker/dialects/vtk/).
+  "invalid_organization_urn",
+  "role_arn_unsupported",
+  "notify_unsupported",
+  "bundle_exists",
+  "bundle_not_found",
   "internal_error",
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

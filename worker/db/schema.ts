@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { InputMetadata } from "../../encoder/contract";
 
 export const organizations = sqliteTable("organizations", {
@@ -57,12 +57,21 @@ export const jobs = sqliteTable(
     outputsExpiredAt: text("outputs_expired_at"),
     /** The job's metadata, for exact-match filters (Transcodely's List); null in rows written before it was kept. */
     metadata: text("metadata", { mode: "json" }).$type<Record<string, string | number | boolean>>(),
+    /** The attempt waits for a free encoder (the pool answered busy): VTK's "waiting for resources". */
+    waitingForEncoder: integer("waiting_for_encoder", { mode: "boolean" }).notNull().default(false),
+    /** What the job has used so far (billing/usage.ts), summed over its bundle (VTK's job bundles): input and output bytes, */
+    bytesIn: integer("bytes_in").notNull().default(0),
+    bytesOut: integer("bytes_out").notNull().default(0),
+    /** the run from start to end (null until it ended), and compute units (minutes of an encoder slot). */
+    executionMs: integer("execution_ms"),
+    computeUnits: real("compute_units").notNull().default(0),
   },
   (t) => [
     index("jobs_org_created").on(t.orgId, t.createdAt, t.id),
     index("jobs_org_status").on(t.orgId, t.status),
     index("jobs_org_bundle").on(t.orgId, t.bundle),
     index("jobs_completed").on(t.completedAt),
+    index("jobs_org_updated").on(t.orgId, t.updatedAt, t.id),
   ],
 );
 
@@ -243,4 +252,18 @@ export const presets = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [uniqueIndex("presets_org_slug").on(t.orgId, t.slug), index("presets_org_created").on(t.orgId, t.createdAt, t.id)],
+);
+
+/**
+ * VTK's job bundles: a name per organization, unique and immutable, that jobs are filed
+ * under (a job's `bundle`). Their figures are summed from the job index, not stored.
+ */
+export const jobBundles = sqliteTable(
+  "job_bundles",
+  {
+    orgId: text("org_id").notNull(),
+    name: text("name").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.name] }), index("job_bundles_org_created").on(t.orgId, t.createdAt, t.name)],
 );

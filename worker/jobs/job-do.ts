@@ -9,7 +9,7 @@ import type { DispatchMessage } from "../queue/dispatch-message";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
 import type { JobSpec } from "./job-spec";
-import type { JobState, JobView } from "./job-state";
+import { type JobState, type JobView, waitingForEncoder } from "./job-state";
 import { type DispatchDecision, type DispatchOutcome, type Effect, type MachineConfig, type MachineEvent, type Reply, createJob, step, wakeAt } from "./machine";
 import { terminalStatuses } from "./model";
 import { Outbox } from "./outbox";
@@ -243,8 +243,10 @@ export class JobDO extends DurableObject<Env> {
   private async run(event: MachineEvent): Promise<Reply> {
     const result = step(this.job, event, { now: Date.now(), config: this.config(), newToken: () => randomHex(24), sending: this.sending });
     if (!result.state) return result.reply;
+    // Queued behind a full pool or not is no status change, but lists filter on it (VTK's 5): indexed at once.
+    const waitChanged = waitingForEncoder(this.job!) !== waitingForEncoder(result.state);
     this.job = result.state;
-    this.outbox.record(result.effects);
+    this.outbox.record(waitChanged ? [...result.effects, { type: "index" }] : result.effects);
     this.save();
     // Armed before any call out, so a crash during one (a send cut short) still wakes the job.
     const callsOut = result.effects.some((e) => e.type === "send_order" || e.type === "cancel_encoder" || e.type === "share_probe");
@@ -255,7 +257,7 @@ export class JobDO extends DurableObject<Env> {
       // A claimed dispatch answers with what became of its send.
       if (outcome) reply = outcome;
     }
-    await this.settle();
+    await this.settle({ indexDue: waitChanged });
     return reply;
   }
 

@@ -1,4 +1,4 @@
-import { type SQL, and, asc, count, desc, eq, exists, gte, inArray, lte, or, sql } from "drizzle-orm";
+import { type SQL, and, asc, count, desc, eq, exists, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
@@ -25,6 +25,27 @@ export interface JobListQuery {
   createdBefore?: string | null;
   /** Transcodely's List: every pair equal (a job indexed before metadata was kept matches none). */
   metadata?: Record<string, string>;
+  /** VTK's list: which time orders it (default created), and rows to skip (offset paging, with no cursor). */
+  sortBy?: "created" | "modified";
+  offset?: number;
+  /** VTK's status codes: a row matching any one of these (each a status with conditions of the index). */
+  anyOf?: JobRowMatch[];
+}
+
+/** Index rows of these statuses, optionally also by their wait for an encoder and their error code. */
+export interface JobRowMatch {
+  statuses: JobStatus[];
+  waitingForEncoder?: boolean;
+  errorCodes?: string[];
+  notErrorCodes?: string[];
+}
+
+function rowMatch(match: JobRowMatch): SQL {
+  const conditions: SQL[] = [inArray(jobs.status, match.statuses)];
+  if (match.waitingForEncoder !== undefined) conditions.push(eq(jobs.waitingForEncoder, match.waitingForEncoder));
+  if (match.errorCodes) conditions.push(inArray(jobs.errorCode, match.errorCodes));
+  if (match.notErrorCodes) conditions.push(or(isNull(jobs.errorCode), notInArray(jobs.errorCode, match.notErrorCodes))!);
+  return and(...conditions)!;
 }
 
 
@@ -71,6 +92,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
   if (query.input) filters.push(eq(jobs.input, query.input));
   if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
   if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
+  if (query.anyOf && query.anyOf.length > 0) filters.push(or(...query.anyOf.map(rowMatch))!);
   for (const [key, value] of Object.entries(query.metadata ?? {})) {
     filters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
   }
@@ -82,13 +104,15 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
   if (query.cursor !== null) page.push(afterCursor(jobs.createdAt, jobs.id, query.cursor));
   const anchor = query.beforeId || query.afterId;
   if (anchor) page.push(beyondJob(query.orgId, anchor, ascending));
+  const time = query.sortBy === "modified" ? jobs.updatedAt : jobs.createdAt;
   const [rows, totals] = await orm.batch([
     orm
       .select()
       .from(jobs)
       .where(and(...page))
-      .orderBy(by(jobs.createdAt), by(jobs.id))
-      .limit(query.limit + 1),
+      .orderBy(by(time), by(jobs.id))
+      .limit(query.limit + 1)
+      .offset(query.offset ?? 0),
     orm.select({ total: count() }).from(jobs).where(and(...filters)),
   ]);
   const { page: walked, next_cursor } = pageOf(rows, query.limit);
@@ -108,6 +132,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       tags: row.tags,
       bundle: row.bundle,
       error_code: row.errorCode,
+      waiting_for_encoder: row.waitingForEncoder,
       created_at: row.createdAt,
       updated_at: row.updatedAt,
       started_at: row.startedAt,

@@ -78,6 +78,19 @@ function coveredInput(job: JobState): ProbedInput | null {
 }
 
 /**
+ * The attempt is queued behind a full encoder pool: a send was answered busy (or failed)
+ * and the next try is pending. VTK calls this "waiting for resources".
+ */
+export function waitingForEncoder(job: Pick<JobState, "dispatch">): boolean {
+  return job.dispatch !== null && job.dispatch.phase === "wanted" && job.dispatch.tries > 0;
+}
+
+/** What the job has used: per task and summed (billing/usage.ts). */
+export function jobUsage(job: JobState) {
+  return usageView(job.execution, job.tasks, job.outputs, coveredInput(job));
+}
+
+/**
  * Costs in EUR from the price table (worker/billing/prices.ts): the estimate once the
  * probe has measured the input (a clipped job's at the clip's length), the actual cost
  * once the job has ended, from the outputs it completed.
@@ -126,7 +139,7 @@ export function jobView(job: JobState) {
     input_metadata: job.input_metadata,
     ...costs(job),
     execution: executionView(marks, job),
-    usage: usageView(marks, job.tasks, job.outputs, coveredInput(job)),
+    usage: jobUsage(job),
     error: job.error,
     tags: spec.tags,
     metadata: spec.metadata,
@@ -139,6 +152,7 @@ export function jobView(job: JobState) {
     idempotency_key: job.idempotency_key,
     resubmitted_from: job.resubmitted_from,
     attempt: job.attempt,
+    waiting_for_encoder: waitingForEncoder(job),
     created_at: job.created_at,
     updated_at: job.updated_at,
     started_at: job.started_at,

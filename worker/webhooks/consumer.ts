@@ -106,7 +106,7 @@ async function attemptDelivery(body: WebhookMessage, env: Env): Promise<AttemptR
   const refusal = webhookUrlRefusal(body.url, env);
   if (refusal) return { statusCode: null, latencyMs: null, error: `webhook URL refused: ${refusal}`, final: true };
   const { secret } = await orgWebhookSecret(env.DB, body.org_id);
-  const request = await deliveryRequest(body, secret, new Date(), env.DB);
+  const request = await deliveryRequest(body, secret, new Date(), { db: env.DB, publicUrl: env.PUBLIC_URL });
   const started = Date.now();
   try {
     const response = await fetch(body.url, {

@@ -2,6 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { ittybitJob } from "../dialects/ittybit/job";
 import { transcodelyJob } from "../dialects/transcodely/job";
 import { jobOrigins } from "../dialects/transcodely/job-origins";
+import { vtkJobStatus, vtkJobUrl } from "../dialects/vtk/job";
 import type { JobView } from "../jobs/job-state";
 import type { WebhookEventType, WebhookMessage } from "./message";
 
@@ -11,7 +12,13 @@ export interface DeliveryRequest {
   headers: Record<string, string>;
 }
 
-type Format = (message: WebhookMessage, secret: string, at: Date, db: D1Database) => Promise<DeliveryRequest>;
+/** What a format may read beyond the message: the index (db) and the Worker's public URL (links to the job). */
+interface Deployment {
+  db: D1Database;
+  publicUrl: string;
+}
+
+type Format = (message: WebhookMessage, secret: string, at: Date, deployment: Deployment) => Promise<DeliveryRequest>;
 
 /**
  * Standard Webhooks: `webhook-id` (the delivery, stable across retries), `webhook-timestamp`
@@ -69,7 +76,7 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
    * `Transcodely-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` keyed with the
    * organization's webhook secret as its SDKs verify it.
    */
-  transcodely: async (message, secret, at, db) => {
+  transcodely: async (message, secret, at, { db }) => {
     const job = message.payload.data as unknown as JobView;
     const origins = await jobOrigins(db, message.org_id, job);
     const eventId = `evt_${message.delivery_id.slice("whd_".length)}`;
@@ -86,12 +93,23 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
     const t = Math.floor(at.getTime() / 1000);
     return { body, headers: { "webhook-id": eventId, "transcodely-signature": `t=${t},v1=${await hmacSha256Hex(secret, `${t}.${body}`)}` } };
   },
+
+  /**
+   * VTK's `notify` callback (docs: Status): `{job_id, job_url, status}` when the job ends,
+   * `status` being the job's integer code as its Get shows it. VTK documents no
+   * signature, so Standard Webhooks signs it.
+   */
+  vtk: async (message, secret, at, { publicUrl }) => {
+    const job = message.payload.data as unknown as JobView;
+    const body = JSON.stringify({ job_id: job.id, job_url: vtkJobUrl(publicUrl, message.org_id, job.id), status: vtkJobStatus(job) });
+    return standardWebhook(message, body, secret, at);
+  },
 };
 
 /**
  * The request one attempt of `message` sends at `at`, signed with the organization's
  * current `secret`. A dialect without a format of its own delivers natively.
  */
-export function deliveryRequest(message: WebhookMessage, secret: string, at: Date, db: D1Database): Promise<DeliveryRequest> {
-  return (formats[message.format] ?? standard)(message, secret, at, db);
+export function deliveryRequest(message: WebhookMessage, secret: string, at: Date, deployment: Deployment): Promise<DeliveryRequest> {
+  return (formats[message.format] ?? standard)(message, secret, at, deployment);
 }

@@ -151,6 +151,7 @@ export const jobSchema = z
     idempotency_key: z.string().nullable(),
     resubmitted_from: z.string().nullable(),
     attempt: z.number().int(),
+    waiting_for_encoder: z.boolean().openapi({ description: "The attempt is queued behind a full encoder pool, its next try pending" }),
     created_at: isoTime,
     updated_at: isoTime,
     started_at: isoTime.nullable(),
