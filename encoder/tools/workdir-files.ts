@@ -22,9 +22,12 @@ export async function ensureDir(dir: string, rel: string): Promise<string> {
   let current = dir;
   for (const segment of rel.split("/").filter(Boolean)) {
     current = path.join(current, segment);
-    const info = await lstat(current).catch(() => null);
-    if (!info) await mkdir(current);
-    else if (!info.isDirectory()) throw new PipelineError("file_missing", `${path.relative(dir, current)} is not a directory`);
+    // Parallel steps may make the same directory at once: whoever made it, it must be a directory now.
+    await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+    const info = await lstat(current);
+    if (!info.isDirectory()) throw new PipelineError("file_missing", `${path.relative(dir, current)} is not a directory`);
   }
   return current;
 }
