@@ -226,17 +226,98 @@ export const toolFileNameSchema = z
   .regex(/^[A-Za-z0-9._-]+$/, "a plain file name inside the job's working directory")
   .refine((name) => name !== "." && name !== "..", "a plain file name inside the job's working directory");
 
+/** A directory inside the working directory, relative to it ("" for the directory itself). */
+export const toolDirSchema = z
+  .string()
+  .max(512)
+  .refine((dir) => dir === "" || dir.split("/").every((s) => toolFileNameSchema.safeParse(s).success && s !== "."), "a relative directory of plain names");
+
+/** A file named by a relative path inside the working directory. */
+export const toolPathSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((file) => file.split("/").every((s) => toolFileNameSchema.safeParse(s).success), "a relative path of plain names");
+
+/** A name with `*` (any run of characters) and `?` (one character), matched against a directory's files when the step runs. */
+export const toolPatternSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9._*?-]+$/, "a file name pattern");
+
+/** Whether `name` matches a storage:put pattern: `*` any run of characters, `?` one; the whole name. */
+export function matchesToolPattern(pattern: string, name: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
+  return new RegExp(`^${source}$`, "s").test(name);
+}
+
+/**
+ * Fields every step may carry. `parallel` (VTK's `|p`): consecutive parallel steps run
+ * at the same time, and the step after them waits for all.
+ */
+const stepBase = { task_id: id, parallel: z.boolean().optional() };
+
 /**
  * One step of a tool pipeline (VTK's `tasks[]`) as the encoder runs it, in order, in
  * one working directory: `storage:get` downloads each file from a URL the Worker made
- * (presigned for buckets) under its plain name; `ffmpeg:cmd` runs ffmpeg with the
- * user's arguments inside the sandbox; `storage:put` uploads each named file as the
- * job output the Worker planned for it, through the export signing route.
+ * (presigned for buckets) under its plain name (in `base_dir`); `ffmpeg:cmd` runs ffmpeg
+ * with the user's arguments inside the sandbox (`${NAME}` from the job's environment
+ * substituted first); `storage:put` uploads each named file as the job output the Worker
+ * planned for it, and each file a pattern matches as an output it announces
+ * (`outputs_discovered`), through the export signing route; `storage:check` asks whether
+ * objects exist through URLs the Worker made; `utils:env` sets variables; `utils:rename`
+ * and `utils:tar` work on the directory's files; `ffmpeg:loudnorm_analyze` measures (and
+ * with `output_args` normalises) loudness. Fields added after the first three tools are
+ * optional, so older orders stay valid and mean what they meant.
  */
 export const toolStepSchema = z.discriminatedUnion("tool", [
-  z.object({ tool: z.literal("storage:get"), task_id: id, files: z.array(z.object({ name: toolFileNameSchema, url })).min(1).max(100) }),
-  z.object({ tool: z.literal("ffmpeg:cmd"), task_id: id, arguments: z.array(z.string().max(4096)).min(1).max(500) }),
-  z.object({ tool: z.literal("storage:put"), task_id: id, files: z.array(z.object({ name: toolFileNameSchema, output_id: id })).min(1).max(100) }),
+  z.object({ tool: z.literal("storage:get"), ...stepBase, files: z.array(z.object({ name: toolFileNameSchema, url })).min(1).max(100), base_dir: toolDirSchema.optional() }),
+  z.object({
+    tool: z.literal("ffmpeg:cmd"),
+    ...stepBase,
+    arguments: z.array(z.string().max(4096)).min(1).max(500),
+    /** Made before the run. */
+    outputdir: toolDirSchema.optional(),
+    /** false: -xerror, the first decoding error stops the run. Absent in older orders, which ran without it. */
+    ignore_decoding_errors: z.boolean().optional(),
+  }),
+  z.object({
+    tool: z.literal("storage:put"),
+    ...stepBase,
+    files: z.array(z.object({ name: toolFileNameSchema, output_id: id })).max(100),
+    patterns: z.array(toolPatternSchema).max(100).optional(),
+    base_dir: toolDirSchema.optional(),
+  }),
+  z.object({
+    tool: z.literal("storage:check"),
+    ...stepBase,
+    mode: z.enum(["FAIL_ON_PRESENCE", "COMPLETE_ON_PRESENCE", "FAIL_ON_ABSENCE"]),
+    /** Each object's URL: a GET answered 2xx means it is there, 404 (or 403 from a bucket that hides absence) that it is not. */
+    files: z.array(z.object({ name: toolFileNameSchema, url })).min(1).max(100),
+  }),
+  z.object({ tool: z.literal("utils:env"), ...stepBase, variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1024)) }),
+  z.object({ tool: z.literal("utils:rename"), ...stepBase, pattern: z.string().min(1).max(256), template: z.string().min(1).max(255), base_dir: toolDirSchema.default("") }),
+  z.object({
+    tool: z.literal("utils:tar"),
+    ...stepBase,
+    mode: z.enum(["pack", "unpack"]),
+    archive: toolPathSchema,
+    files: z.array(toolPatternSchema).min(1).max(100).optional(),
+    base_dir: toolDirSchema.default(""),
+  }),
+  z.object({
+    tool: z.literal("ffmpeg:loudnorm_analyze"),
+    ...stepBase,
+    input_file: toolPathSchema,
+    audio_selector: z.string().regex(/^\d+:a(:\d+)?$/),
+    env_prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$|^$/),
+    integrated_loudness_target: z.number().min(-70).max(-5),
+    maximum_true_peak: z.number().min(-9).max(0),
+    loudness_range_target: z.number().min(1).max(50),
+    /** The second pass's output arguments, the output file last; absent: analysis only. */
+    output_args: z.array(z.string().max(4096)).min(1).max(200).optional(),
+  }),
 ]);
 export type ToolStep = z.infer<typeof toolStepSchema>;
 
@@ -374,6 +455,18 @@ export const failureCodes = [
   "file_missing",
   /** The order's clip starts at or past the end of the input (Transcodely's code). */
   "input_clip_out_of_range",
+  /** storage:put without overwrite found the object already there. */
+  "object_exists",
+  /** storage:check found an object present (FAIL_ON_PRESENCE) or missing (FAIL_ON_ABSENCE), or could not tell. */
+  "check_failed",
+  /** A `${NAME}` names no variable of the job's environment. */
+  "variable_undefined",
+  /** The normalised output's integrated loudness is more than 1 LU from the target. */
+  "loudness_out_of_range",
+  /** utils:tar: a member is a link, a device, an absolute path or leaves the directory; or the archive is unreadable. */
+  "archive_refused",
+  /** utils:rename: two files would get one name, or a new name is not a plain file name. */
+  "rename_conflict",
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 
@@ -484,6 +577,19 @@ export const encoderEventSchema = z.discriminatedUnion("type", [
     task_id: id,
     lines: z.array(z.object({ at: z.string().datetime(), text: z.string().max(2048) })).min(1).max(500),
   }),
+  /**
+   * The files a `storage:put` pattern matched, each with the output id the encoder gave it
+   * (derived from the task and the name, so a later attempt names the same output); sent,
+   * and delivered, before those files are signed for export.
+   */
+  z.object({
+    ...eventBase,
+    type: z.literal("outputs_discovered"),
+    task_id: id,
+    outputs: z.array(z.object({ output_id: id, file: toolFileNameSchema })).min(1).max(1000),
+  }),
+  /** A step that will not run: a storage:check (COMPLETE_ON_PRESENCE) ended the job before it. */
+  z.object({ ...eventBase, type: z.literal("task_skipped"), task_id: id }),
   /** One file a tool pipeline's `storage:put` stored and verified: its output is complete. */
   z.object({ ...eventBase, type: z.literal("output_completed"), task_id: id, output: outputFactsSchema }),
   z.object({ ...eventBase, type: z.literal("job_completed") }),

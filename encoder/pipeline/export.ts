@@ -65,7 +65,12 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   }).catch((err: Error) => {
     throw signal.aborted ? new PipelineError("canceled", "The job was canceled") : new PipelineError("export_failed", `could not reach the signing endpoint: ${err.message}`);
   });
-  if (!signRes.ok) throw new PipelineError("export_failed", `the signing endpoint answered ${signRes.status}`);
+  if (!signRes.ok) {
+    // A put that may not overwrite is refused by the signer when an object is there: the user's failure, told as such.
+    const refusal = (await signRes.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    if (signRes.status === 409 && refusal?.error?.code === "object_exists") throw new PipelineError("object_exists", refusal.error.message ?? "the object exists");
+    throw new PipelineError("export_failed", `the signing endpoint answered ${signRes.status}`);
+  }
   const signed = signResponseSchema.safeParse(await signRes.json().catch(() => null));
   if (!signed.success) throw new PipelineError("export_failed", "the signing endpoint answered with something that is not a list of uploads");
   const plans = new Map(signed.data.uploads.map((u) => [u.path, u]));

@@ -5,11 +5,16 @@ import { PipelineError } from "../errors";
 import { StderrTail } from "../ffmpeg/lines";
 import { ProgressParser } from "../ffmpeg/progress";
 import { whitelistInputs } from "../ffmpeg/runner";
+import { substitute } from "./env";
 import { type ToolPlace, probeInSandbox } from "./sandboxed-probe";
+import type { StepContext, StepOf } from "./step";
+import { ensureDir } from "./workdir-files";
 
 export interface FfmpegCmdOptions extends ToolPlace {
   /** TEST-ONLY when false: no allowlist and no protocol whitelist, the sandbox alone (see EngineRuntime). */
   checkArguments: boolean;
+  /** -xerror: the first decoding error ends the run (VTK's default, ignore_decoding_errors: false). */
+  exitOnError?: boolean;
   /** Each stderr line, as read (cut at MAX_STDERR_LINE characters). */
   onLine: (line: string) => void;
   onProgress: (fraction: number) => void;
@@ -22,8 +27,8 @@ export interface FfmpegCmdOptions extends ToolPlace {
  * before each input. The whitelist is defence in depth, not a boundary: an argument
  * list can swallow it as another option's value; the sandbox is the boundary.
  */
-export function toolFfmpegArgv(args: readonly string[], whitelist: boolean): string[] {
-  return ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", ...(whitelist ? whitelistInputs(args) : args)];
+export function toolFfmpegArgv(args: readonly string[], whitelist: boolean, exitOnError = false): string[] {
+  return ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", ...(exitOnError ? ["-xerror"] : []), ...(whitelist ? whitelistInputs(args) : args)];
 }
 
 /** The files ffmpeg's inputs name in the working directory: every `-i` but filter graphs (`-f lavfi`) and patterns (`%03d`). */
@@ -64,7 +69,7 @@ export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOp
   try {
     code = await options.sandbox.run({
       dir: options.dir,
-      command: [options.ffmpeg ?? "ffmpeg", ...toolFfmpegArgv(args, options.checkArguments)],
+      command: [options.ffmpeg ?? "ffmpeg", ...toolFfmpegArgv(args, options.checkArguments, options.exitOnError)],
       limits: options.limits,
       signal: options.signal,
       onStdout: (text) => progress.push(text),
@@ -74,4 +79,21 @@ export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOp
     stderr.end();
   }
   if (code !== 0) throw new PipelineError("encode_failed", `ffmpeg exited with ${code}${stderr.text ? `:\n${stderr.text}` : ""}`);
+}
+
+/**
+ * ffmpeg:cmd — the user's arguments, `${NAME}` substituted from the job's environment
+ * (and checked again after), in the sandbox; `outputdir` made first; -xerror unless
+ * decoding errors are to be ignored. Its stderr is the task's log.
+ */
+export async function runCommand(step: StepOf<"ffmpeg:cmd">, { runtime, place, env, log, progress }: StepContext): Promise<void> {
+  const args = step.arguments.map((arg) => substitute(arg, env));
+  if (step.outputdir) await ensureDir(place.dir, step.outputdir);
+  await runFfmpegCmd(args, {
+    ...place,
+    checkArguments: runtime.checkToolArguments,
+    exitOnError: step.ignore_decoding_errors === false,
+    onLine: (line) => log.add(line),
+    onProgress: progress,
+  });
 }

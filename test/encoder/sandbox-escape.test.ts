@@ -225,7 +225,7 @@ describe("sandbox escape corpus", { timeout: 60_000 }, () => {
   describe.each(attempts.map((a, i) => [a.name, a, i] as const))("%s", (_name, attempt, i) => {
     it(`as a user's job: ${outcome(attempt.user)}`, async () => {
       const events = await runAttempt(`job_escape_${i}_user`, attempt, asUser, attempt.user);
-      if (attempt.user === "tool_refused") expect(events.some((e) => e.type === "task_log")).toBe(false);
+      if (attempt.user === "tool_refused") expect(events.some((e) => e.type === "task_log" && e.task_id === "task_cmd")).toBe(false);
     });
 
     it(`with the sandbox alone: ${outcome(attempt.sandbox)}`, async () => {

@@ -87,18 +87,20 @@ describe("tools engine", { timeout: 60_000 }, () => {
     expect(end.type).toBe("job_completed");
     expect(milestones(events)).toEqual([
       "task_started:import:task_get",
+      "task_log:task_get",
       "task_completed:import:task_get",
       "task_started:encode:task_cmd",
       "task_log:task_cmd",
       "task_completed:encode:task_cmd",
       "task_started:export:task_put",
       "output_completed:task_put",
+      "task_log:task_put",
       "task_completed:export:task_put",
       "job_completed",
     ]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
 
-    const logs = events.filter((e): e is Log => e.type === "task_log").flatMap((e) => e.lines);
+    const logs = events.filter((e): e is Log => e.type === "task_log" && e.task_id === "task_cmd").flatMap((e) => e.lines);
     expect(logs.map((l) => l.text).join("\n")).toMatch(/Stream mapping|libx264/);
     for (const line of logs) {
       expect(Date.parse(line.at)).toBeGreaterThanOrEqual(started - 1000);
@@ -177,7 +179,7 @@ describe("tools engine", { timeout: 60_000 }, () => {
       expect(end).toMatchObject({ type: "task_failed", stage: "encode", task_id: "task_cmd", error: { code: "sandbox_unavailable" } });
       expect((end as Failed).error.message).toMatch(/no-such-bwrap/);
       expect(existsSync(ran)).toBe(false);
-      expect(events.some((e) => e.type === "task_log")).toBe(false);
+      expect(events.some((e) => e.type === "task_log" && e.task_id === "task_cmd")).toBe(false);
       expect(sink.uploads.has("copy.mp4")).toBe(false);
     } finally {
       await unsandboxed.close();

@@ -105,7 +105,7 @@ describe("creating jobs plans their tasks", () => {
     expect(secret.status, secret.text).toBe(201);
     const tasks = [
       { tool: "storage:get", parameters: { location: "s3://{acme-keys}@acme-bucket/in/", files: ["source.mov"] } },
-      { tool: "ffmpeg:cmd", parameters: { arguments: ["-y", "-i", "source.mov", "-c:v", "libx264", "-b:v", "1500k", "source_720p.mp4"] }, version: "5.1" },
+      { tool: "ffmpeg:cmd", parameters: { arguments: ["-y", "-i", "source.mov", "-c:v", "libx264", "-b:v", "1500k", "source_720p.mp4"] }, version: "1.0" },
       { tool: "storage:put", parameters: { location: "s3://{acme-keys}@acme-bucket/out/{job_id}/", files: ["source_720p.mp4"] } },
     ];
     const res = await call("/v1/jobs", { key, body: { tasks, tags: ["2026-Encodings"], region: "aws:eu-west-1", priority: 3 } });
@@ -114,7 +114,8 @@ describe("creating jobs plans their tasks", () => {
     expect(job.input).toBeNull();
     expect(job.priority).toBe("premium");
     expect(job.tasks.map((t: { tool: string }) => t.tool)).toEqual(["storage:get", "ffmpeg:cmd", "storage:put"]);
-    expect(job.tasks[1]).toMatchObject({ kind: "ffmpeg:cmd", version: "5.1", options: tasks[1]!.parameters });
+    // The parameters as the tool took them: its defaults filled in.
+    expect(job.tasks[1]).toMatchObject({ kind: "ffmpeg:cmd", version: "1.0", options: { ...tasks[1]!.parameters, outputdir: "out", ignore_decoding_errors: false } });
     expect(job.outputs).toHaveLength(1);
     expect(job.outputs[0]).toMatchObject({ type: "mp4", spec: { file: "source_720p.mp4" } });
   });

@@ -69,7 +69,7 @@ describe("dispatch to the encoder", () => {
     expect(order).toMatchObject({ job_id: job.id, attempt: 1, engine: "tools" });
     expect(order.steps).toEqual([
       { tool: "storage:get", task_id: job.tasks[0].id, files: [{ name: "a.mp4", url: "https://x.example.com/in/a.mp4" }] },
-      { tool: "ffmpeg:cmd", task_id: job.tasks[1].id, arguments: ["-i", "a.mp4", "b.mp4"] },
+      { tool: "ffmpeg:cmd", task_id: job.tasks[1].id, arguments: ["-i", "a.mp4", "b.mp4"], outputdir: "out", ignore_decoding_errors: false },
       { tool: "storage:put", task_id: job.tasks[2].id, files: [{ name: "b.mp4", output_id: job.outputs[0].id }] },
     ]);
     expect((await call(`/v1/jobs/${job.id}`, { key })).json.status).toBe("pending");

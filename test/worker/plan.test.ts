@@ -67,8 +67,8 @@ describe("planJob", () => {
       { kind: "storage:put", engine: "tools", inputs: ["source_720p.mp4", "poster.jpg"], outputs: outputs.map((o) => o.id), depends_on: [poster!.id] },
     ]);
     expect(outputs.map(({ type, spec }) => ({ type, spec }))).toEqual([
-      { type: "mp4", spec: { file: "source_720p.mp4", location: vtkTasks[3]!.parameters.location } },
-      { type: "jpg", spec: { file: "poster.jpg", location: vtkTasks[3]!.parameters.location } },
+      { type: "mp4", spec: { file: "source_720p.mp4", location: vtkTasks[3]!.parameters.location, overwrite: false } },
+      { type: "jpg", spec: { file: "poster.jpg", location: vtkTasks[3]!.parameters.location, overwrite: false } },
     ]);
     expect(put!.tool).toBe("storage:put");
     expect(planEngine(tasks)).toBe("tools");

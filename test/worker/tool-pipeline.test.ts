@@ -107,13 +107,13 @@ describe("creating a tool pipeline", { timeout: 20_000 }, () => {
     expect(get).toMatchObject({ tool: "storage:get", inputs: [], outputs: ["source.mov"], depends_on: [] });
     expect(ffmpeg).toMatchObject({ tool: "ffmpeg:cmd", inputs: ["source.mov"], outputs: ["source_720p.mp4"], depends_on: [get.id] });
     expect(put).toMatchObject({ tool: "storage:put", inputs: ["source_720p.mp4"], outputs: [job.outputs[0].id], depends_on: [ffmpeg.id] });
-    expect(job.outputs).toEqual([expect.objectContaining({ type: "mp4", status: "pending", spec: { file: "source_720p.mp4", location: vtkBody(bucket).tasks[2]!.parameters.location } })]);
+    expect(job.outputs).toEqual([expect.objectContaining({ type: "mp4", status: "pending", spec: { file: "source_720p.mp4", location: vtkBody(bucket).tasks[2]!.parameters.location, overwrite: false } })]);
   });
 
   const refusals: [string, (bucket: string, secret: string) => Record<string, unknown>[], number, string][] = [
     ["a get naming a secret the org does not have", (b) => [{ tool: "storage:get", parameters: { location: `s3://{nobody-keys}@${b}/in/`, files: ["a.mov"] } }], 422, "secret_not_found"],
     ["a put to a bucket no origin holds", (b) => [{ tool: "storage:put", parameters: { location: `s3://${b}/out/`, files: ["a.mp4"] } }], 422, "origin_not_found"],
-    ["a put to an http(s) location", () => [{ tool: "storage:put", parameters: { location: "https://media.example.com/out/", files: ["a.mp4"] } }], 422, "validation_error"],
+    ["a put to an http(s) location", () => [{ tool: "storage:put", parameters: { location: "https://media.example.com/out/", files: ["a.mp4"] } }], 400, "validation_error"],
     ["a location with a variable other than {job_id}", (b, s) => [{ tool: "storage:put", parameters: { location: `s3://{${s}}@${b}/out/{date}/`, files: ["a.mp4"] } }], 400, "validation_error"],
   ];
   it.each(refusals)("refuses %s", async (_label, tasks, status, code) => {
@@ -316,7 +316,7 @@ describe("running a tool pipeline", { timeout: 20_000 }, () => {
     const order = await orderOf(job.id);
     expect(order.steps).toEqual([
       { tool: "storage:get", task_id: job.tasks[0].id, files: [{ name: "in.mp4", url: "https://media.example.com/videos/in.mp4" }] },
-      { tool: "ffmpeg:cmd", task_id: job.tasks[1].id, arguments: ["-i", "in.mp4", "-frames:v", "1", "still.png"] },
+      { tool: "ffmpeg:cmd", task_id: job.tasks[1].id, arguments: ["-i", "in.mp4", "-frames:v", "1", "still.png"], outputdir: "out", ignore_decoding_errors: false },
     ]);
   });
 });

@@ -1,4 +1,5 @@
-import { type EncoderEvent, type OutputFacts, clipOutOfRange } from "../../encoder/contract";
+import { type EncoderEvent, type OutputFacts, clipOutOfRange, matchesToolPattern } from "../../encoder/contract";
+import { toolFileOutput } from "./plan";
 import type { JobState } from "./job-state";
 import type { PlacementResult } from "./output-placement";
 import type { JobError, Output, Task } from "./model";
@@ -58,6 +59,29 @@ function mark(task: Task | undefined, status: Task["status"], now: string, error
   if (status === "completed" || status === "failed" || status === "canceled") task.finished_at = now;
   if (status === "completed") task.progress = 100;
   task.error = error;
+}
+
+/**
+ * The files a put's patterns matched, announced before they are exported: each becomes
+ * an output of the task, as a planned file is. Only names one of the task's own patterns
+ * matches are taken, under ids no other output holds; an output announced again (a later
+ * attempt, a restart) is the same output and starts over.
+ */
+function discoverOutputs(job: JobState, event: Extract<EncoderEvent, { type: "outputs_discovered" }>): void {
+  const task = job.tasks.find((t) => t.id === event.task_id);
+  if (!task || task.kind !== "storage:put" || task.status !== "running") return;
+  const patterns = ((task.options.files as string[] | undefined) ?? []).filter((f) => /[*?]/.test(f));
+  for (const { output_id, file } of event.outputs) {
+    if (!patterns.some((p) => matchesToolPattern(p, file))) continue;
+    const known = job.outputs.find((o) => o.id === output_id);
+    if (known) {
+      if (task.outputs.includes(known.id) && known.spec.file === file) Object.assign(known, { status: "processing", error: null });
+      continue;
+    }
+    if (job.outputs.some((o) => task.outputs.includes(o.id) && o.spec.file === file)) continue;
+    job.outputs.push({ ...toolFileOutput(file, task.options, true, output_id), status: "processing" });
+    task.outputs.push(output_id);
+  }
 }
 
 /**
@@ -129,9 +153,24 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
       // One file of a put step, stored and verified; the step itself goes on.
       completeOutput(job, event.output, place);
       return [];
+    case "outputs_discovered":
+      discoverOutputs(job, event);
+      return [];
+    case "task_skipped": {
+      const task = job.tasks.find((t) => t.id === event.task_id);
+      if (!task || task.status !== "waiting") return [];
+      mark(task, "skipped", now);
+      for (const output of outputsOf(job, task)) {
+        if (output.status === "pending") Object.assign(output, { status: "canceled", error: { code: "task_skipped", message: "The task that makes this output was skipped" } });
+      }
+      return [];
+    }
     case "job_completed": {
-      const done = job.outputs.filter((o) => o.status === "completed").length;
-      if (done === job.outputs.length) return [{ action: "complete" }];
+      // The outputs of skipped tasks were never to be made: the job is judged by the rest.
+      const skipped = new Set(job.tasks.filter((t) => t.status === "skipped").flatMap((t) => t.outputs));
+      const expected = job.outputs.filter((o) => !skipped.has(o.id));
+      const done = expected.filter((o) => o.status === "completed").length;
+      if (done === expected.length) return [{ action: "complete" }];
       if (done > 0) return [{ action: "complete_partially" }];
       const firstError = job.outputs.find((o) => o.error)?.error;
       return [{ action: "fail", error: firstError ?? { code: "encode_failed", message: "No output was produced" } }];

@@ -5,7 +5,7 @@ import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
 import { jobClip } from "../api/schemas/clip";
 import type { Clip } from "../../encoder/contract";
-import type { ToolName, ToolTask } from "../api/schemas/tools";
+import { type ToolName, type ToolTask, toolOf } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { Dialect } from "./dialects";
 import type { JobStorage, StorageFields } from "../origins/buckets";
@@ -143,10 +143,11 @@ export function toJobSpec(request: CreateJobRequest, presets: PresetLookup = new
  */
 export function storageFields(spec: RequestedJob): StorageFields {
   const { outputs, tasks } = requestedWork(spec);
-  const locations = (tool: ToolName) => tasks.filter((t) => t.tool === tool).map((t) => (t.parameters as { location: string }).location);
+  const locations = (...tools: ToolName[]) =>
+    tasks.filter((t) => (tools as string[]).includes(toolOf(t.tool).name)).map((t) => (t.parameters as { location: string }).location);
   return {
     ...spec,
     subtitle_sources: outputs.flatMap((o) => o.subtitle_tracks?.map((t) => t.source) ?? []),
-    ...(tasks.length > 0 ? { tool_locations: { get: locations("storage:get"), put: locations("storage:put") } } : {}),
+    ...(tasks.length > 0 ? { tool_locations: { get: locations("storage:get", "storage:check"), put: locations("storage:put") } } : {}),
   };
 }

@@ -499,8 +499,12 @@ class Run {
     job.input_metadata = null;
     job.execution = newExecutionMarks();
     job.started_at = job.probed_at = job.confirmed_at = job.completed_at = null;
+    // The files a put's patterns matched are found again when it runs again.
+    const discovered = new Set(job.outputs.filter((o) => o.spec.discovered === true).map((o) => o.id));
+    job.outputs = job.outputs.filter((o) => !discovered.has(o.id));
     for (const task of job.tasks) {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
+      if (discovered.size > 0) task.outputs = task.outputs.filter((id) => !discovered.has(id));
     }
     for (const output of job.outputs) {
       Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null, manifest_key: null, content_aware: null });

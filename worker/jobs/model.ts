@@ -14,7 +14,8 @@ export const jobStatuses = [
 export type JobStatus = (typeof jobStatuses)[number];
 export const terminalStatuses: readonly JobStatus[] = ["completed", "failed", "canceled", "partial"];
 
-export const taskStatuses = ["waiting", "running", "completed", "failed", "canceled"] as const;
+/** `skipped`: a tool pipeline's task that never ran because a storage:check (COMPLETE_ON_PRESENCE) completed the job before it. */
+export const taskStatuses = ["waiting", "running", "completed", "failed", "canceled", "skipped"] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
 
 /** `expired`: retention deleted a completed output's files (worker/retention/). */
@@ -64,16 +65,23 @@ export interface OutputFacts {
   files: number;
 }
 
-/** A tool pipeline's output: one file a storage:put stores in its location's folder. */
+/**
+ * A tool pipeline's output: one file a storage:put stores in its location's folder.
+ * `overwrite` false (absent in jobs from before it: true) refuses to replace an object;
+ * `discovered`: a file one of the put's patterns matched when it ran, not planned.
+ */
 export interface ToolOutputSpec {
   file: string;
   location: string;
+  overwrite?: boolean;
+  discovered?: boolean;
 }
 
 /** The tool file an output stands for; null for the outputs of kind and outputs jobs, whose specs have no `file`. */
 export function toolOutputSpec(output: Pick<Output, "spec">): ToolOutputSpec | null {
-  const { file, location } = output.spec;
-  return typeof file === "string" && typeof location === "string" ? { file, location } : null;
+  const { file, location, overwrite, discovered } = output.spec;
+  if (typeof file !== "string" || typeof location !== "string") return null;
+  return { file, location, ...(typeof overwrite === "boolean" ? { overwrite } : {}), ...(discovered === true ? { discovered } : {}) };
 }
 
 export interface Output {

@@ -1,4 +1,6 @@
 import { type EngineName, toolFileNameSchema } from "../../encoder/contract";
+import { hasWildcard } from "../api/schemas/tools/paths";
+import { resolvedToolTask, toolOf } from "../api/schemas/tools";
 import { newId } from "../ids";
 import { type JobSpec, requestedWork } from "./job-spec";
 import type { Output, Task } from "./model";
@@ -23,6 +25,13 @@ function task(now: string, planned: Stage): Unlinked {
 
 function output(type: string, spec: Record<string, unknown>): Output {
   return { id: newId("out"), type, status: "pending", spec, output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null };
+}
+
+/** The output one file of a storage:put is: its name, the put's location and whether it may replace an object. */
+export function toolFileOutput(file: string, put: Record<string, unknown>, discovered = false, id = newId("out")): Output {
+  const type = file.includes(".") ? file.slice(file.lastIndexOf(".") + 1).toLowerCase() : "file";
+  const spec = { file, location: put.location, overwrite: put.overwrite === true, ...(discovered ? { discovered: true } : {}) };
+  return { ...output(type, spec), id };
 }
 
 const stage = (kind: string, options: Record<string, unknown> = {}, outputId: string | null = null): Stage => ({
@@ -71,13 +80,16 @@ export function planJob(spec: JobSpec, now: string): { tasks: Task[]; outputs: O
   if (work.tasks.length > 0) {
     const name = inputFileName(spec);
     const stages: Stage[] = name === null ? [] : [inputImport(name)];
-    for (const t of work.tasks) {
+    for (const written of work.tasks) {
+      const t = resolvedToolTask(written);
       if (t.tool === "storage:put") {
-        for (const file of t.parameters.files as string[]) {
-          outputs.push(output(file.includes(".") ? file.slice(file.lastIndexOf(".") + 1).toLowerCase() : "file", { file, location: t.parameters.location }));
+        // A named file is an output now; the files a pattern matches become outputs when the put runs.
+        for (const file of (t.parameters.files as string[]).filter((f) => !hasWildcard(f))) {
+          outputs.push(toolFileOutput(file, t.parameters));
         }
       }
-      stages.push({ kind: t.tool, tool: t.tool, version: t.version ?? null, output_id: null, options: t.parameters });
+      // `tool` as written (`ffmpeg:cmd|p`), `kind` the tool itself.
+      stages.push({ kind: t.tool, tool: written.tool, version: t.version, output_id: null, options: t.parameters });
     }
     return { tasks: linkTools(stages.map((s) => task(now, s)), outputs), outputs };
   }
@@ -130,36 +142,77 @@ function ffmpegReads(args: readonly string[]): string[] {
   return args.filter((arg, i) => args[i - 1] === "-i" && isFileName(arg));
 }
 
+/** A task's parameters, by name. */
+const param = <T>(t: Unlinked, name: string): T | undefined => t.options[name] as T | undefined;
+const literalFiles = (t: Unlinked) => (param<string[]>(t, "files") ?? []).filter((f) => !hasWildcard(f));
+
+/** What a step reads, from its parameters (rename and a put's patterns read what is there when they run). */
+function readsOf(t: Unlinked): string[] {
+  switch (t.kind) {
+    case "storage:put":
+      return literalFiles(t);
+    case "ffmpeg:cmd":
+      return ffmpegReads(param<string[]>(t, "arguments") ?? []);
+    case "ffmpeg:loudnorm_analyze":
+      return [param<string>(t, "input_file")!];
+    case "utils:tar":
+      return param<string>(t, "mode") === "unpack" ? [param<string>(t, "archive")!] : literalFiles(t);
+    default:
+      return [];
+  }
+}
+
 /**
- * A pipeline is a chain: each tool after the one before. What a step reads and makes is
- * taken from its parameters; for ffmpeg, which names its outputs among its options, the
- * files it makes are those of its arguments a later step reads. Outputs were planned in
- * the order of the put steps and their files.
+ * The task graph of a pipeline. Each step waits for the one before, except VTK's
+ * parallel groups: consecutive `|p` tasks all wait for what the first of them waits for,
+ * and the next task that is not `|p` waits for every task of the group. What a step
+ * reads and makes is taken from its parameters; for ffmpeg, which names its outputs
+ * among its options, the files it makes are those of its arguments a later step reads.
+ * Outputs were planned in the order of the put steps and their named files.
  */
 function linkTools(tasks: Unlinked[], outputs: readonly Output[]): Task[] {
-  const filesOf = (t: Unlinked) => (t.options.files as string[] | undefined) ?? [];
-  const argsOf = (t: Unlinked) => (t.options.arguments as string[] | undefined) ?? [];
-  const reads = tasks.map((t) => (t.kind === "storage:put" ? filesOf(t) : t.kind === "ffmpeg:cmd" ? ffmpegReads(argsOf(t)) : []));
+  const reads = tasks.map(readsOf);
   let nextOutput = 0;
+  let barrier: string[] = [];
+  let group: { waitsFor: string[]; members: string[] } | null = null;
   return tasks.map((t, i) => {
-    const link = (inputs: string[], made: string[]): Task => ({ ...t, engine: "tools", inputs, outputs: made, depends_on: i === 0 ? [] : [tasks[i - 1]!.id] });
+    let depends_on: string[];
+    if (t.tool !== null && toolOf(t.tool).parallel) {
+      group ??= { waitsFor: barrier, members: [] };
+      depends_on = group.waitsFor;
+      group.members.push(t.id);
+      barrier = [...group.members];
+    } else {
+      group = null;
+      depends_on = barrier;
+      barrier = [t.id];
+    }
+    const link = (inputs: string[], made: string[]): Task => ({ ...t, engine: "tools", inputs, outputs: made, depends_on });
     switch (t.kind) {
       case "import":
-        return link(["input"], [t.options.file as string]);
+        return link(["input"], [param<string>(t, "file")!]);
       case "storage:get":
-        return link([], filesOf(t));
+        return link([], param<string[]>(t, "files") ?? []);
       case "storage:put": {
-        const files = filesOf(t);
+        const files = literalFiles(t);
         const made = outputs.slice(nextOutput, nextOutput + files.length).map((o) => o.id);
         nextOutput += files.length;
         return link(files, made);
       }
-      default: {
+      case "utils:tar":
+        return link(reads[i]!, param<string>(t, "mode") === "pack" ? [param<string>(t, "archive")!] : []);
+      case "ffmpeg:loudnorm_analyze": {
+        const args = param<{ ffmpeg_args: string[] }>(t, "output")?.ffmpeg_args;
+        return link(reads[i]!, args ? [args.at(-1)!] : []);
+      }
+      case "ffmpeg:cmd": {
         const later = new Set(reads.slice(i + 1).flat());
-        const args = argsOf(t);
+        const args = param<string[]>(t, "arguments") ?? [];
         const made = args.filter((arg, j) => args[j - 1] !== "-i" && later.has(arg));
         return link(reads[i]!, [...new Set(made)]);
       }
+      default:
+        return link(reads[i]!, []);
     }
   });
 }

@@ -2,12 +2,14 @@ import type { MultipartAbort, MultipartCompletion, SignResponse } from "../../en
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { type Placement, type PlacementJob, placeOutputFile } from "../jobs/output-placement";
+import { toolOutputSpec } from "../jobs/model";
 import { BucketRefError, bucketMultipartTarget, openBucket, presignBucketObject, bucketOpener } from "../origins/buckets";
 import {
   S3MultipartError,
   abortOriginMultipartUpload,
   completeOriginMultipartUpload,
   createOriginMultipartUpload,
+  type S3MultipartTarget,
   originObjectSize,
   presignOriginPartUrl,
 } from "../origins/s3-multipart";
@@ -40,7 +42,9 @@ async function asApiErrors<T>(work: () => Promise<T>): Promise<T> {
  * SigV4-presigned URLs made with the origin's or secret's credentials, looked up
  * afresh (a deleted one is a 422 `origin_not_found` / `secret_not_found`, which fails
  * the export). With `multipart`, a large file is planned in parts in either store.
- * Two files placed at one key are a 400.
+ * Two files placed at one key are a 400. A tool pipeline's file whose put does not
+ * overwrite is a 409 `object_exists` when its object is there already (a HEAD with the
+ * bucket's credentials), before anything is uploaded.
  */
 export async function signExportUploads(env: ExportEnv, baseUrl: string, job: ExportJob, files: UploadFile[], options: { multipart?: boolean } = {}): Promise<SignResponse> {
   assertExportPaths(files);
@@ -70,6 +74,10 @@ export async function signExportUploads(env: ExportEnv, baseUrl: string, job: Ex
         const placement = placements.get(file.path)!;
         if (placement.store === "managed") return signed.get(file.path)!;
         const bucket = await open(placement.bucket, "write");
+        const output = job.outputs.find((o) => o.id === file.output_id);
+        if (output && toolOutputSpec(output)?.overwrite === false && (await objectExists(bucketMultipartTarget(bucket, placement.key), placement.key))) {
+          throw new ApiError(409, "object_exists", `${file.path}: ${placement.key} already exists in bucket ${placement.bucket.bucket}; set overwrite: true to replace it`);
+        }
         if (limits && file.size_bytes > limits.thresholdBytes) {
           const target = bucketMultipartTarget(bucket, placement.key);
           const uploadId = await createOriginMultipartUpload(target, placement.key, file.content_type);
@@ -87,6 +95,17 @@ export async function signExportUploads(env: ExportEnv, baseUrl: string, job: Ex
     );
     return { uploads };
   });
+}
+
+/** A HEAD of the object: 404 is absence; anything else a HEAD cannot answer is the bucket's failure. */
+async function objectExists(target: S3MultipartTarget, key: string): Promise<boolean> {
+  try {
+    await originObjectSize(target, key);
+    return true;
+  } catch (err) {
+    if (err instanceof S3MultipartError && err.status === 404) return false;
+    throw err;
+  }
 }
 
 function placementOf(job: ExportJob, target: { output_id: string; path: string }): Placement {

@@ -8,7 +8,7 @@ import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../o
 import { keyProblem } from "../../storage/keys";
 import { pathTemplate } from "./path-template";
 import { thumbnailSpecSchema } from "./thumbnails";
-import { toolParameterSchemas, toolTaskSchema } from "./tools";
+import { resolveToolTask, toolOf, toolTaskSchema } from "./tools";
 
 const HTTP_URL = /^https?:\/\/[^\s/$.?#][^\s]*$/;
 const UPLOAD_ID = /^vid_[a-z0-9]{1,64}$/;
@@ -95,7 +95,7 @@ export const createJobRequestSchema = z
     region: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, "a region name such as auto or aws:eu-west-1").optional(),
   })
   .superRefine((body, ctx) => {
-    const fetchesOwnInput = body.tasks?.some((t) => t.tool === "storage:get") ?? false;
+    const fetchesOwnInput = body.tasks?.some((t) => toolOf(t.tool).name === "storage:get") ?? false;
     if (body.input === undefined && body.input_origin_id === undefined && !fetchesOwnInput) {
       ctx.addIssue({ code: "custom", path: ["input"], params: { code: "input_required" }, message: "input is required" });
     }
@@ -114,17 +114,9 @@ export const createJobRequestSchema = z
       forwardIssues(ctx, ["options"], kindOptionSchemas[body.kind].safeParse(body.options ?? {}));
     }
     body.tasks?.forEach((task, i) => {
-      const schema = toolParameterSchemas[task.tool as keyof typeof toolParameterSchemas];
-      if (!schema) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["tasks", i, "tool"],
-          params: { code: "unknown_tool" },
-          message: `unknown tool ${task.tool}; available: ${Object.keys(toolParameterSchemas).join(", ")}`,
-        });
-        return;
-      }
-      forwardIssues(ctx, ["tasks", i, "parameters"], schema.safeParse(task.parameters));
+      const resolved = resolveToolTask(task);
+      if (resolved.ok) return;
+      for (const issue of resolved.issues) ctx.addIssue({ code: "custom", path: ["tasks", i, ...issue.path], message: issue.message, ...(issue.params ? { params: issue.params } : {}) });
     });
     if (body.tasks !== undefined) {
       const why = "a tool pipeline stores its files with storage:put";

@@ -1,83 +1,90 @@
 import { z } from "@hono/zod-openapi";
-import { toolArgumentsProblem, toolFileNameSchema } from "../../../encoder/contract";
-import { isBucketUri, parseToolLocation } from "../../origins/uri";
+import { ffmpegCmdParameters, loudnormParameters } from "./tools/ffmpeg";
+import { storageCheckParameters, storageGetParameters, storagePutParameters } from "./tools/storage";
+import { utilsEnvParameters, utilsRenameParameters, utilsTarParameters } from "./tools/utils";
 
-// VTK's tool pipeline, the most general job form: an ordered list of tools that fetch
-// files into the job's working directory, run ffmpeg on them, and put results back.
-// File names are plain names inside that directory, never paths.
+// VTK's tool pipeline, the most general job form: an ordered list of tools sharing the
+// job's working directory. Each tool has its own parameter schema, a default version and
+// the versions it knows; a task names a version or gets the default, which the task records.
 
-const HTTP_LOCATION = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
-
-/**
- * A folder: of a bucket, `s3://[{secret}@]bucket/path/`, `gs://…` or `r2://…` (resolved
- * to an origin or secret at creation, like `input` and `output`), or for storage:get an
- * http(s) URL the files' names are appended to.
- */
-const storageLocation = z
-  .string()
-  .max(2048)
-  .superRefine((location, ctx) => {
-    if (HTTP_LOCATION.test(location)) return;
-    if (isBucketUri(location)) {
-      const parsed = parseToolLocation(location);
-      if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.problem });
-      return;
-    }
-    ctx.addIssue({ code: "custom", message: "s3://[{secret}@]bucket/path/, gs://…, r2://… or an http(s) URL" });
-  });
-
-const storageParameters = z.strictObject({
-  location: storageLocation,
-  // Plain names in the working directory: the contract's rule, which the encoder relies on too.
-  files: z.array(toolFileNameSchema).min(1).max(100),
-});
-
-/**
- * ffmpeg arguments may name files of the working directory only: no absolute path,
- * no `..`, no protocol (the encoder also runs ffmpeg with a file-only whitelist). A
- * path may also start after a separator inside one argument: `file:/etc/passwd`,
- * `movie=/etc/passwd`, `concat:a.mp4|/etc/passwd`, `movie='../x'`.
- */
-function argumentProblem(arg: string): string | null {
-  if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
-    return "ffmpeg arguments may only name files inside the job's working directory";
-  }
-  return null;
+interface ToolDefinition {
+  parameters: z.ZodType;
+  /** The versions a task may name, oldest first. */
+  versions: readonly string[];
+  /** The version of a task that names none. */
+  default: string;
 }
 
-/**
- * Every check of an ffmpeg command at creation runs in this one refinement, so that the
- * encoder's own rules (the arguments its sandboxed runner refuses, from the shared
- * contract) can join them here and a job the encoder would refuse is refused at once.
- */
-const ffmpegArguments = z
-  .array(z.string().max(4096))
-  .min(1)
-  .max(500)
-  .superRefine((args, ctx) => {
-    let named = false;
-    args.forEach((arg, i) => {
-      const problem = argumentProblem(arg);
-      if (problem) ctx.addIssue({ code: "custom", path: [i], params: { code: "invalid_input" }, message: problem });
-      named ||= problem !== null;
-    });
-    if (named) return;
-    // The encoder's allowlist: what its sandboxed runner would refuse is refused now.
-    const refused = toolArgumentsProblem(args);
-    if (refused) ctx.addIssue({ code: "custom", params: { code: "tool_refused" }, message: refused });
-  });
+export const toolCatalog = {
+  "storage:get": { parameters: storageGetParameters, versions: ["1.0"], default: "1.0" },
+  "storage:put": { parameters: storagePutParameters, versions: ["1.0"], default: "1.0" },
+  "storage:check": { parameters: storageCheckParameters, versions: ["1.0"], default: "1.0" },
+  "ffmpeg:cmd": { parameters: ffmpegCmdParameters, versions: ["1.0"], default: "1.0" },
+  "ffmpeg:loudnorm_analyze": { parameters: loudnormParameters, versions: ["1.0"], default: "1.0" },
+  "utils:env": { parameters: utilsEnvParameters, versions: ["1.0"], default: "1.0" },
+  "utils:rename": { parameters: utilsRenameParameters, versions: ["1.0"], default: "1.0" },
+  "utils:tar": { parameters: utilsTarParameters, versions: ["1.0"], default: "1.0" },
+} as const satisfies Record<string, ToolDefinition>;
+export type ToolName = keyof typeof toolCatalog;
+export const toolNames = Object.keys(toolCatalog) as ToolName[];
+export type ToolParameters<T extends ToolName> = z.output<(typeof toolCatalog)[T]["parameters"]>;
 
-export const toolParameterSchemas = {
-  "storage:get": storageParameters,
-  "storage:put": storageParameters,
-  "ffmpeg:cmd": z.strictObject({ arguments: ffmpegArguments }),
-} as const;
-export type ToolName = keyof typeof toolParameterSchemas;
-export const toolNames = Object.keys(toolParameterSchemas) as ToolName[];
+/** `|p` after a tool's name marks the task parallel-eligible (VTK: Tasks → Parallel task execution). */
+const PARALLEL_SUFFIX = "|p";
 
 export const toolTaskSchema = z.strictObject({
-  tool: z.string().regex(/^[a-z0-9_-]+:[a-z0-9_-]+$/, "namespace:name, e.g. ffmpeg:cmd"),
+  tool: z.string().regex(/^[a-z0-9_-]+:[a-z0-9_-]+(\|p)?$/, "namespace:name, e.g. ffmpeg:cmd, with |p to run beside its neighbours"),
   parameters: z.record(z.string(), z.unknown()).default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).optional(),
 });
 export type ToolTask = z.infer<typeof toolTaskSchema>;
+
+/** A task's tool without its `|p`, and whether it had one. */
+export function toolOf(written: string): { name: string; parallel: boolean } {
+  const parallel = written.endsWith(PARALLEL_SUFFIX);
+  return { name: parallel ? written.slice(0, -PARALLEL_SUFFIX.length) : written, parallel };
+}
+
+const isToolName = (name: string): name is ToolName => Object.hasOwn(toolCatalog, name);
+
+export interface ResolvedToolTask {
+  tool: ToolName;
+  parallel: boolean;
+  version: string;
+  /** The parameters with the tool's defaults filled in. */
+  parameters: Record<string, unknown>;
+}
+
+type Issue = { path: (string | number)[]; message: string; params?: Record<string, unknown> };
+
+/**
+ * A task checked against its tool: the tool must exist (`unknown_tool`), the version be
+ * one it knows (`unknown_tool_version`, naming them), and the parameters pass its schema.
+ * Answers the resolved task or every issue, paths relative to the task.
+ */
+export function resolveToolTask(task: ToolTask): { ok: true; task: ResolvedToolTask } | { ok: false; issues: Issue[] } {
+  const { name, parallel } = toolOf(task.tool);
+  if (!isToolName(name)) {
+    return { ok: false, issues: [{ path: ["tool"], params: { code: "unknown_tool" }, message: `unknown tool ${name}; available: ${toolNames.join(", ")}` }] };
+  }
+  const tool: ToolDefinition = toolCatalog[name];
+  const issues: Issue[] = [];
+  if (task.version !== undefined && !tool.versions.includes(task.version)) {
+    issues.push({ path: ["version"], params: { code: "unknown_tool_version" }, message: `${name} has no version ${task.version}; known versions: ${tool.versions.join(", ")} (default ${tool.default})` });
+  }
+  const parsed = tool.parameters.safeParse(task.parameters);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ path: ["parameters", ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message, params: issue.code === "custom" ? issue.params : { issue: issue.code } });
+    }
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, task: { tool: name, parallel, version: task.version ?? tool.default, parameters: parsed.data as Record<string, unknown> } };
+}
+
+/** A task known valid (validation passed it): resolved again where its parameters' defaults are needed. */
+export function resolvedToolTask(task: ToolTask): ResolvedToolTask {
+  const resolved = resolveToolTask(task);
+  if (!resolved.ok) throw new Error(`an invalid tool task reached planning: ${resolved.issues[0]?.message}`);
+  return resolved.task;
+}

@@ -33,6 +33,8 @@ export const ittybitTaskStatus: Record<TaskStatus, IttybitTaskStatus> = {
   completed: "succeeded",
   failed: "failed",
   canceled: "cancelled",
+  // Only a tool pipeline skips tasks, and Ittybit makes none.
+  skipped: "cancelled",
 };
 
 type Task = JobView["tasks"][number];
