@@ -288,7 +288,8 @@ describe("submitting", { timeout: 20_000 }, () => {
     });
     expect(job.tasks).toEqual(
       seedBody().tasks.map((t) =>
-        expect.objectContaining({ id: expect.stringMatching(/^task_/), tool: t.tool, parameters: t.parameters, status: 0, status_text: "Submitted", progress: 0, started: null, finished: null }),
+        // The resolved task: the parameters as sent with the tool's defaults filled in, and the version run.
+        expect.objectContaining({ id: expect.stringMatching(/^task_/), tool: t.tool, version: "1.0", parameters: expect.objectContaining(t.parameters), status: 0, status_text: "Submitted", progress: 0, started: null, finished: null }),
       ),
     );
     // An ordinary Kiln job: in /v1 it says which dialect made it, and VTK's default priority 10 is the economy tier.
@@ -313,7 +314,7 @@ describe("submitting", { timeout: 20_000 }, () => {
     ["a notify that is no URL", plainBody({ notify: "ops" }), 400, "validation_error"],
     ["an unknown tool", { tasks: [{ tool: "video:transcode", parameters: {} }] }, 400, "unknown_tool"],
     ["an ffmpeg option the allowlist refuses", { tasks: [{ tool: "ffmpeg:cmd", parameters: { arguments: ["-i", "a.mov", "-dump_attachment:t", "x", "b.mp4"] } }] }, 400, "tool_refused"],
-    ["an absolute path in files", { tasks: [{ tool: "storage:get", parameters: { location: "https://media.example.com/", files: ["/etc/passwd"] } }] }, 400, "validation_error"],
+    ["an absolute path in files", { tasks: [{ tool: "storage:get", parameters: { location: "https://media.example.com/", files: ["/etc/passwd"] } }] }, 400, "absolute_path"],
     ["a priority outside 1–10", plainBody({ priority: 11 }), 400, "validation_error"],
     ["job_bundle in the body", plainBody({ job_bundle: "x" }), 400, "validation_error"],
     ["an unknown field", plainBody({ organization: "acme" }), 400, "validation_error"],
