@@ -268,7 +268,8 @@ const stepBase = { task_id: id, parallel: z.boolean().optional() };
  * (`outputs_discovered`), through the export signing route; `storage:check` asks whether
  * objects exist through URLs the Worker made; `utils:env` sets variables; `utils:rename`
  * and `utils:tar` work on the directory's files; `ffmpeg:loudnorm_analyze` measures (and
- * with `output_args` normalises) loudness. Fields added after the first three tools are
+ * with `output_args` normalises) loudness; `shaka:package_dash` packages streams as DASH
+ * (stream copy, optional CENC ClearKey). Fields added after the first three tools are
  * optional, so older orders stay valid and mean what they meant.
  */
 export const toolStepSchema = z.discriminatedUnion("tool", [
@@ -318,7 +319,36 @@ export const toolStepSchema = z.discriminatedUnion("tool", [
     /** The second pass's output arguments, the output file last; absent: analysis only. */
     output_args: z.array(z.string().max(4096)).min(1).max(200).optional(),
   }),
+  z.object({
+    tool: z.literal("shaka:package_dash"),
+    ...stepBase,
+    /** Each stream of the package: the first video or audio stream of a file, or its stream by index. */
+    inputs: z
+      .array(
+        z.object({
+          input_file: toolPathSchema,
+          stream_selector: z.union([z.enum(["video", "audio"]), z.number().int().min(0).max(1023)]),
+          /** The base of its segments' names: `{base}_init.mp4`, `{base}_{n}.m4s` (dashSegmentBase). */
+          output: toolFileNameSchema,
+          /** Bits per second for the MPD; absent: what the stream declares, else measured. */
+          bandwidth: z.number().int().positive().optional(),
+        }),
+      )
+      .min(1)
+      .max(20),
+    output_dir: toolDirSchema,
+    mpd_output: toolFileNameSchema,
+    /** Target segment length in seconds; segments still start at key frames (stream copy). */
+    segment_duration: z.number().positive().max(60).optional(),
+    /** CENC with a ClearKey key; without key_id and key the encoder generates both. */
+    protection: z.object({ scheme: z.literal("cenc"), key_id: hex16Bytes.optional(), key: hex16Bytes.optional() }).optional(),
+  }),
 ]);
+
+/** A DASH stream's `output` as the base of its segments' names: a media extension written on it is dropped. */
+export function dashSegmentBase(output: string): string {
+  return output.replace(/\.(mp4|m4s|m4v|m4a|cmfv|cmfa)$/i, "") || output;
+}
 export type ToolStep = z.infer<typeof toolStepSchema>;
 
 /** What one sandboxed tool run may use before it is killed (`resource_limit`). */
@@ -467,6 +497,8 @@ export const failureCodes = [
   "archive_refused",
   /** utils:rename: two files would get one name, or a new name is not a plain file name. */
   "rename_conflict",
+  /** shaka:package_dash: an input has no stream its stream_selector names, or not one it can package (video, audio). */
+  "stream_missing",
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 

@@ -18,6 +18,8 @@ export const errorCodes = [
   "path_outside_workdir",
   "inline_credentials",
   "invalid_pattern",
+  "drm_system_unsupported",
+  "stream_selector_unsupported",
   "object_exists",
   "preset_not_found",
   "preset_exists",

@@ -5,6 +5,7 @@ import { withWorkDir } from "../pipeline/workdir";
 import { setVariables } from "../tools/env";
 import { runCommand } from "../tools/ffmpeg-cmd";
 import { analyzeLoudness } from "../tools/loudnorm";
+import { packageDash } from "../tools/package-dash";
 import { renameFiles } from "../tools/rename";
 import type { ToolPlace } from "../tools/sandboxed-probe";
 import type { JobEnv, StepEnd, StepOf, Tool } from "../tools/step";
@@ -23,6 +24,7 @@ const tools: { [T in ToolStep["tool"]]: Tool<StepOf<T>> } = {
   "utils:env": { stage: "encode", fallback: "encode_failed", run: setVariables },
   "utils:rename": { stage: "encode", fallback: "rename_conflict", run: renameFiles },
   "utils:tar": { stage: "encode", fallback: "archive_refused", run: tarFiles },
+  "shaka:package_dash": { stage: "encode", fallback: "encode_failed", run: packageDash },
   "storage:put": { stage: "export", fallback: "export_failed", run: putFiles },
 };
 const toolOf = (step: ToolStep) => tools[step.tool] as Tool<ToolStep>;

@@ -53,12 +53,15 @@ function xml(value: string): string {
 /**
  * Signals CENC in every video and audio adaptation set: the mp4protection descriptor
  * with the default key id, and a ClearKey descriptor whose DASH-IF `Laurl` is Kiln's
- * license route (dash.js and Shaka read it).
+ * license route (dash.js and Shaka read it). Without a license URL (a tool pipeline's
+ * package, whose player is given the key) the ClearKey descriptor names none.
  */
-export function addContentProtection(mpd: string, drm: Cenc): string {
-  const descriptors =
-    `<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid(drm.key_id)}"/>` +
-    `<ContentProtection schemeIdUri="${CLEARKEY_SCHEME}" value="ClearKey1.0"><dashif:Laurl>${xml(drm.license_url)}</dashif:Laurl></ContentProtection>`;
+export function addContentProtection(mpd: string, drm: Pick<Cenc, "key_id"> & { license_url?: string }): string {
+  const clearKey =
+    drm.license_url === undefined
+      ? `<ContentProtection schemeIdUri="${CLEARKEY_SCHEME}" value="ClearKey1.0"/>`
+      : `<ContentProtection schemeIdUri="${CLEARKEY_SCHEME}" value="ClearKey1.0"><dashif:Laurl>${xml(drm.license_url)}</dashif:Laurl></ContentProtection>`;
+  const descriptors = `<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid(drm.key_id)}"/>${clearKey}`;
   let sets = 0;
   const edited = mpd
     .replace(/<MPD\b/, '<MPD xmlns:cenc="urn:mpeg:cenc:2013" xmlns:dashif="https://dashif.org/CPS"')

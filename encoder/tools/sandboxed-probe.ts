@@ -21,12 +21,12 @@ const MAX_DESCRIPTION_CHARS = 1024 * 1024;
 const PROBE_WALL_SECONDS = 60;
 
 /**
- * ffprobe's description of a file in the working directory, read in the sandbox: the
- * files of a tool pipeline are the user's, and a playlist or concat list among them
- * may name any path. Null when ffprobe cannot read it as media (or could not run);
- * only a cancel is thrown.
+ * ffprobe's JSON description (`-show_format -show_streams`) of a file in the working
+ * directory, read in the sandbox: the files of a tool pipeline are the user's, and a
+ * playlist or concat list among them may name any path. Null when ffprobe cannot read it
+ * as media (or could not run); only a cancel is thrown.
  */
-export async function probeInSandbox(file: string, place: ToolPlace): Promise<ProbeResult | null> {
+export async function describeInSandbox(file: string, place: ToolPlace): Promise<unknown> {
   let out = "";
   try {
     const code = await place.sandbox.run({
@@ -39,9 +39,20 @@ export async function probeInSandbox(file: string, place: ToolPlace): Promise<Pr
       },
     });
     if (code !== 0 || out.length >= MAX_DESCRIPTION_CHARS) return null;
-    return parseProbe(JSON.parse(out), (await stat(path.join(place.dir, file))).size, file);
+    return JSON.parse(out);
   } catch (err) {
     if (place.signal.aborted) throw err;
+    return null;
+  }
+}
+
+/** A file of the working directory as the job's metadata describes media; null when ffprobe cannot read it. */
+export async function probeInSandbox(file: string, place: ToolPlace): Promise<ProbeResult | null> {
+  const description = await describeInSandbox(file, place);
+  if (description === null) return null;
+  try {
+    return parseProbe(description, (await stat(path.join(place.dir, file))).size, file);
+  } catch {
     return null;
   }
 }

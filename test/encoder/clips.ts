@@ -24,6 +24,7 @@ export const clips = {
   odd: { width: 321, height: 241, fps: 25, seconds: 2, audio: true },
   portrait: { width: 360, height: 640, fps: 30, seconds: 2, audio: true },
   phone: { width: 640, height: 360, fps: 30, seconds: 2, audio: true, rotate: 90 },
+  small: { width: 320, height: 180, fps: 25, seconds: 2, audio: true },
 } satisfies Record<string, ClipSpec>;
 export type ClipName = keyof typeof clips;
 

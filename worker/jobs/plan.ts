@@ -157,6 +157,8 @@ function readsOf(t: Unlinked): string[] {
       return [param<string>(t, "input_file")!];
     case "utils:tar":
       return param<string>(t, "mode") === "unpack" ? [param<string>(t, "archive")!] : literalFiles(t);
+    case "shaka:package_dash":
+      return [...new Set((param<{ input_file: string }[]>(t, "inputs") ?? []).map((i) => i.input_file))];
     default:
       return [];
   }
@@ -204,6 +206,11 @@ function linkTools(tasks: Unlinked[], outputs: readonly Output[]): Task[] {
       case "ffmpeg:loudnorm_analyze": {
         const args = param<{ ffmpeg_args: string[] }>(t, "output")?.ffmpeg_args;
         return link(reads[i]!, args ? [args.at(-1)!] : []);
+      }
+      case "shaka:package_dash": {
+        const dir = param<string>(t, "output_dir")!;
+        const mpd = param<string>(t, "mpd_output")!;
+        return link(reads[i]!, [dir === "" ? mpd : `${dir}/${mpd}`]);
       }
       case "ffmpeg:cmd": {
         const later = new Set(reads.slice(i + 1).flat());

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ffmpegCmdParameters, loudnormParameters } from "./tools/ffmpeg";
 import { storageCheckParameters, storageGetParameters, storagePutParameters } from "./tools/storage";
+import { shakaPackageDashParameters } from "./tools/shaka";
 import { utilsEnvParameters, utilsRenameParameters, utilsTarParameters } from "./tools/utils";
 
 // VTK's tool pipeline, the most general job form: an ordered list of tools sharing the
@@ -24,6 +25,7 @@ export const toolCatalog = {
   "utils:env": { parameters: utilsEnvParameters, versions: ["1.0"], default: "1.0" },
   "utils:rename": { parameters: utilsRenameParameters, versions: ["1.0"], default: "1.0" },
   "utils:tar": { parameters: utilsTarParameters, versions: ["1.0"], default: "1.0" },
+  "shaka:package_dash": { parameters: shakaPackageDashParameters, versions: ["1.0"], default: "1.0" },
 } as const satisfies Record<string, ToolDefinition>;
 export type ToolName = keyof typeof toolCatalog;
 export const toolNames = Object.keys(toolCatalog) as ToolName[];

@@ -88,13 +88,26 @@ async function stepOf(ctx: OrderContext, task: Task): Promise<ToolStep> {
         ...(output ? { output_args: output.ffmpeg_args } : {}),
       };
     }
+    case "shaka:package_dash": {
+      const key = options.clear_key as { key_id: string; key: string } | undefined;
+      return {
+        tool: "shaka:package_dash",
+        ...base,
+        inputs: options.inputs as StepOf<"shaka:package_dash">["inputs"],
+        output_dir: options.output_dir as string,
+        mpd_output: options.mpd_output as string,
+        ...(options.segment_duration === undefined ? {} : { segment_duration: options.segment_duration as number }),
+        ...(options.protection_scheme === "cenc" ? { protection: { scheme: "cenc" as const, ...(key ?? {}) } } : {}),
+      };
+    }
     default:
       // Validation lets no other tool into a plan.
       throw new Error(`the tools engine has no step for a ${task.kind} task`);
   }
 }
 
-type CheckMode = Extract<ToolStep, { tool: "storage:check" }>["mode"];
+type StepOf<T extends ToolStep["tool"]> = Extract<ToolStep, { tool: T }>;
+type CheckMode = StepOf<"storage:check">["mode"];
 
 /** `base_dir` when a task has one other than the directory itself. */
 const dir = (options: Record<string, unknown>) => (typeof options.base_dir === "string" && options.base_dir !== "" ? { base_dir: options.base_dir } : {});
