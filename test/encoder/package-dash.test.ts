@@ -220,7 +220,7 @@ describe("shaka:package_dash", { timeout: 120_000 }, () => {
       expect(end).toMatchObject({ type: "task_failed", task_id: step.task_id, error: { code: "stream_missing" } });
       expect((end as Extract<EncoderEvent, { type: "task_failed" }>).error.message).toMatch(message);
       // Nothing ran after the packager.
-      expect(events.some((e) => e.type === "task_started" && e.task_id !== step.task_id && e.task_id.startsWith("task_put"))).toBe(false);
+      expect(events.some((e) => e.type === "task_started" && e.task_id !== step.task_id && (e.task_id ?? "").startsWith("task_put"))).toBe(false);
     }
   });
 });
