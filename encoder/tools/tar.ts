@@ -9,8 +9,8 @@ import { ensureDir, existingDir, matchFiles, regularFiles } from "./workdir-file
 
 /** Why a member may not be unpacked, or null: only files and directories under plain relative names. */
 function memberProblem(member: TarMember): string | null {
-  if (member.type !== "0" && member.type !== "5") {
-    const kinds: Record<string, string> = { "1": "a hard link", "2": "a symbolic link", "3": "a character device", "4": "a block device", "6": "a FIFO" };
+  if (member.type !== "file" && member.type !== "contiguous-file" && member.type !== "directory") {
+    const kinds: Partial<Record<TarMember["type"], string>> = { link: "a hard link", symlink: "a symbolic link", "character-device": "a character device", "block-device": "a block device", fifo: "a FIFO" };
     return `${member.name} is ${kinds[member.type] ?? `of type ${member.type}`}; only files and directories are unpacked`;
   }
   if (member.name.startsWith("/")) return `${member.name} is an absolute path`;
