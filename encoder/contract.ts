@@ -590,7 +590,15 @@ export const encoderEventSchema = z.discriminatedUnion("type", [
     job_progress: z.number().min(0).max(100),
   }),
   z.object({ ...eventBase, type: z.literal("metadata"), input_metadata: inputMetadataSchema }),
-  z.object({ ...eventBase, type: z.literal("task_completed"), stage: stageSchema, task_id: id.nullable(), output: outputFactsSchema.nullable() }),
+  z.object({
+    ...eventBase,
+    type: z.literal("task_completed"),
+    stage: stageSchema,
+    task_id: id.nullable(),
+    output: outputFactsSchema.nullable(),
+    /** The bytes a `storage:get` wrote to the working directory, for the job's usage; optional, so older encoders interoperate. */
+    bytes_in: z.number().int().nonnegative().optional(),
+  }),
   z.object({
     ...eventBase,
     type: z.literal("task_failed"),

@@ -84,7 +84,7 @@ export async function runTools(order: ToolsOrder, runtime: EngineRuntime): Promi
           const end = await tool.run(step, { order, runtime, place, env, log, progress });
           progress(1);
           log.flush();
-          void reporter.send({ type: "task_completed", stage: tool.stage, task_id: step.task_id, output: null });
+          void reporter.send({ type: "task_completed", stage: tool.stage, task_id: step.task_id, output: null, ...(end?.bytes_in !== undefined ? { bytes_in: end.bytes_in } : {}) });
           return end;
         } catch (err) {
           log.flush();

@@ -21,8 +21,12 @@ export interface StepContext {
   progress: (fraction: number) => void;
 }
 
-/** What a step's end means for the steps after it: `complete` ends the job as completed, the rest skipped. */
-export type StepEnd = void | { complete: true };
+/**
+ * What a step's end tells: `complete` ends the job as completed, the steps after it
+ * skipped; `bytes_in` is what it fetched into the working directory, reported on its
+ * task_completed.
+ */
+export type StepEnd = void | { complete?: true; bytes_in?: number };
 
 export interface Tool<S extends ToolStep> {
   stage: Stage;

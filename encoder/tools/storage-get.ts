@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { importInput } from "../pipeline/import";
-import type { StepContext, StepOf } from "./step";
+import type { StepContext, StepEnd, StepOf } from "./step";
 import { ensureDir } from "./workdir-files";
 
 /** Where a URL points, for the log: scheme, host and path, never its query (a presigned URL's signature). */
@@ -10,9 +10,13 @@ export const shownUrl = (url: string): string => {
   return `${parsed.origin}${parsed.pathname}`;
 };
 
-/** storage:get — each file through the guarded import (the order's limits, no private networks unless allowed), into base_dir. */
-export async function getFiles(step: StepOf<"storage:get">, { order, runtime, place, log, progress }: StepContext): Promise<void> {
+/**
+ * storage:get — each file through the guarded import (the order's limits, no private
+ * networks unless allowed), into base_dir; ends with the bytes it wrote, the job's input.
+ */
+export async function getFiles(step: StepOf<"storage:get">, { order, runtime, place, log, progress }: StepContext): Promise<StepEnd> {
   const target = await ensureDir(place.dir, step.base_dir ?? "");
+  let written = 0;
   for (const [i, file] of step.files.entries()) {
     const dest = path.join(target, file.name);
     // A name fetched again replaces the file; rm never follows a symlink.
@@ -29,6 +33,8 @@ export async function getFiles(step: StepOf<"storage:get">, { order, runtime, pl
         if (total) progress((i + got / total) / step.files.length);
       },
     });
+    written += bytes;
     log.add(`fetched ${file.name}: ${bytes} bytes in ${Date.now() - started} ms`);
   }
+  return { bytes_in: written };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +25,7 @@ type Steps = ToolsOrderInput["steps"];
 type Step = Steps[number];
 type Failed = Extract<EncoderEvent, { type: "task_failed" }>;
 type Completed = Extract<EncoderEvent, { type: "output_completed" }>;
+type Done = Extract<EncoderEvent, { type: "task_completed" }>;
 type Discovered = Extract<EncoderEvent, { type: "outputs_discovered" }>;
 
 const ff = (...args: string[]) => execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args]);
@@ -137,6 +138,18 @@ describe("the VTK tool set", { timeout: 90_000 }, () => {
     const { end } = await run("job_set_nomatch", [get("source.mov"), putStep]);
     expect(end).toMatchObject({ type: "task_failed", task_id: putStep.task_id, error: { code: "file_missing" } });
     expect((end as Failed).error.message).toMatch(/matches \*\.nothing/);
+  });
+
+  it("storage:get reports on its task_completed the bytes it wrote: the sum of its files' sizes, per step", async () => {
+    const both = get("source.mov", "tone.wav");
+    const again = get("source.mov");
+    const { end, events } = await run("job_set_bytes_in", [both, again]);
+    expect(end.type, JSON.stringify(end)).toBe("job_completed");
+    const size = (name: string) => statSync(path.join(scratch, name)).size;
+    const reported = (taskId: string) => events.find((e): e is Done => e.type === "task_completed" && e.task_id === taskId)?.bytes_in;
+    expect(size("source.mov")).toBeGreaterThan(0);
+    expect(reported(both.task_id)).toBe(size("source.mov") + size("tone.wav"));
+    expect(reported(again.task_id)).toBe(size("source.mov"));
   });
 
   describe("storage:check", () => {

@@ -86,14 +86,14 @@ async function seedOrgWithSecret(): Promise<VtkOrg> {
 const orderOf = (jobId: string) => orderNumber<ToolsOrder>(jobId);
 const getJob = async (org: VtkOrg, id: string) => (await vtk(org, `/jobs/${id}`)).json;
 
-/** Plays the whole pipeline of the seed's job through the encoder's events; its put stores `bytes`. */
-async function complete(jobId: string, bytes = 4321) {
+/** Plays the whole pipeline of the seed's job through the encoder's events; its put stores `bytes`, its get reports `bytesIn` if given. */
+async function complete(jobId: string, bytes = 4321, bytesIn?: number) {
   const order = await orderOf(jobId);
   const send = encoderFor(order);
   const [get, ffmpeg, put] = order.steps.map((s) => s.task_id);
   const outputId = order.steps[2]?.tool === "storage:put" ? order.steps[2].files[0]!.output_id : "";
   await send({ type: "task_started", stage: "import", task_id: get });
-  await send({ type: "task_completed", stage: "import", task_id: get, output: null });
+  await send({ type: "task_completed", stage: "import", task_id: get, output: null, ...(bytesIn === undefined ? {} : { bytes_in: bytesIn }) });
   await send({ type: "task_started", stage: "encode", task_id: ffmpeg });
   await send({ type: "task_completed", stage: "encode", task_id: ffmpeg, output: null });
   await send({ type: "task_started", stage: "export", task_id: put });
@@ -491,6 +491,31 @@ describe("metrics, actions, tasks and logs", { timeout: 30_000 }, () => {
       })),
     });
     expect(metrics.tasks[2]).toMatchObject({ tool: "storage:put", gb_out: 0.005, video_minutes_out: 0.05 });
+  });
+
+  it("counts the bytes a storage:get fetched as gb_in, per task and in total, in /v1 usage, metrics and the bundle's bytes_in; a restart clears them", async () => {
+    const org = await seedOrgWithSecret();
+    const name = `DL_${unique()}`;
+    expect((await vtk(org, "/jb", { body: { name } })).status).toBe(201);
+    const first = await submit(org, seedBody(), `/jb/${name}/jobs`);
+    const second = await submit(org, seedBody(), `/jb/${name}/jobs`);
+    await complete(first.id, 1_000_000, 1_500_000);
+    await complete(second.id, 1_000_000, 2_000_000);
+
+    const view = (await call(`/v1/jobs/${first.id}`, { key: org.key })).json;
+    expect(view.usage.gb_in).toBe(0.0015);
+    expect(view.usage.tasks.map((t: { kind: string; gb_in: number }) => [t.kind, t.gb_in])).toEqual([["storage:get", 0.0015], ["ffmpeg:cmd", 0], ["storage:put", 0]]);
+    // The figure is shown in usage; the task itself stays as the Task schema declares it.
+    expect(view.tasks[0]).not.toHaveProperty("bytes_in");
+    const metrics = (await vtk(org, `/jobs/${first.id}/metrics`)).json;
+    expect(metrics.gb_in).toBe(0.0015);
+    expect(metrics.tasks.map((t: { tool: string; gb_in: number }) => [t.tool, t.gb_in])).toEqual([["storage:get", 0.0015], ["ffmpeg:cmd", 0], ["storage:put", 0]]);
+    expect((await vtk(org, `/jb/${name}`)).json).toMatchObject({ jobs_completed: 2, bytes_in: 3_500_000, bytes_out: 2_000_000 });
+
+    const restarted = await vtk(org, `/jobs/${second.id}?action=restart`, { method: "POST" });
+    expect(restarted.status, restarted.text).toBe(200);
+    expect((await call(`/v1/jobs/${second.id}`, { key: org.key })).json.usage.gb_in).toBe(0);
+    expect((await vtk(org, `/jb/${name}`)).json).toMatchObject({ jobs_completed: 1, bytes_in: 1_500_000 });
   });
 
   it("aborts and restarts under the same id (200 with the job), resubmits under a new one (201, the original unchanged)", async () => {

@@ -66,6 +66,16 @@ export function executionView(marks: ExecutionMarks, job: { started_at: string |
   };
 }
 
+/**
+ * The bytes a task read: a transcode job's import the probed input, a tool pipeline's
+ * fetch what the encoder reported writing (never both: the transcode engine reports no
+ * bytes, the tools engine probes nothing).
+ */
+export function taskBytesIn(task: Task, input: { file_size_bytes: number } | null): number {
+  if (task.kind === "import" && task.status === "completed" && input) return input.file_size_bytes;
+  return task.bytes_in ?? 0;
+}
+
 const minutes = (ms: number) => Math.round((ms / 60_000) * 10_000) / 10_000;
 const gigabytes = (bytes: number) => Math.round((bytes / 1e9) * 1e6) / 1e6;
 
@@ -73,7 +83,7 @@ const gigabytes = (bytes: number) => Math.round((bytes / 1e9) * 1e6) / 1e6;
  * Usage per task and for the job (the sum of its tasks), in VTK's terms: compute units
  * (1 CU = one minute of an encoder slot running the task), video minutes in (the input,
  * counted once, on import; a clipped job's clip, which is all it decodes) and out (each output's measured duration, on the task that
- * completes it), and gigabytes in (the input) and out (the outputs' files).
+ * completes it), and gigabytes in (the input, or what a tool pipeline's fetches wrote) and out (the outputs' files).
  */
 export function usageView(marks: ExecutionMarks, tasks: readonly Task[], outputs: readonly Output[], input: { duration_ms: number; file_size_bytes: number } | null) {
   const perTask = tasks.map((task) => {
@@ -85,7 +95,7 @@ export function usageView(marks: ExecutionMarks, tasks: readonly Task[], outputs
       compute_units: minutes(marks.compute_ms[task.id] ?? 0),
       video_minutes_in: imported ? minutes(input.duration_ms) : 0,
       video_minutes_out: minutes(made.reduce((sum, o) => sum + (o.facts?.duration_ms ?? 0), 0)),
-      gb_in: imported ? gigabytes(input.file_size_bytes) : 0,
+      gb_in: gigabytes(taskBytesIn(task, input)),
       gb_out: gigabytes(made.reduce((sum, o) => sum + (o.file_size_bytes ?? 0), 0)),
     };
   });

@@ -126,7 +126,10 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
       return effects;
     }
     case "task_completed": {
-      mark(taskFor(job, event.stage, event.task_id), "completed", now);
+      const task = taskFor(job, event.stage, event.task_id);
+      mark(task, "completed", now);
+      // A run again (a lost attempt) fetches again: its bytes replace the earlier run's.
+      if (task && event.bytes_in !== undefined) task.bytes_in = event.bytes_in;
       if (event.output) completeOutput(job, event.output, place);
       if (event.stage !== "probe") return [];
       // Delayed start: nothing is encoded before the job is confirmed.

@@ -1,7 +1,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { jobTags, jobs } from "../db/schema";
 import { requestedWork } from "./job-spec";
-import { executionView } from "../billing/usage";
+import { executionView, taskBytesIn } from "../billing/usage";
 import { type JobState, jobUsage, waitingForEncoder } from "./job-state";
 
 /** Writes a job's index row (and, the first time, its tags) into D1. Idempotent. */
@@ -47,10 +47,9 @@ export async function writeJobIndex(db: D1Database, job: JobState, withTags: boo
 /** The job's bytes in and out, run time and compute units, which VTK's bundles sum. */
 function usedSoFar(job: JobState) {
   const usage = jobUsage(job);
-  const input = job.input_metadata as { file_size_bytes?: number } | null;
-  const imported = job.tasks.some((t) => t.kind === "import" && t.status === "completed");
+  const input = job.input_metadata as { file_size_bytes: number } | null;
   return {
-    bytesIn: imported ? (input?.file_size_bytes ?? 0) : 0,
+    bytesIn: job.tasks.reduce((sum, t) => sum + taskBytesIn(t, input), 0),
     bytesOut: job.outputs.reduce((sum, o) => sum + (o.status === "completed" ? (o.file_size_bytes ?? 0) : 0), 0),
     executionMs: executionView(job.execution, job).total_duration_ms,
     computeUnits: usage.compute_units,

@@ -126,7 +126,7 @@ export function jobView(job: JobState) {
     output: spec.output,
     output_origin_id: spec.output_origin_id,
     output_path_template: spec.output_path_template,
-    tasks: job.tasks,
+    tasks: job.tasks.map(({ bytes_in: _counted, ...task }) => task),
     outputs: job.outputs.map(({ main_key: _key, main_object: object, manifest_key: _manifest, ...output }) => ({
       ...output,
       content_aware: output.content_aware ?? null,

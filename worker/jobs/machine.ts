@@ -504,6 +504,7 @@ class Run {
     job.outputs = job.outputs.filter((o) => !discovered.has(o.id));
     for (const task of job.tasks) {
       Object.assign(task, { status: "waiting", progress: 0, error: null, started_at: null, finished_at: null, updated_at: now });
+      delete task.bytes_in;
       if (discovered.size > 0) task.outputs = task.outputs.filter((id) => !discovered.has(id));
     }
     for (const output of job.outputs) {

@@ -53,6 +53,12 @@ export interface Task {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  /**
+   * The bytes a tool pipeline's fetch (storage:get, or the step that fetches `input`)
+   * wrote in its last completed run, as the encoder reported them; internal, counted in
+   * `usage.gb_in`. Absent in older jobs, other tasks and from older encoders.
+   */
+  bytes_in?: number;
 }
 
 /** What the encoder verified about an output, from ffprobe of the file it wrote. */
