@@ -9,7 +9,10 @@ import { relativeDir, relativeFile } from "./paths";
  * `movie=/etc/passwd`, `concat:a.mp4|/etc/passwd`, `movie='../x'`.
  */
 function argumentProblem(arg: string): string | null {
-  if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || /[a-z][a-z0-9+.-]*:\/\//i.test(arg)) {
+  // Any `://` is a protocol's: looked for as such, since a scheme pattern unanchored on its
+  // left (`[a-z][a-z0-9+.-]*://`) backtracks quadratically over a long argument, which took
+  // ten seconds of CPU on a 1 MiB body.
+  if (/(?:^|[=:,;|'"])\//.test(arg) || /(?:^|[/\\=:,;|'"])\.\.(?:[/\\'"]|$)/.test(arg) || arg.includes("://")) {
     return "ffmpeg arguments may only name files inside the job's working directory";
   }
   return null;
