@@ -9,6 +9,7 @@ import type { AppEnv } from "../../worker/env";
 import { ApiError } from "../../worker/errors";
 import { requestId } from "../../worker/middleware/request-id";
 import { call, encoderFor, jobDO, orderNumber, outputFacts, seedOrg } from "./helpers";
+import { expectWaitingTasks, jobKeys } from "../shared/ittybit-seed";
 
 /*
  * Ittybit's jobs API at the root of the origin (worker/dialects/ittybit/): the seed's
@@ -28,8 +29,6 @@ const seedExample = {
   options: { width: 1280, height: 720, format: "mp4", quality: "high" },
 };
 
-const jobKeys = ["id", "object", "kind", "input", "output", "options", "metadata", "status", "error", "tasks", "created_at", "started_at", "finished_at", "updated_at"];
-const taskKeys = ["id", "object", "kind", "input", "options", "output", "status", "progress", "error", "created_at", "started_at", "finished_at", "updated_at"];
 const probed = { duration_ms: 3000, width: 640, height: 360, codec: "h264", bitrate_kbps: 900, framerate: 30, file_size_bytes: 400000, has_audio: true, audio_codec: "aac", rotation: 0 };
 
 const create = (key: string | null, body: unknown, headers: Record<string, string> = {}) => call("/jobs", { key, body, headers });
@@ -159,25 +158,7 @@ describe("POST /jobs", () => {
     expect(job.created_at).toBeLessThanOrEqual(Date.now());
     expect(job.updated_at).toBe(job.created_at);
 
-    expect(job.tasks.map((t: { kind: string }) => t.kind)).toEqual(["probe", "import", "video", "export"]);
-    for (const task of job.tasks) {
-      expect(Object.keys(task)).toEqual(taskKeys);
-      expect(task).toEqual({
-        id: expect.stringMatching(/^task_[a-z0-9]+$/),
-        object: "task",
-        kind: task.kind,
-        input: null,
-        options: {},
-        output: null,
-        status: "waiting",
-        progress: null,
-        error: null,
-        created_at: job.created_at,
-        started_at: null,
-        finished_at: null,
-        updated_at: job.created_at,
-      });
-    }
+    expectWaitingTasks(job);
     expect(new Set(job.tasks.map((t: { id: string }) => t.id)).size).toBe(4);
 
     // The same job in /v1: the native shape, its options with their defaults, made by the Ittybit dialect.
