@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { styleComparisonSchema, styleJsonSchema } from "./style/style-json";
 
 /**
  * The wire contract between the Worker and the encoder, and the only code the two
@@ -395,9 +396,10 @@ const orderBase = {
 /**
  * The engines an order can name. `transcode` (the default, so orders from before
  * engines existed read as one) runs import → probe → encode → export of one input;
- * `tools` runs a tool pipeline's steps. A style engine comes next.
+ * `tools` runs a tool pipeline's steps; `style` measures a template's style and renders
+ * the input in it.
  */
-export const engines = ["transcode", "tools"] as const;
+export const engines = ["transcode", "tools", "style"] as const;
 export type EngineName = (typeof engines)[number];
 
 /** The shortest clip: Transcodely's ClipConfig asks for at least 1 ms. */
@@ -461,8 +463,59 @@ export const toolsOrderSchema = z.object({
 export type ToolsOrder = z.infer<typeof toolsOrderSchema>;
 export type ToolsOrderInput = z.input<typeof toolsOrderSchema>;
 
+/** A style job's stages, in the order they run; each is one planned task (Clipzy's `current_stage`). */
+export const styleStages = ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering"] as const;
+export type StyleStage = (typeof styleStages)[number];
+
+/**
+ * What a style job may override or switch off (Clipzy leaves `config` open; this is
+ * Kiln's reading of it). `aspect_ratio` and `frame_rate` replace the template's;
+ * `position` places the frame when reframing cuts (pads keep it centred); each `apply`
+ * part is on by default when there is a template; `quality` sets the H.264 CRF.
+ */
+export const styleConfigSchema = z.strictObject({
+  aspect_ratio: z.enum(["16:9", "9:16", "1:1", "4:5", "4:3"]).optional(),
+  frame_rate: z.union([z.literal(24), z.literal(25), z.literal(30), z.literal(50), z.literal(60)]).optional(),
+  position: z.enum(["center", "top", "bottom", "left", "right"]).optional(),
+  apply: z
+    .strictObject({ color: z.boolean().optional(), audio: z.boolean().optional(), pacing: z.boolean().optional(), reframe: z.boolean().optional(), zoom: z.boolean().optional() })
+    .optional(),
+  quality: z.enum(["low", "medium", "high"]).optional(),
+  output_format: z.literal("mp4").optional(),
+});
+export type StyleConfig = z.infer<typeof styleConfigSchema>;
+
+/**
+ * Whether a style job renders an output: always with a template; without one only when
+ * config asks the source for a change (a frame, a rate or a quality); otherwise it only
+ * extracts the source's style.
+ */
+export function styleRenders(hasTemplate: boolean, config: StyleConfig): boolean {
+  return hasTemplate || config.aspect_ratio !== undefined || config.frame_rate !== undefined || config.quality !== undefined;
+}
+
+/**
+ * A style job: the input (the source) and optionally a template are measured; the
+ * template's style (or, without one, the source's own) is reported with style_measured
+ * at style_extraction. With `render`, the source is rendered in the target style
+ * (the template's, with config's overrides) into its output, which is measured again and
+ * compared (style_measured at rendering). Each planned stage's task is reported under
+ * its own id, with stage `encode`.
+ */
+export const styleOrderSchema = z.object({
+  ...orderBase,
+  engine: z.literal("style"),
+  input: z.object({ url }),
+  template: z.object({ url }).nullable(),
+  tasks: z.array(z.object({ task_id: id, stage: z.enum(styleStages) })).min(1).max(styleStages.length),
+  render: z.object({ output_id: id, config: styleConfigSchema }).nullable(),
+  limits: orderLimits,
+});
+export type StyleOrder = z.infer<typeof styleOrderSchema>;
+export type StyleOrderInput = z.input<typeof styleOrderSchema>;
+
 /** The engine field decides; an order without one is a transcode order. */
-export const workOrderSchema = z.union([toolsOrderSchema, transcodeOrderSchema]);
+export const workOrderSchema = z.union([toolsOrderSchema, styleOrderSchema, transcodeOrderSchema]);
 export type WorkOrder = z.infer<typeof workOrderSchema>;
 export type WorkOrderInput = z.input<typeof workOrderSchema>;
 
@@ -627,6 +680,22 @@ export const encoderEventSchema = z.discriminatedUnion("type", [
     type: z.literal("outputs_discovered"),
     task_id: id,
     outputs: z.array(z.object({ output_id: id, file: toolFileNameSchema })).min(1).max(1000),
+  }),
+  /**
+   * What a style job measured: at style_extraction the style it reports (the template's,
+   * or the source's own without one) and, with a template, the source's; at rendering the
+   * output's style and how far each dimension moved.
+   */
+  z.object({
+    ...eventBase,
+    type: z.literal("style_measured"),
+    task_id: id,
+    style_json: styleJsonSchema.optional(),
+    source_style_json: styleJsonSchema.optional(),
+    output_style_json: styleJsonSchema.optional(),
+    comparison: z.array(styleComparisonSchema).optional(),
+    /** Set when the source was shorter than the template's cut rhythm needs: rendering did not repeat shots, so the output is shorter. */
+    shortened: z.object({ wanted_seconds: z.number().nonnegative(), rendered_seconds: z.number().nonnegative() }).optional(),
   }),
   /** A step that will not run: a storage:check (COMPLETE_ON_PRESENCE) ended the job before it. */
   z.object({ ...eventBase, type: z.literal("task_skipped"), task_id: id }),

@@ -1,6 +1,7 @@
 import type { EngineName, WorkOrder } from "../contract";
 import { runJob } from "../pipeline/run-job";
 import type { EngineRuntime } from "./runtime";
+import { runStyle } from "./style";
 import { runTools } from "./tools";
 
 /**
@@ -16,6 +17,7 @@ export interface Engine<O extends WorkOrder> {
 const engines: { [K in EngineName]: Engine<Extract<WorkOrder, { engine: K }>> } = {
   transcode: { run: runJob },
   tools: { run: runTools },
+  style: { run: runStyle },
 };
 
 /** Runs an order with the engine it names. */

@@ -2,6 +2,7 @@ import type { EngineName, WorkOrderInput } from "../../encoder/contract";
 import type { JobState } from "../jobs/job-state";
 import { planEngine } from "../jobs/plan";
 import { type OrderContext, type OrderEnv, orderContext } from "./orders/context";
+import { styleOrder } from "./orders/style";
 import { toolsOrder } from "./orders/tools";
 import { transcodeOrder } from "./orders/transcode";
 
@@ -11,6 +12,7 @@ export { UndispatchableJob } from "./orders/context";
 const orderBuilders: { [E in EngineName]: (ctx: OrderContext) => Promise<WorkOrderInput> } = {
   transcode: transcodeOrder,
   tools: toolsOrder,
+  style: styleOrder,
 };
 
 /**

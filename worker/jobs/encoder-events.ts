@@ -1,6 +1,6 @@
 import { type EncoderEvent, type OutputFacts, clipOutOfRange, matchesToolPattern } from "../../encoder/contract";
 import { toolFileOutput } from "./plan";
-import type { JobState } from "./job-state";
+import { type JobState, emptyStyleResult } from "./job-state";
 import type { PlacementResult } from "./output-placement";
 import type { JobError, Output, Task } from "./model";
 import type { JobAction } from "./transitions";
@@ -119,8 +119,8 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
       mark(task, "running", now);
       if (event.task_id) for (const output of outputsOf(job, task)) if (output.status === "pending") output.status = "processing";
       const effects: JobEffect[] = [{ progress: job.progress, stage: event.stage }];
-      // A tool pipeline has no probe to wait for: its first step starts the processing.
-      const processing = task?.engine === "tools" ? job.status === "pending" || job.status === "probing" : event.stage === "encode" && job.status === "probing";
+      // A tool pipeline or a style job has no probe to wait for: its first step starts the processing.
+      const processing = task !== undefined && task.engine !== "transcode" ? job.status === "pending" || job.status === "probing" : event.stage === "encode" && job.status === "probing";
       if (processing) effects.unshift({ action: "start_processing" });
       if (job.status === "pending") effects.unshift({ action: "start_probe" });
       return effects;
@@ -147,8 +147,8 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
           output.error = error;
         }
         // An encode task fails its outputs alone (job_completed decides between partial
-        // and failed); a tool pipeline stops at a failed step, and the job with it.
-        if (task?.engine !== "tools") return [];
+        // and failed); a tool pipeline or a style job stops at a failed step, and the job with it.
+        if (task?.engine === "transcode") return [];
       }
       return event.error.code === "canceled" ? [] : [{ action: "fail", error }];
     }
@@ -159,6 +159,18 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
     case "outputs_discovered":
       discoverOutputs(job, event);
       return [];
+    case "style_measured": {
+      const { style_json, source_style_json, output_style_json, comparison, shortened } = event;
+      job.style = {
+        ...(job.style ?? emptyStyleResult),
+        ...(style_json ? { style_json } : {}),
+        ...(source_style_json ? { source_style_json } : {}),
+        ...(output_style_json ? { output_style_json } : {}),
+        ...(comparison ? { comparison } : {}),
+        ...(shortened ? { shortened } : {}),
+      };
+      return [];
+    }
     case "task_skipped": {
       const task = job.tasks.find((t) => t.id === event.task_id);
       if (!task || task.status !== "waiting") return [];

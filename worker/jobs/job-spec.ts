@@ -4,7 +4,7 @@ import type { CreateJobRequest, PriorityName } from "../api/schemas/create-job";
 import type { OutputSpec } from "../api/schemas/outputs";
 import type { ThumbnailSpec } from "../api/schemas/thumbnails";
 import { jobClip } from "../api/schemas/clip";
-import type { Clip } from "../../encoder/contract";
+import type { Clip, StyleConfig } from "../../encoder/contract";
 import { type ToolName, type ToolTask, toolOf } from "../api/schemas/tools";
 import type { WebhookEventType } from "../webhooks/message";
 import type { Dialect } from "./dialects";
@@ -12,7 +12,7 @@ import type { JobStorage, StorageFields } from "../origins/buckets";
 
 /**
  * The native job: what a request (in any dialect) becomes once validated. Exactly one
- * of the three forms carries the work; everything else is shared.
+ * of the four forms carries the work; everything else is shared.
  */
 export type JobWork =
   | {
@@ -23,7 +23,8 @@ export type JobWork =
       requested_options?: Record<string, unknown>;
     }
   | { mode: "outputs"; outputs: RequestedOutput[] }
-  | { mode: "tasks"; tasks: ToolTask[] };
+  | { mode: "tasks"; tasks: ToolTask[] }
+  | { mode: "style"; template: string | null; config: StyleConfig };
 
 export interface KindWork {
   kind: Kind;
@@ -33,7 +34,7 @@ export interface KindWork {
 export type RequestedOutput = OutputSpec & { type: NonNullable<OutputSpec["type"]> };
 
 /**
- * The request's work with every form present (two of them empty), so the few readers
+ * The request's work with the three transcoding forms present (at most one not empty), so the few readers
  * of the request as written (the planner, the bucket fields, content keys, the view's
  * `kind`) need not branch on the form; everything else reads the plan.
  */
@@ -45,6 +46,8 @@ export function requestedWork(spec: JobWork): { kind: KindWork | null; outputs: 
       return { kind: null, outputs: spec.outputs, tasks: [] };
     case "tasks":
       return { kind: null, outputs: [], tasks: spec.tasks };
+    case "style":
+      return { kind: null, outputs: [], tasks: [] };
   }
 }
 
@@ -105,6 +108,7 @@ function toWork(request: CreateJobRequest, presets: PresetLookup): JobWork {
       outputs: request.outputs.map((output) => applyPreset(output, presets)),
     };
   }
+  if (request.style !== undefined) return { mode: "style", template: request.style.template ?? null, config: request.style.config ?? {} };
   return { mode: "tasks", tasks: request.tasks! };
 }
 

@@ -6,6 +6,7 @@ import { clippedInput } from "./clip";
 import { type JobSpec, requestedWork } from "./job-spec";
 import { type JobError, type JobStatus, type Output, type Task, terminalStatuses } from "./model";
 import type { DrmScheme, SealedDrmKey } from "../drm/keys";
+import type { StyleComparison, StyleJson } from "../../encoder/style/style-json";
 
 export interface Lease {
   attempt: number;
@@ -58,6 +59,8 @@ export interface JobState {
   /** Content keys of encrypted outputs, sealed (worker/drm/keys.ts); never in any view. */
   drm_keys?: SealedDrmKey[];
   input_metadata: Record<string, unknown> | null;
+  /** What a style job measured (absent in other jobs and before its extraction). */
+  style?: StyleResult;
   /** Run times measured as events arrive, for `execution` and `usage` (filled in on load for jobs stored before it existed). */
   execution: ExecutionMarks;
   error: JobError | null;
@@ -68,6 +71,20 @@ export interface JobState {
   confirmed_at: string | null;
   completed_at: string | null;
 }
+
+/**
+ * A style job's measures: the style it reports (the template's, or the source's own),
+ * the source's and the rendered output's, how far rendering moved each dimension, and
+ * whether the output came out shorter than the template's rhythm wanted.
+ */
+export interface StyleResult {
+  style_json: StyleJson | null;
+  source_style_json: StyleJson | null;
+  output_style_json: StyleJson | null;
+  comparison: StyleComparison[] | null;
+  shortened: { wanted_seconds: number; rendered_seconds: number } | null;
+}
+export const emptyStyleResult: StyleResult = { style_json: null, source_style_json: null, output_style_json: null, comparison: null, shortened: null };
 
 type ProbedInput = { duration_ms: number; width: number | null; height: number | null; file_size_bytes: number };
 
@@ -136,6 +153,7 @@ export function jobView(job: JobState) {
     })),
     thumbnails: spec.thumbnails,
     clip: spec.clip ?? null,
+    style: spec.mode === "style" ? { template: spec.template, config: spec.config, ...(job.style ?? emptyStyleResult) } : null,
     input_metadata: job.input_metadata,
     ...costs(job),
     execution: executionView(marks, job),

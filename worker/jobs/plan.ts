@@ -1,4 +1,4 @@
-import { type EngineName, toolFileNameSchema } from "../../encoder/contract";
+import { type EngineName, styleRenders, styleStages, toolFileNameSchema } from "../../encoder/contract";
 import { hasWildcard } from "../api/schemas/tools/paths";
 import { resolvedToolTask, toolOf } from "../api/schemas/tools";
 import { newId } from "../ids";
@@ -71,9 +71,13 @@ const inputImport = (name: string): Stage => stage("import", { file: name });
  * once, as a task graph the work order is projected from. Kind and outputs jobs run on
  * the transcode engine: probe → import → an encode task per output (a thumbnail task
  * per thumbnail) → export. A tool pipeline runs on the tools engine as written, each
- * tool after the one before, its `storage:put` files its outputs.
+ * tool after the one before, its `storage:put` files its outputs. A style job runs on
+ * the style engine: a task per stage, one after another; the analyses and the
+ * extraction always, application and rendering when it renders (rendering makes its
+ * one MP4 output).
  */
 export function planJob(spec: JobSpec, now: string): { tasks: Task[]; outputs: Output[] } {
+  if (spec.mode === "style") return planStyle(spec, now);
   const work = requestedWork(spec);
   const outputs: Output[] = [];
 
@@ -111,6 +115,18 @@ export function planJob(spec: JobSpec, now: string): { tasks: Task[]; outputs: O
     encodes.push(stage("thumbnail", thumbnail, out.id));
   }
   return { tasks: linkTranscode([stage("probe"), stage("import"), ...encodes, stage("export")].map((p) => task(now, p))), outputs };
+}
+
+function planStyle(spec: Extract<JobSpec, { mode: "style" }>, now: string): { tasks: Task[]; outputs: Output[] } {
+  const renders = styleRenders(spec.template !== null, spec.config);
+  const out = renders ? output("mp4", { style: true, template: spec.template, ...spec.config }) : null;
+  const stages = styleStages.filter((s) => renders || (s !== "style_application" && s !== "rendering"));
+  const tasks = stages.map((s) => task(now, stage(s, {}, s === "rendering" ? out!.id : null)));
+  const inputs = spec.template === null ? ["input"] : ["input", "template"];
+  return {
+    tasks: tasks.map((t, i) => ({ ...t, engine: "style", inputs, outputs: t.output_id === null ? [] : [t.output_id], depends_on: i === 0 ? [] : [tasks[i - 1]!.id] })),
+    outputs: out ? [out] : [],
+  };
 }
 
 /** The engine a job's order goes to: every task of a plan shares it (no plan mixes engines yet). */

@@ -7,6 +7,7 @@ import { outputSpecSchema } from "./outputs";
 import { isBucketUri, isFolderKey, parseInputUri, parseOutputUri } from "../../origins/uri";
 import { keyProblem } from "../../storage/keys";
 import { pathTemplate } from "./path-template";
+import { styleRequestSchema } from "./style";
 import { thumbnailSpecSchema } from "./thumbnails";
 import { resolveToolTask, toolOf, toolTaskSchema } from "./tools";
 
@@ -51,6 +52,7 @@ export const createJobRequestSchema = z
     options: z.record(z.string(), z.unknown()).optional().openapi({ description: "Options of `kind`, as in Ittybit's table" }),
     outputs: z.array(outputSpecSchema).min(1).max(10).optional(),
     tasks: z.array(toolTaskSchema).min(1).max(50).optional(),
+    style: styleRequestSchema.optional(),
     tags: z.array(z.string().trim().min(1).max(64)).max(20).optional(),
     metadata: z
       .record(z.string().min(1).max(64), metadataValue)
@@ -99,13 +101,19 @@ export const createJobRequestSchema = z
     if (body.input === undefined && body.input_origin_id === undefined && !fetchesOwnInput) {
       ctx.addIssue({ code: "custom", path: ["input"], params: { code: "input_required" }, message: "input is required" });
     }
-    const modes = [body.kind, body.outputs, body.tasks].filter((m) => m !== undefined).length;
+    const modes = [body.kind, body.outputs, body.tasks, body.style].filter((m) => m !== undefined).length;
     if (modes !== 1) {
       ctx.addIssue({
         code: "custom",
         path: [],
-        message: modes === 0 ? "one of kind, outputs or tasks is required" : "give only one of kind, outputs or tasks",
+        message: modes === 0 ? "one of kind, outputs, tasks or style is required" : "give only one of kind, outputs, tasks or style",
       });
+    }
+    if (body.style !== undefined) {
+      const why = "a style job renders one MP4 from its input";
+      for (const field of ["thumbnails", "clip", "delayed_start", "output_path_template"] as const) {
+        if (body[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `${field} goes with kind or outputs; ${why}` });
+      }
     }
     if (body.options !== undefined && body.kind === undefined) {
       ctx.addIssue({ code: "custom", path: ["options"], message: "options go with kind" });

@@ -75,11 +75,16 @@ export function presignRead(ctx: OrderContext, object: BucketObject): Promise<st
 export async function inputUrl(ctx: OrderContext): Promise<string> {
   const { spec } = ctx.job;
   if (spec.storage.input !== null) return presignRead(ctx, spec.storage.input);
-  if (isUploadRef(spec.input)) {
-    const resolved = await resolveUploadInput(ctx.env, ctx.job.org_id, spec.input);
+  return mediaUrl(ctx, spec.input);
+}
+
+/** An http(s) URL as given, or an upload (`vid_…`) of the job's organization as a signed /storage GET URL. */
+export async function mediaUrl(ctx: OrderContext, ref: string | null): Promise<string> {
+  if (isUploadRef(ref)) {
+    const resolved = await resolveUploadInput(ctx.env, ctx.job.org_id, ref);
     if (!resolved.ok) throw new UndispatchableJob(resolved.code, resolved.message);
     return signStorageUrl(ctx.env, { method: "GET", key: resolved.upload.key, expiresInSeconds: INPUT_URL_TTL_SECONDS }, ctx.base);
   }
-  if (spec.input && /^https?:\/\//.test(spec.input)) return spec.input;
+  if (ref && /^https?:\/\//.test(ref)) return ref;
   throw new UndispatchableJob("input_unsupported", "Only http(s) inputs and uploads can be fetched yet; bucket inputs need storage origins");
 }
