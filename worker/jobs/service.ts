@@ -50,6 +50,7 @@ export class JobService {
   async create(request: CreateJobRequest, options: { idempotencyKey?: string; dialect?: Dialect } = {}): Promise<{ job: JobView; created: boolean }> {
     this.caller.authorize("jobs:create", "jobs/*");
     await this.assertUploadInput(request.input);
+    await this.assertUploadInput(request.style?.template);
     const { idempotency_key: bodyKey, ...body } = request;
     if (options.idempotencyKey !== undefined && bodyKey !== undefined && options.idempotencyKey !== bodyKey) {
       throw new ApiError(400, "validation_error", "Idempotency-Key header and idempotency_key differ");
@@ -118,6 +119,7 @@ export class JobService {
     if (!original) throw jobNotFound(id);
     // The upload it read may have been deleted or expired since: refused now, as at creation.
     await this.assertUploadInput(original.input);
+    if (original.mode === "style") await this.assertUploadInput(original.template);
     // The origins and secrets the original named are looked up again: they may be gone.
     const spec = { ...original, storage: await this.resolveStorage(original) };
     const result = await this.createFromSpec(spec, { idempotencyKey: null, resubmittedFrom: id, requestHash: await requestHash(spec) });
@@ -182,7 +184,7 @@ export class JobService {
   }
 
   /**
-   * A job whose `input` names an upload must name a ready upload of the caller's
+   * A job whose `input` (or style template) names an upload must name a ready upload of the caller's
    * organization that it may read: anything else is a 400 (`upload_not_found`,
    * `upload_not_ready`) before the job exists.
    */
