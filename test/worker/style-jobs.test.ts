@@ -147,6 +147,10 @@ describe("the style engine's order and events", () => {
     const seen: (string | null)[] = [];
     for (const stage of ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application"]) {
       expect(await send({ type: "task_started", stage: "encode", task_id: ids[stage] })).toEqual(ok);
+      if (stage === "video_analysis") {
+        const input_metadata = { duration_ms: 10000, width: 640, height: 360, codec: "h264", bitrate_kbps: 900, framerate: 30, file_size_bytes: 99999, has_audio: true, audio_codec: "aac", rotation: 0 };
+        expect(await send({ type: "metadata", input_metadata })).toEqual(ok);
+      }
       const running = await view(key, job.id);
       expect(running.status).toBe("processing");
       seen.push(running.tasks.find((t: { status: string }) => t.status === "running")?.kind ?? null);
@@ -169,6 +173,9 @@ describe("the style engine's order and events", () => {
     expect(done.status).toBe("completed");
     expect(done.outputs[0]).toMatchObject({ status: "completed", facts: { codec: "h264" } });
     expect(done.outputs[0].output_url).toMatch(/^https?:\/\//);
+    expect(done.input_metadata).toMatchObject({ width: 640, duration_ms: 10000 });
+    // The price table has no line for style work: no figure is made up.
+    expect([done.total_estimated_cost, done.total_actual_cost]).toEqual([null, null]);
     expect(done.style).toMatchObject({ comparison, shortened: { wanted_seconds: 10, rendered_seconds: 8 }, output_style_json: { cut_frequency: 27 } });
   });
 

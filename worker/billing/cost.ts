@@ -108,10 +108,11 @@ function variantSize(variant: VariantSpec, source: Size): Size {
 /**
  * The job's priced lines once the input is known, from its plan: one per output, by the
  * task that makes it (its options hold what the output asks for), thumbnails by frame
- * count. A tool pipeline runs commands Kiln cannot price in advance: null.
+ * count. A tool pipeline runs commands Kiln cannot price in advance, and the price
+ * table has no line for style analysis and rendering: null for both.
  */
 export function costLines(job: { spec: Pick<JobSpec, "priority">; tasks: readonly Task[] }, input: PricedInput): CostLine[] | null {
-  if (job.tasks.some((t) => t.engine === "tools")) return null;
+  if (job.tasks.some((t) => t.engine !== "transcode")) return null;
   const source = { width: input.width ?? 0, height: input.height ?? 0 };
   const lines = job.tasks.flatMap((task): CostLine[] => {
     const outputId = task.output_id;
