@@ -3,7 +3,7 @@ import { createReadStream, statSync } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { EncoderEvent, ToolsOrderInput, TranscodeOrderInput } from "../../encoder/contract";
+import { type EncoderEvent, type StyleOrderInput, type ToolsOrderInput, type TranscodeOrderInput, styleStages } from "../../encoder/contract";
 import { type EncoderOptions, createEncoderApp } from "../../encoder/app";
 
 export const ENCODER_TOKEN = "encoder-test-token-0123456789";
@@ -176,6 +176,23 @@ export async function startSink() {
         lease_token: "lease-token-0123456789",
         steps,
         tool_limits: toolLimits,
+        export: { sign_url: `${base}/sign`, token: "export-token-0123456789" },
+        callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
+      };
+    },
+    /** A style job's order (engine "style"): its stages' tasks named `task_<stage>`, reporting to this sink. */
+    styleOrder(jobId: string, inputUrl: string, templateUrl: string | null, render: StyleOrderInput["render"], attempt = 1): StyleOrderInput {
+      const stages = render ? styleStages : styleStages.filter((s) => s !== "style_application" && s !== "rendering");
+      return {
+        v: 1,
+        engine: "style",
+        job_id: jobId,
+        attempt,
+        lease_token: "lease-token-0123456789",
+        input: { url: inputUrl },
+        template: templateUrl === null ? null : { url: templateUrl },
+        tasks: stages.map((stage) => ({ task_id: `task_${stage}`, stage })),
+        render,
         export: { sign_url: `${base}/sign`, token: "export-token-0123456789" },
         callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
       };
