@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { PipelineError } from "../../encoder/errors";
 import { type StyleAnalysis, analyzeStyle, analyzeVideo } from "../../encoder/style/analysis";
 import { styleJsonSchema } from "../../encoder/style/style-json";
+import { clipPath } from "./clips";
 import {
   CLICK_BPM,
   FADE_MS,
@@ -43,6 +44,12 @@ describe("style extraction on templates of one known property", () => {
     expect(style.aspect_ratio).toBe("9:16");
     expect(style.frame_rate).toBe(30);
     expect([video.width, video.height]).toEqual([180, 320]);
+  });
+
+  it("reads a phone clip stored landscape with a 90° display rotation as 9:16", async () => {
+    const { style, video } = await analyse(clipPath("phone"));
+    expect([90, 270]).toContain(video.rotation);
+    expect(style.aspect_ratio).toBe("9:16");
   });
 
   it("reads a clip cut every 2 s as 30 cuts per minute (±15 %), with cuts as its transition", async () => {
