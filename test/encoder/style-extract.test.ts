@@ -38,7 +38,8 @@ function analyse(file: string): Promise<StyleAnalysis> {
   return result;
 }
 
-describe("style extraction on templates of one known property", () => {
+// Each test builds (first run) and analyses real clips on shared cores: allow for a slow machine.
+describe("style extraction on templates of one known property", { timeout: 120_000 }, () => {
   it("reads a 9:16 clip's aspect ratio exactly, and its frame rate", async () => {
     const { style, video } = await analyse(portraitClip());
     expect(style.aspect_ratio).toBe("9:16");
