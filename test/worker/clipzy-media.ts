@@ -43,6 +43,10 @@ export const media = {
   avi: (size = 2048) => file([...ascii("RIFF"), ...u32le(size - 8), ...ascii("AVI "), ...ascii("LIST"), ...u32le(192), ...ascii("hdrl")], size),
   mkv: (size = 2048) => file(ebml("matroska"), size),
   webm: (size = 2048) => file(ebml("webm"), size),
+  /** A QuickTime file from before `ftyp`: a `wide` atom, then `mdat`. */
+  oldQuickTime: (size = 2048) => file([...u32be(8), ...ascii("wide"), ...u32be(size - 8), ...ascii("mdat")], size),
+  /** A HEIF still: an ISO-BMFF `ftyp`, but an image brand. */
+  heic: (size = 512) => file(ftyp("heic", ["mif1", "heic"]), size),
   /** A PNG image: a media file, but no video. */
   png: (size = 256) => file([0x89, ...ascii("PNG\r\n"), 0x1a, 0x0a, ...u32be(13), ...ascii("IHDR")], size),
   text: (text = "This is not a video, whatever its name says.\n") => new TextEncoder().encode(text),

@@ -182,6 +182,13 @@ describe("POST /api/v1/videos/upload", () => {
     }
   });
 
+  it("takes a QuickTime file from before ftyp existed as mov", async () => {
+    const { key } = await seedOrg();
+    const res = await upload(key, { file: { bytes: media.oldQuickTime(), name: "archive.mov" } });
+    expectSuccess(res, 201, /Job created/);
+    expect(res.json.data.metadata.format).toBe("mov");
+  });
+
   it("makes a video_id a valid /v1 job input", async () => {
     const { key } = await seedOrg();
     const { video_id } = await uploaded(key);
@@ -207,6 +214,9 @@ describe("POST /api/v1/videos/upload", () => {
       { bytes: media.text("RIFFxxxxWAVEfmt "), name: "sound.avi" },
       { bytes: media.png(), name: "picture.png" },
       { bytes: media.png(), name: "picture.mov" },
+      { bytes: media.heic(), name: "photo.mp4" },
+      // Letters that spell an atom name at bytes 4–8 are no QuickTime file: their "size" runs far past the end.
+      { bytes: media.text("Now free to be a video?\n"), name: "free.mov" },
       { bytes: media.mp4(), name: "clip.txt" },
       { bytes: media.mp4(), name: "clip" },
       { bytes: new Uint8Array(0), name: "empty.mp4" },
