@@ -137,6 +137,13 @@ describe("the envelope, authentication and paths", () => {
     expectError(await call("/api/v1/nowhere"), 401, "UNAUTHORIZED");
   });
 
+  it("answers 403 FORBIDDEN for what the key's policy does not allow", async () => {
+    const { key } = await seedOrg([{ effect: "allow", actions: ["jobs:get", "jobs:list"], resources: ["*"] }]);
+    expectError(await upload(key, { file: { bytes: media.mp4(), name: "a.mp4" } }), 403, "FORBIDDEN");
+    expectError(await createJob(key, { video_id: "vid_abc" }), 403, "FORBIDDEN");
+    expectSuccess(await call("/api/v1/jobs", { key }), 200, "Jobs retrieved");
+  });
+
   it("answers an unknown path 404 NOT_FOUND and a wrong method 405, in the envelope", async () => {
     const { key } = await seedOrg();
     expectError(await call("/api/v1/nowhere", { key }), 404, "NOT_FOUND");

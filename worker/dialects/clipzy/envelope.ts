@@ -82,15 +82,12 @@ const translations: Partial<Record<ErrorCode, { code: ClipzyCode; status?: Conte
   organization_required: { code: "VALIDATION_ERROR", status: 422 },
   validation_error: { code: "VALIDATION_ERROR", status: 422 },
   invalid_json: { code: "VALIDATION_ERROR", status: 422 },
-  invalid_input: { code: "VALIDATION_ERROR", status: 422 },
   upload_not_found: { code: "VIDEO_NOT_FOUND", status: 404 },
   upload_not_ready: { code: "VIDEO_NOT_READY", status: 409 },
-  invalid_state: { code: "JOB_NOT_CANCELLABLE" },
-  method_not_allowed: { code: "METHOD_NOT_ALLOWED" },
   internal_error: { code: "INTERNAL_ERROR" },
 };
 
-export const timestamp = () => new Date().toISOString();
+const timestamp = () => new Date().toISOString();
 
 /** Clipzy's code and status for any error; a native code it has no name for is shown upper-cased. */
 export function clipzyFailure(error: ApiError): { status: ContentfulStatusCode; code: string; detail: string } {
