@@ -3,6 +3,7 @@ import type { AppEnv } from "./env";
 import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
+import { clipzy } from "./dialects/clipzy/app";
 import { ittybit } from "./dialects/ittybit/app";
 import { vtk } from "./dialects/vtk/app";
 import { transcodelyJobService } from "./dialects/transcodely/job-service";
@@ -34,5 +35,7 @@ app.route("/transcodely.v1.OriginService", transcodelyOriginService);
 app.route("/transcodely.v1.PresetService", transcodelyPresetService);
 // castlabs VTK's jobs, tasks and bundles at /o/{organization_urn}/… (worker/dialects/vtk/).
 app.route("/o", vtk);
+// Clipzy ML Engine's uploads and style jobs at /api/v1/… (worker/dialects/clipzy/).
+app.route("/api/v1", clipzy);
 app.notFound((c) => errorResponse(c, noRoute(c)));
 app.onError(renderErrors(envelope));

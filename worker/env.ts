@@ -49,6 +49,8 @@ export interface Env {
   LEASE_TIMEOUT_MS: string;
   /** Attempts lost to the watchdog before the job fails with encoder_lost. */
   MAX_ATTEMPTS: string;
+  /** The largest file Clipzy's upload (`POST /api/v1/videos/upload`) takes, in MiB (default 64: the body is buffered in memory). */
+  CLIPZY_MAX_FILE_SIZE_MB?: string;
   /** Seconds a job may run, from when it became runnable (created, confirmed, restarted), before it fails with job_timeout (default 86400). */
   JOB_TIMEOUT_S?: string;
 }

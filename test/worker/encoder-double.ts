@@ -12,8 +12,9 @@ import type { AddressInfo } from "node:net";
  *
  * Probes (`POST /probe`, for uploads): answered with DOUBLE_PROBE_METADATA unless
  * POST /control/probe {upload_id, answers: [{status, body}]} scripted the next answers
- * for that upload (found in the signed URL's path); GET /probes/:upload_id lists the
- * requests that arrived.
+ * for that upload (found in the signed URL's path), or, given an organization's id as
+ * `upload_id`, for the next uploads of that organization (for uploads whose id the
+ * Worker makes as it answers); GET /probes/:upload_id lists the requests that arrived.
  */
 export const DOUBLE_PROBE_METADATA = {
   duration_ms: 4000,
@@ -58,9 +59,11 @@ export async function startEncoderDouble(): Promise<string> {
     }
     if (req.method === "POST" && url.pathname === "/probe") {
       const request = (await read(req)) as { url: string };
-      const uploadId = /\/(vid_[a-z0-9]+)\//.exec(new URL(request.url).pathname)?.[1] ?? "";
+      const path = new URL(request.url).pathname;
+      const uploadId = /\/(vid_[a-z0-9]+)\//.exec(path)?.[1] ?? "";
+      const orgId = /\/uploads\/([^/]+)\//.exec(path)?.[1] ?? "";
       probes.set(uploadId, [...(probes.get(uploadId) ?? []), { ...request, authorization: req.headers.authorization }]);
-      const scripted = probeAnswers.get(uploadId)?.shift();
+      const scripted = probeAnswers.get(uploadId)?.shift() ?? probeAnswers.get(orgId)?.shift();
       return scripted ? json(scripted.status, scripted.body) : json(200, { ok: true, metadata: DOUBLE_PROBE_METADATA });
     }
     if (req.method === "POST" && url.pathname === "/control/probe") {

@@ -57,6 +57,8 @@ export const jobs = sqliteTable(
     outputsExpiredAt: text("outputs_expired_at"),
     /** The job's metadata, for exact-match filters (Transcodely's List); null in rows written before it was kept. */
     metadata: text("metadata", { mode: "json" }).$type<Record<string, string | number | boolean>>(),
+    /** The vendor front-end that created the job (its list shows only its own jobs: Clipzy's); null for native jobs and rows indexed before it was kept. */
+    dialect: text("dialect"),
     /** The attempt waits for a free encoder (the pool answered busy): VTK's "waiting for resources". */
     waitingForEncoder: integer("waiting_for_encoder", { mode: "boolean" }).notNull().default(false),
     /** What the job has used so far (billing/usage.ts), summed over its bundle (VTK's job bundles): input and output bytes, */
@@ -72,6 +74,7 @@ export const jobs = sqliteTable(
     index("jobs_org_bundle").on(t.orgId, t.bundle),
     index("jobs_completed").on(t.completedAt),
     index("jobs_org_updated").on(t.orgId, t.updatedAt, t.id),
+    index("jobs_org_dialect_created").on(t.orgId, t.dialect, t.createdAt, t.id),
   ],
 );
 

@@ -20,6 +20,7 @@ export async function writeJobIndex(db: D1Database, job: JobState, withTags: boo
     input: job.spec.input,
     tags: job.spec.tags,
     metadata: job.spec.metadata,
+    dialect: job.spec.dialect ?? null,
     errorCode: job.error?.code ?? null,
     waitingForEncoder: waitingForEncoder(job),
     ...usedSoFar(job),

@@ -30,6 +30,8 @@ export interface JobListQuery {
   offset?: number;
   /** VTK's status codes: a row matching any one of these (each a status with conditions of the index). */
   anyOf?: JobRowMatch[];
+  /** Clipzy's list: only the jobs this front-end created (rows indexed before the dialect was kept match none). */
+  dialect?: string | null;
 }
 
 /** Index rows of these statuses, optionally also by their wait for an encoder and their error code. */
@@ -90,6 +92,7 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
   }
   if (query.kind) filters.push(eq(jobs.kind, query.kind));
   if (query.input) filters.push(eq(jobs.input, query.input));
+  if (query.dialect) filters.push(eq(jobs.dialect, query.dialect));
   if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
   if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
   if (query.anyOf && query.anyOf.length > 0) filters.push(or(...query.anyOf.map(rowMatch))!);

@@ -1,4 +1,6 @@
 import { Webhook } from "standardwebhooks";
+import { envelope } from "../dialects/clipzy/envelope";
+import { clipzyJobDetail } from "../dialects/clipzy/job";
 import { ittybitJob } from "../dialects/ittybit/job";
 import { transcodelyJob } from "../dialects/transcodely/job";
 import { jobOrigins } from "../dialects/transcodely/job-origins";
@@ -92,6 +94,17 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
     });
     const t = Math.floor(at.getTime() / 1000);
     return { body, headers: { "webhook-id": eventId, "transcodely-signature": `t=${t},v1=${await hmacSha256Hex(secret, `${t}.${body}`)}` } };
+  },
+
+  /**
+   * Clipzy's API reference: the envelope with the job's JobDetailResponse as `data`,
+   * stamped with the transition's time so every retry sends the same bytes. Clipzy
+   * documents no signature, so Standard Webhooks signs it.
+   */
+  clipzy: async (message, secret, at) => {
+    const detail = clipzyJobDetail(message.payload.data as unknown as JobView);
+    const body = JSON.stringify(envelope(`Job ${detail.status}`, detail, message.payload.timestamp));
+    return standardWebhook(message, body, secret, at);
   },
 
   /**
