@@ -97,3 +97,63 @@ export const frameRates = [24, 25, 30, 50, 60] as const;
 export function nearestFrameRate(fps: number): number {
   return frameRates.reduce((best, r) => (Math.abs(r - fps) < Math.abs(best - fps) ? r : best), frameRates[0] as number);
 }
+
+/**
+ * compression_ratio ↔ crest factor. An uncompressed recording peaks about REFERENCE_CREST_DB
+ * above its RMS level; a compressor of ratio R squeezes that span to roughly 1/R of it, so
+ * the ratio read from a measured crest factor is REFERENCE_CREST_DB ÷ crest (1 at or above
+ * the reference: no compression measured; at most MAX_COMPRESSION_RATIO). Higher is more
+ * compressed, and an acompressor ratio can be set from it directly.
+ */
+export const REFERENCE_CREST_DB = 20;
+export const MAX_COMPRESSION_RATIO = 20;
+
+export function compressionRatioOf(crestFactorDb: number): number {
+  const ratio = REFERENCE_CREST_DB / Math.max(crestFactorDb, REFERENCE_CREST_DB / MAX_COMPRESSION_RATIO);
+  return Math.round(Math.max(1, ratio) * 100) / 100;
+}
+
+/** The crest factor (dB) a compression_ratio stands for. */
+export const crestFactorDbOf = (ratio: number): number => REFERENCE_CREST_DB / Math.max(1, Math.min(MAX_COMPRESSION_RATIO, ratio));
+
+/**
+ * bass_boost ↔ the share of energy below 150 Hz. Pink noise (equal energy per octave, the
+ * usual balance of a mix) puts NEUTRAL_LOW_SHARE of its 20 Hz–11 kHz energy there: that
+ * share or less scores 0, all energy in the low band scores 100, linear between.
+ */
+export const NEUTRAL_LOW_SHARE = Math.log(150 / 20) / Math.log(11025 / 20);
+
+export function bassBoostOf(lowBandShare: number): number {
+  const boost = (100 * (lowBandShare - NEUTRAL_LOW_SHARE)) / (1 - NEUTRAL_LOW_SHARE);
+  return Math.round(Math.max(0, Math.min(100, boost)) * 10) / 10;
+}
+
+/** The low-band energy share a bass_boost stands for (0 stands for the neutral share). */
+export const lowBandShareOf = (bassBoost: number): number => NEUTRAL_LOW_SHARE + (Math.max(0, Math.min(100, bassBoost)) / 100) * (1 - NEUTRAL_LOW_SHARE);
+
+/** enhance_speech: the speech band (300–3400 Hz) holds more than this share of the energy. */
+export const SPEECH_DOMINANCE = 0.5;
+export const enhanceSpeechOf = (speechBandShare: number): boolean => speechBandShare > SPEECH_DOMINANCE;
+
+/**
+ * zoom_usage ↔ zoom rate: the mean |ln scale| change per second (a zoom from 1× to 1.5×
+ * over 5 s is 0.081/s). 0 without zoom, rising towards 100: the rate of ZOOM_RATE_SCALE
+ * scores 63.
+ */
+export const ZOOM_RATE_SCALE = 0.1;
+export const zoomUsageOf = (zoomRatePerS: number): number => Math.round(100 * (1 - Math.exp(-Math.max(0, zoomRatePerS) / ZOOM_RATE_SCALE)) * 10) / 10;
+/** The zoom rate (ln scale per second) a zoom_usage stands for. */
+export const zoomRateOf = (zoomUsage: number): number => -ZOOM_RATE_SCALE * Math.log(1 - Math.max(0, Math.min(99.9, zoomUsage)) / 100);
+
+/**
+ * motion_intensity: the larger of two saturating scores, so either kind of motion shows.
+ * Camera motion: the global shift in frame diagonals per second (CAMERA_SPEED_SCALE scores
+ * 63: a pan across the frame in about four seconds). Motion in the picture: the median
+ * mean luma difference between frames, per frame at 30 fps (ACTIVITY_SCALE scores 63).
+ */
+export const CAMERA_SPEED_SCALE = 0.25;
+export const ACTIVITY_SCALE = 8;
+const saturating = (value: number, scale: number) => 100 * (1 - Math.exp(-Math.max(0, value) / scale));
+export function motionIntensityOf(cameraSpeed: number, frameActivity: number): number {
+  return Math.round(Math.max(saturating(cameraSpeed, CAMERA_SPEED_SCALE), saturating(frameActivity, ACTIVITY_SCALE)) * 10) / 10;
+}
