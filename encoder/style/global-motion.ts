@@ -2,9 +2,12 @@ import type { LocalMotion } from "./vidstab";
 
 /**
  * The camera's motion between two frames from the local motions of fields across the
- * picture: a similarity transform (shift, scale, rotation about the centre) fitted by
- * least squares, refitted without the fields that disagree with it (things moving on
- * their own). Pure.
+ * picture: a similarity transform (shift, scale, rotation about the centre) that most
+ * fields agree with. Every pair of fields defines one exactly; the one the most fields
+ * agree with (within INLIER_PX) wins, tried in a fixed order so the answer is
+ * deterministic, and is then refitted by least squares on the fields that agree. Things
+ * moving on their own across part of the picture are left out rather than averaged in,
+ * which would read as zoom. Pure.
  */
 export interface GlobalMotion {
   /** Shift, pixels. */
@@ -12,73 +15,83 @@ export interface GlobalMotion {
   dy: number;
   /** Scale from the previous frame to this one (1: none; above 1: zooming in). */
   scale: number;
-  /** Fields the fit kept. */
+  /** Fields that agree with it. */
   fields: number;
 }
 
-/** Fewer fields than this do not pin a transform down. */
+/** Fewer agreeing fields than this (or than MIN_AGREEMENT of them all) do not pin a transform down. */
 export const MIN_FIELDS = 4;
-/** A field more than this many pixels (and this many times the median residual) from the fit is an outlier. */
-const OUTLIER_PX = 1.5;
-const OUTLIER_FACTOR = 2.5;
+const MIN_AGREEMENT = 0.4;
+/** A field agrees with a transform when its vector is within this many pixels of the transform's (vidstab's are whole pixels). */
+const INLIER_PX = 1.5;
 
-interface Fit {
+/** v = [[a, −b], [b, a]]·p + t, with p relative to the picture's centre. */
+interface Similarity {
   a: number;
   b: number;
   tx: number;
   ty: number;
 }
 
-/** Solves v = [[a, −b], [b, a]]·p + t for the fields, positions p relative to the centre. */
-function fit(fields: LocalMotion[], cx: number, cy: number): Fit | null {
+interface Field {
+  x: number;
+  y: number;
+  u: number;
+  w: number;
+}
+
+function throughPair(p: Field, q: Field): Similarity | null {
+  const dx = q.x - p.x;
+  const dy = q.y - p.y;
+  const d2 = dx * dx + dy * dy;
+  if (d2 === 0) return null;
+  const du = q.u - p.u;
+  const dw = q.w - p.w;
+  const a = (dx * du + dy * dw) / d2;
+  const b = (dx * dw - dy * du) / d2;
+  return { a, b, tx: p.u - (a * p.x - b * p.y), ty: p.w - (b * p.x + a * p.y) };
+}
+
+function leastSquares(fields: Field[]): Similarity | null {
   const n = fields.length;
-  if (n < MIN_FIELDS) return null;
-  let mx = 0;
-  let my = 0;
-  let mvx = 0;
-  let mvy = 0;
-  for (const f of fields) {
-    mx += f.fx - cx;
-    my += f.fy - cy;
-    mvx += f.vx;
-    mvy += f.vy;
-  }
-  [mx, my, mvx, mvy] = [mx / n, my / n, mvx / n, mvy / n];
+  const mean = fields.reduce((m, f) => ({ x: m.x + f.x / n, y: m.y + f.y / n, u: m.u + f.u / n, w: m.w + f.w / n }), { x: 0, y: 0, u: 0, w: 0 });
   let sxx = 0;
   let a = 0;
   let b = 0;
   for (const f of fields) {
-    const x = f.fx - cx - mx;
-    const y = f.fy - cy - my;
-    const u = f.vx - mvx;
-    const w = f.vy - mvy;
+    const [x, y, u, w] = [f.x - mean.x, f.y - mean.y, f.u - mean.u, f.w - mean.w];
     sxx += x * x + y * y;
     a += x * u + y * w;
     b += x * w - y * u;
   }
   if (sxx <= 0) return null;
   [a, b] = [a / sxx, b / sxx];
-  return { a, b, tx: mvx - (a * mx - b * my), ty: mvy - (b * mx + a * my) };
+  return { a, b, tx: mean.u - (a * mean.x - b * mean.y), ty: mean.w - (b * mean.x + a * mean.y) };
 }
 
-function residual(f: LocalMotion, m: Fit, cx: number, cy: number): number {
-  const x = f.fx - cx;
-  const y = f.fy - cy;
-  return Math.hypot(f.vx - (m.a * x - m.b * y + m.tx), f.vy - (m.b * x + m.a * y + m.ty));
-}
+const residual = (f: Field, m: Similarity) => Math.hypot(f.u - (m.a * f.x - m.b * f.y + m.tx), f.w - (m.b * f.x + m.a * f.y + m.ty));
 
 /**
  * The motion of one frame (vidstab's vectors point from the new frame's field to where it
  * was, so the transform is read the other way round). Null when too few fields agree.
  */
-export function globalMotionOf(fields: LocalMotion[], width: number, height: number): GlobalMotion | null {
-  const [cx, cy] = [width / 2, height / 2];
-  const first = fit(fields, cx, cy);
-  if (!first) return null;
-  const residuals = fields.map((f) => residual(f, first, cx, cy));
-  const typical = [...residuals].sort((p, q) => p - q)[Math.floor(residuals.length / 2)]!;
-  const kept = fields.filter((_, i) => residuals[i]! <= Math.max(OUTLIER_PX, OUTLIER_FACTOR * typical));
-  const final = fit(kept, cx, cy);
+export function globalMotionOf(motions: LocalMotion[], width: number, height: number): GlobalMotion | null {
+  const fields: Field[] = motions.map((m) => ({ x: m.fx - width / 2, y: m.fy - height / 2, u: m.vx, w: m.vy }));
+  const needed = Math.max(MIN_FIELDS, Math.ceil(MIN_AGREEMENT * fields.length));
+  if (fields.length < needed) return null;
+  let best: Field[] = [];
+  let bestError = Infinity;
+  for (let i = 0; i < fields.length; i++) {
+    for (let j = i + 1; j < fields.length; j++) {
+      const model = throughPair(fields[i]!, fields[j]!);
+      if (!model) continue;
+      const agreeing = fields.filter((f) => residual(f, model) <= INLIER_PX);
+      const error = agreeing.reduce((s, f) => s + residual(f, model), 0);
+      if (agreeing.length > best.length || (agreeing.length === best.length && error < bestError)) [best, bestError] = [agreeing, error];
+    }
+  }
+  if (best.length < needed) return null;
+  const final = leastSquares(best);
   if (!final) return null;
-  return { dx: -final.tx, dy: -final.ty, scale: 1 / Math.max(1e-6, Math.hypot(1 + final.a, final.b)), fields: kept.length };
+  return { dx: -final.tx, dy: -final.ty, scale: 1 / Math.max(1e-6, Math.hypot(1 + final.a, final.b)), fields: best.length };
 }
