@@ -1,7 +1,24 @@
+import type { StyleAnalysis } from "./analysis";
 import { type StyleComparison, type StyleDimension, styleDimensions } from "./style-json";
 
 /** One video's value on every dimension rendering moves; null when it has none (loudness of a silent video). */
 export type DimensionValues = Record<StyleDimension, number | null>;
+
+/** What was measured of one video on each dimension: grade scores, LUFS, width ÷ height as displayed, frames a second, cuts a minute, zoom usage. */
+export function dimensionValuesOf(analysis: StyleAnalysis): DimensionValues {
+  const { color_grade: grade } = analysis.style;
+  return {
+    temperature: grade.temperature,
+    tint: grade.tint,
+    saturation: grade.saturation,
+    contrast: grade.contrast,
+    integrated_loudness: analysis.audio.integratedLufs,
+    aspect_ratio: analysis.video.width / analysis.video.height,
+    frame_rate: analysis.video.fps,
+    cut_frequency: analysis.style.cut_frequency,
+    zoom_usage: analysis.style.zoom_usage,
+  };
+}
 
 /**
  * How much two measures of a dimension may differ and still be the same value: the
