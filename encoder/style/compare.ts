@@ -37,7 +37,8 @@ export const sameWithin: Record<StyleDimension, number> = {
   zoom_usage: 1,
 };
 
-const round3 = (v: number) => Math.round(v * 1000) / 1000;
+/** Rounded to 3 places; never −0. */
+const round3 = (v: number) => Math.round(v * 1000) / 1000 + 0;
 
 /**
  * The fraction of the source → template gap the output closed: (output − source) ÷
