@@ -3,10 +3,11 @@
  *
  * The output is `wantedSeconds` long in shots of `shotSeconds` (60 ÷ cut_frequency),
  * on the output's frame grid. Each shot is a piece of the source, and no piece of the
- * source is used twice: the source's own shots are carved into slots one piece long, and
- * two pieces that follow each other in the output are never neighbouring slots of one
- * source shot (that cut would be invisible, the footage simply going on). When the
- * source has fewer usable slots than the rhythm needs, the output is shorter.
+ * source is used twice: the source's own shots are carved into slots one piece long;
+ * consecutive output shots come from different source shots whenever the source has
+ * them, and are never neighbouring slots of one source shot (that cut would be
+ * invisible, the footage simply going on). When the source has fewer usable slots than
+ * the rhythm needs, the output is shorter.
  */
 
 export interface PacingInput {
@@ -68,31 +69,43 @@ export function carveSlots(input: PacingInput, slotSeconds: number): Slot[] {
 /** Whether cutting from one slot straight to the other would show the footage going on rather than a cut. */
 const continuous = (a: Slot, b: Slot) => a.shot === b.shot && Math.abs(a.index - b.index) === 1;
 
-/** `order` without any slot that would follow the one kept before it continuously. */
-function withoutContinuations(order: Slot[]): Slot[] {
-  const kept: Slot[] = [];
-  for (const slot of order) if (kept.length === 0 || !continuous(kept.at(-1)!, slot)) kept.push(slot);
-  return kept;
+/**
+ * A shot's slots in the order it gives them: in source order, or, for a shot that must
+ * give some twice in a row and holds neighbouring slots, the odd ones then the even ones,
+ * two slots apart.
+ */
+function queueOf(slots: Slot[], share: number): Slot[] {
+  if (slots.length <= share || !slots.some((slot, i) => i > 0 && continuous(slots[i - 1]!, slot))) return slots;
+  return [...slots.filter((_, i) => i % 2 === 1), ...slots.filter((_, i) => i % 2 === 0)];
 }
 
 /**
- * `count` slots in the order the output plays them. When every other slot is enough,
- * they are spread evenly over the source and play in source order; otherwise every slot
- * plays, the odd ones then the even ones (or the reverse, whichever keeps more), so
- * consecutive shots are two slots apart in the source.
+ * `count` slots in the order the output plays them. The slots are spread evenly over
+ * the source; then each shot of the output comes from another source shot than the one
+ * before it whenever one is left (the one with most slots left, then the earliest), and
+ * only when a single source shot remains from the same one, never its neighbouring slot.
+ * What cannot follow without a continuation is left out.
  */
 export function chooseSlots(slots: Slot[], count: number): Slot[] {
   if (count <= 0 || slots.length === 0) return [];
-  if (count === 1) return [slots[Math.floor((slots.length - 1) / 2)]!];
-  if (count <= Math.ceil(slots.length / 2)) {
-    const step = (slots.length - 1) / (count - 1);
-    return Array.from({ length: count }, (_, i) => slots[Math.round(i * step)]!);
+  const picked =
+    count >= slots.length ? slots : count === 1 ? [slots[Math.floor((slots.length - 1) / 2)]!] : Array.from({ length: count }, (_, i) => slots[Math.round((i * (slots.length - 1)) / (count - 1))]!);
+  const shots = [...new Set(picked.map((s) => s.shot))];
+  const share = Math.ceil(picked.length / 2);
+  const queues = new Map(shots.map((shot) => [shot, queueOf(picked.filter((s) => s.shot === shot), share)]));
+  const order: Slot[] = [];
+  while (order.length < picked.length) {
+    const previous = order.at(-1);
+    const open = shots.filter((shot) => queues.get(shot)!.length > 0);
+    const others = open.filter((shot) => shot !== previous?.shot);
+    const from = (others.length > 0 ? others : open).sort((a, b) => queues.get(b)!.length - queues.get(a)!.length || queues.get(a)![0]!.start - queues.get(b)![0]!.start)[0];
+    if (from === undefined) break;
+    const queue = queues.get(from)!;
+    const next = queue.findIndex((slot) => previous === undefined || !continuous(previous, slot));
+    if (next < 0) break;
+    order.push(...queue.splice(next, 1));
   }
-  const odd = slots.filter((_, i) => i % 2 === 1);
-  const even = slots.filter((_, i) => i % 2 === 0);
-  const oddsFirst = withoutContinuations([...odd, ...even]);
-  const evensFirst = withoutContinuations([...even, ...odd]);
-  return (oddsFirst.length > evensFirst.length ? oddsFirst : evensFirst).slice(0, count);
+  return order;
 }
 
 /** The cut list: the output's shots, each a piece of the source. */

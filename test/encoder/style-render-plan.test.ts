@@ -44,6 +44,12 @@ describe("pacing", () => {
     }
   });
 
+  it("takes consecutive shots from different source shots while there are any", () => {
+    const chosen = chooseSlots(carveSlots(pacing({ sourceSeconds: 30, sourceCuts: [10, 20] }), 2), 12);
+    expect(chosen.length).toBe(12);
+    for (let i = 1; i < chosen.length; i++) expect(chosen[i]!.shot).not.toBe(chosen[i - 1]!.shot);
+  });
+
   it("spreads fewer shots than slots over the whole source, in source order", () => {
     const starts = planCuts(pacing({ sourceSeconds: 60, sourceCuts: [], wantedSeconds: 8 })).pieces.map((p) => p.start);
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
