@@ -1,7 +1,7 @@
 // `npm run bench:style`: what the style engine costs (by hand, not in CI).
 //
 // A 60 s 720p template (portrait 720x1280, warm, cut every 2 s, loud) and a 60 s 720p
-// source (1280x720, neutral, six 10 s scenes, a quiet tone), both with audio, made once
+// source (1280x720, neutral, six 10 s still scenes, a quiet tone), both with audio, made once
 // per machine with lavfi. Timed in one run: extraction (analyzeStyle of the template and
 // of the source), application (planStyle, the measuring runs included, then renderStyle:
 // the render and the measurement of its output), and a plain transcode of the source
@@ -39,19 +39,19 @@ function clip(name: string, graph: string, audio: string): string {
   return file;
 }
 
-/** `count` scenes of `seconds` each, cycling through distinct lavfi patterns, muted to ordinary saturation, then `look`. */
-function scenes(size: string, fps: number, count: number, seconds: number, look: string): string {
-  const patterns = ["testsrc2", "smptebars", "yuvtestsrc", "testsrc", "rgbtestsrc"];
+/** `count` scenes of `seconds` each, cycling through `patterns` (distinct lavfi sources), muted to ordinary saturation, then `look`. */
+function scenes(patterns: string[], size: string, fps: number, count: number, seconds: number, look: string): string {
   const sources = Array.from({ length: count }, (_, i) => `${patterns[i % patterns.length]}=s=${size}:r=${fps}:d=${seconds}[s${i}]`);
   return `${sources.join(";")};${Array.from({ length: count }, (_, i) => `[s${i}]`).join("")}concat=n=${count}:v=1:a=0,hue=s=0.25${look}[v]`;
 }
 
 const template = clip(
   "style-template-720x1280-60s-v1",
-  scenes("720x1280", 30, SECONDS / 2, 2, ",eq=saturation=1.6,colortemperature=temperature=3500"),
+  scenes(["testsrc2", "smptebars", "yuvtestsrc", "testsrc", "rgbtestsrc"], "720x1280", 30, SECONDS / 2, 2, ",eq=saturation=1.6,colortemperature=temperature=3500"),
   "aevalsrc='0.45*sin(2*PI*110*t)+0.3*sin(2*PI*220*t)+0.2*sin(2*PI*440*t)':s=48000,acompressor=threshold=0.1:ratio=20:attack=1:release=50:makeup=4,alimiter=limit=0.9",
 );
-const source = clip("style-source-1280x720-60s-v1", scenes("1280x720", 25, 6, 10, ""), "aevalsrc='0.05*sin(2*PI*220*t)+0.03*sin(2*PI*660*t)':s=48000");
+// Still patterns: testsrc2's moving counters, cropped to a portrait strip, read as changes of scene to the analysis.
+const source = clip("style-source-1280x720-60s-v2", scenes(["smptebars", "yuvtestsrc", "rgbtestsrc", "smptehdbars", "pal75bars", "pal100bars"], "1280x720", 25, 6, 10, ""), "aevalsrc='0.05*sin(2*PI*220*t)+0.03*sin(2*PI*660*t)':s=48000");
 
 const tools = { ffmpeg: "ffmpeg", ffprobe: "ffprobe", signal: new AbortController().signal };
 const work = mkdtempSync(path.join(os.tmpdir(), "kiln-bench-style-"));
@@ -107,7 +107,7 @@ try {
     ]),
   );
   const gaps = result.comparison.map((c) => `${c.dimension} ${c.closed_fraction}`).join(", ");
-  console.log(`\noutput ${result.output.video.width}x${result.output.video.height} ${result.output.video.fps} fps ${result.output.video.durationS} s; closed: ${gaps}`);
+  console.log(`\noutput ${result.output.video.width}x${result.output.video.height} ${result.output.video.fps} fps ${result.output.video.durationS} s${result.shortened ? ` (shortened: ${result.shortened.wanted_seconds} s wanted)` : ""}; closed: ${gaps}`);
   console.log(`\nextraction=${sec(extraction)} application=${sec(application)} plain=${sec(plainS)} ratio=${((extraction + application) / plainS).toFixed(2)}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
