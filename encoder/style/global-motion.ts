@@ -69,6 +69,9 @@ function leastSquares(fields: Field[]): Similarity | null {
   return { a, b, tx: mean.u - (a * mean.x - b * mean.y), ty: mean.w - (b * mean.x + a * mean.y) };
 }
 
+/** Rounded well below a pixel's (or scale's) meaning, and never −0: the same fields always give the same numbers. */
+const tidy = (v: number, per: number) => Math.round(v * per) / per + 0;
+
 const residual = (f: Field, m: Similarity) => Math.hypot(f.u - (m.a * f.x - m.b * f.y + m.tx), f.w - (m.b * f.x + m.a * f.y + m.ty));
 
 /**
@@ -93,5 +96,5 @@ export function globalMotionOf(motions: LocalMotion[], width: number, height: nu
   if (best.length < needed) return null;
   const final = leastSquares(best);
   if (!final) return null;
-  return { dx: -final.tx, dy: -final.ty, scale: 1 / Math.max(1e-6, Math.hypot(1 + final.a, final.b)), fields: best.length };
+  return { dx: tidy(-final.tx, 1e4), dy: tidy(-final.ty, 1e4), scale: tidy(1 / Math.max(1e-6, Math.hypot(1 + final.a, final.b)), 1e6), fields: best.length };
 }

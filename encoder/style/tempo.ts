@@ -7,8 +7,14 @@ export const MIN_BPM = 60;
 export const MAX_BPM = 200;
 /** The normalised autocorrelation a period must reach to count as periodic at all. */
 export const MIN_PERIODICITY = 0.25;
-/** A shorter lag whose peak is nearly as strong wins: a beat also repeats at 2, 3 … periods. */
-const OCTAVE_PREFERENCE = 0.9;
+/**
+ * A shorter lag whose peak is this strong relative to the strongest wins: a beat also
+ * repeats at 2, 3 … periods, and beats that alternate strong and soft match themselves
+ * best two beats on.
+ */
+const OCTAVE_PREFERENCE = 0.75;
+/** A multiple of the period refines it while its peak keeps this share of the period's. */
+const MULTIPLE_SHARE = 0.5;
 /** Multiples of the period used to refine it, and the longest lag they reach, seconds. */
 const REFINE_MULTIPLES = 8;
 const REFINE_MAX_S = 8;
@@ -19,7 +25,26 @@ export interface TempoEstimate {
   strength: number;
 }
 
-function autocorrelation(envelope: Float64Array, maxLag: number): Float64Array {
+/**
+ * The envelope smoothed by a 5-frame triangle: an onset's peak is a frame or two wide, so a
+ * period that is not a whole number of frames would otherwise match itself only at every
+ * other beat and read as half the tempo.
+ */
+function smooth(envelope: Float64Array): Float64Array {
+  const kernel = [1, 2, 3, 2, 1];
+  return envelope.map((_, i) => {
+    let sum = 0;
+    let weight = 0;
+    kernel.forEach((k, j) => {
+      const v = envelope[i + j - 2];
+      if (v !== undefined) [sum, weight] = [sum + k * v, weight + k];
+    });
+    return sum / weight;
+  });
+}
+
+function autocorrelation(raw: Float64Array, maxLag: number): Float64Array {
+  const envelope = smooth(raw);
   const n = envelope.length;
   const mean = envelope.reduce((s, v) => s + v, 0) / n;
   const centred = envelope.map((v) => v - mean);
@@ -69,7 +94,7 @@ export function estimateTempo(envelope: Float64Array, stepS: number): TempoEstim
   let weights = 1;
   for (let k = 2; k <= REFINE_MULTIPLES && k * period < refineLag - 1; k++) {
     const peak = localPeakNear(r, k * period, Math.max(2, period * 0.1));
-    if (r[peak]! < OCTAVE_PREFERENCE * MIN_PERIODICITY * r[0]!) break;
+    if (r[peak]! < MULTIPLE_SHARE * r[chosen]!) break;
     weighted += k * refinePeak(r, peak);
     weights += k * k;
   }
