@@ -61,6 +61,9 @@ export const satavgOf = (saturation: number): number => NEUTRAL_SATURATION * (1 
 /** Cr − Cb for a temperature score, and Cr + Cb − 256 for a tint score. */
 export const chromaDifferenceOf = (temperature: number): number => temperature / CHROMA_POINTS;
 export const chromaSumOf = (tint: number): number => tint / CHROMA_POINTS;
+/** The mean 90th and 10th luma percentiles a highlights and a shadows score stand for. */
+export const yhighOf = (highlights: number): number => NEUTRAL_HIGHLIGHTS + highlights * HIGHLIGHTS_PER_POINT;
+export const ylowOf = (shadows: number): number => NEUTRAL_SHADOWS + shadows * SHADOWS_PER_POINT;
 
 /** The loudest and quietest integrated loudness (LUFS) the 0–1 normalization level spans. */
 export const LOUDEST_LUFS = 0;
