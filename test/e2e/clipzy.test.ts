@@ -105,7 +105,8 @@ describe("Clipzy through the stack", { timeout: 300_000 }, () => {
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(done.progress_percent).toBe(100);
     expect(done.template_video_id).toBe(template.json.data.video_id);
-    expect(seen.length).toBeGreaterThan(0);
+    // Polled every 100 ms, most stages are seen (the extraction itself is instant).
+    expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen).toEqual(styleStages.filter((s) => seen.includes(s)));
 
     const result = await get(`/jobs/${jobId}/result`);
