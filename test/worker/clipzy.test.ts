@@ -3,6 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { styleStages } from "../../encoder/contract";
 import { styleJsonSchema } from "../../encoder/style/style-json";
+import { reportedStyleJson } from "../shared/style-json";
 import { media } from "./clipzy-media";
 import { DOUBLE_PROBE_METADATA } from "./encoder-double";
 import { call, encoderFor, orderNumber, outputFacts, seedOrg, videoJob } from "./helpers";
@@ -61,29 +62,6 @@ function expectSuccess(res: { status: number; json: any }, status: number, messa
   expect(Date.parse(res.json.timestamp)).not.toBeNaN();
 }
 
-/** A StyleJSON as the style engine reports it (the Worker stores and shows it; it measures nothing itself). */
-const styleJson = (overrides: Record<string, unknown> = {}) => ({
-  version: "1.0",
-  color_grade: { temperature: 22.5, tint: -3.1, saturation: 31, contrast: 12, highlights: -4, shadows: 6 },
-  aspect_ratio: "9:16",
-  frame_rate: 30,
-  audio_style: { normalization_level: 0.82, compression_ratio: 3.4, bass_boost: 18, enhance_speech: false },
-  cut_frequency: 30,
-  motion_intensity: 41,
-  zoom_usage: 12,
-  primary_transition: { type: "cut", duration_ms: 0, easing: "linear" },
-  secondary_transition: { type: "fade", duration_ms: 500, easing: "ease-in-out" },
-  text_overlays: [],
-  use_subtitles: false,
-  detected_beats: [{ timestamp_ms: 500, confidence: 0.9, frequency: "bass" }],
-  tempo_bpm: 120,
-  music_genre: null,
-  created_at: new Date().toISOString(),
-  source_duration_seconds: 6,
-  extraction_confidence: 0.78,
-  ...overrides,
-});
-
 const comparison = [
   { dimension: "saturation", source: 0, template: 31, output: 25, closed_fraction: 0.806 },
   { dimension: "aspect_ratio", source: 16 / 9, template: 9 / 16, output: 9 / 16, closed_fraction: 1 },
@@ -108,9 +86,9 @@ async function completeJob(key: string, jobId: string) {
     snapshots.push({
       stage: task.stage,
       ...(await runStage(key, send, jobId, task.task_id, async () => {
-        if (task.stage === "style_extraction") await send({ type: "style_measured", task_id: task.task_id, style_json: styleJson(), source_style_json: styleJson({ aspect_ratio: "16:9" }) });
+        if (task.stage === "style_extraction") await send({ type: "style_measured", task_id: task.task_id, style_json: reportedStyleJson(), source_style_json: reportedStyleJson({ aspect_ratio: "16:9" }) });
         if (task.stage === "rendering") {
-          await send({ type: "style_measured", task_id: task.task_id, output_style_json: styleJson(), comparison, shortened: { wanted_seconds: 8, rendered_seconds: 6 } });
+          await send({ type: "style_measured", task_id: task.task_id, output_style_json: reportedStyleJson(), comparison, shortened: { wanted_seconds: 8, rendered_seconds: 6 } });
           await send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: outputFacts(order.render!.output_id) });
         } else {
           await send({ type: "task_completed", stage: "encode", task_id: task.task_id, output: null });

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type StyleOrder, styleOrderSchema } from "../../encoder/contract";
-import { styleJsonSchema } from "../../encoder/style/style-json";
+import { reportedStyleJson } from "../shared/style-json";
 import { call, encoderFor, orderNumber, outputFacts, seedOrg } from "./helpers";
 
 /*
@@ -20,30 +20,6 @@ async function createJob(key: string, body: Record<string, unknown>) {
 
 const view = async (key: string, id: string) => (await call(`/v1/jobs/${id}`, { key })).json;
 const orderOf = (id: string) => orderNumber<StyleOrder>(id);
-
-/** A StyleJSON as the encoder would measure it, valid against the public schema. */
-const styleJson = (over: Record<string, unknown> = {}) =>
-  styleJsonSchema.parse({
-    version: "1.0",
-    color_grade: { temperature: 32.5, tint: -3, saturation: 41, contrast: 5, highlights: 2, shadows: -4 },
-    aspect_ratio: "9:16",
-    frame_rate: 30,
-    audio_style: { normalization_level: 0.86, compression_ratio: 6.2, bass_boost: 20, enhance_speech: false },
-    cut_frequency: 30,
-    motion_intensity: 12,
-    zoom_usage: 3,
-    primary_transition: { type: "cut", duration_ms: 0, easing: "linear" },
-    secondary_transition: null,
-    text_overlays: [],
-    use_subtitles: false,
-    detected_beats: [{ timestamp_ms: 500, confidence: 0.9, frequency: "bass" }],
-    tempo_bpm: 120,
-    music_genre: null,
-    created_at: new Date().toISOString(),
-    source_duration_seconds: 10,
-    extraction_confidence: 0.8,
-    ...over,
-  });
 
 const stageIds = (job: { tasks: { id: string; kind: string }[] }) => Object.fromEntries(job.tasks.map((t) => [t.kind, t.id]));
 
@@ -155,7 +131,7 @@ describe("the style engine's order and events", () => {
       expect(running.status).toBe("processing");
       seen.push(running.tasks.find((t: { status: string }) => t.status === "running")?.kind ?? null);
       if (stage === "style_extraction") {
-        expect(await send({ type: "style_measured", task_id: ids[stage], style_json: styleJson(), source_style_json: styleJson({ aspect_ratio: "16:9", cut_frequency: 0 }) })).toEqual(ok);
+        expect(await send({ type: "style_measured", task_id: ids[stage], style_json: reportedStyleJson(), source_style_json: reportedStyleJson({ aspect_ratio: "16:9", cut_frequency: 0 }) })).toEqual(ok);
       }
       expect(await send({ type: "task_completed", stage: "encode", task_id: ids[stage], output: null })).toEqual(ok);
     }
@@ -166,7 +142,7 @@ describe("the style engine's order and events", () => {
 
     await send({ type: "task_started", stage: "encode", task_id: ids.rendering });
     const comparison = [{ dimension: "saturation", source: 0, template: 41, output: 33, closed_fraction: 33 / 41 }];
-    await send({ type: "style_measured", task_id: ids.rendering, output_style_json: styleJson({ cut_frequency: 27 }), comparison, shortened: { wanted_seconds: 10, rendered_seconds: 8 } });
+    await send({ type: "style_measured", task_id: ids.rendering, output_style_json: reportedStyleJson({ cut_frequency: 27 }), comparison, shortened: { wanted_seconds: 10, rendered_seconds: 8 } });
     await send({ type: "task_completed", stage: "encode", task_id: ids.rendering, output: outputFacts(job.outputs[0].id) });
     expect(await send({ type: "job_completed" })).toEqual({ status: 200, directive: "cancel" });
     const done = await view(key, job.id);
@@ -186,7 +162,7 @@ describe("the style engine's order and events", () => {
     const ids = stageIds(job);
     for (const stage of ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction"]) {
       await send({ type: "task_started", stage: "encode", task_id: ids[stage] });
-      if (stage === "style_extraction") await send({ type: "style_measured", task_id: ids[stage], style_json: styleJson() });
+      if (stage === "style_extraction") await send({ type: "style_measured", task_id: ids[stage], style_json: reportedStyleJson() });
       await send({ type: "task_completed", stage: "encode", task_id: ids[stage], output: null });
     }
     await send({ type: "job_completed" });
