@@ -284,7 +284,7 @@ describe("idempotency", () => {
     expect(res.json.error.code).toBe("idempotency_conflict");
   });
 
-  it("makes exactly one job of 50 concurrent creates with one key", async () => {
+  it("makes exactly one job of 50 concurrent creates with one key", { timeout: 30_000 }, async () => {
     const { orgId, key } = await seedOrg();
     const results = await Promise.all(Array.from({ length: 50 }, () => call("/v1/jobs", { key, body: videoJob({ idempotency_key: "burst" }) })));
     const statuses = results.map((r) => r.status).sort();
