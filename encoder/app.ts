@@ -5,6 +5,7 @@ import { CONTRACT_VERSION, probeRequestSchema, workOrderSchema } from "./contrac
 import { ffmpegVersion } from "./ffmpeg/version";
 import { WarmProbes } from "./ffmpeg/warm-probes";
 import { runOrder } from "./engines";
+import type { TestNetwork } from "./net/guarded-fetch";
 import { probeUpload } from "./pipeline/probe-upload";
 import { Reporter } from "./pipeline/reporter";
 import { Sandbox } from "./sandbox/sandbox";
@@ -16,6 +17,12 @@ export interface EncoderOptions {
   token: string;
   concurrency?: number;
   allowPrivateNetworks?: boolean;
+  /**
+   * TEST-ONLY: endpoints exempt from the address policy and a resolver for user-supplied
+   * URLs' names, so tests can run production mode against servers on loopback. Never set
+   * from configuration.
+   */
+  testNetwork?: TestNetwork;
   heartbeatMs?: number;
   /** How long readers of an input still arriving wait for its next bytes; default 5 s. */
   growingInputWaitMs?: number;
@@ -94,6 +101,7 @@ export function createEncoderApp(options: EncoderOptions) {
     try {
       const result = await probeUpload(parsed.data, {
         allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+        testNetwork: options.testNetwork,
         ffprobe: options.ffprobe,
         signal: c.req.raw.signal,
       });
@@ -131,6 +139,7 @@ export function createEncoderApp(options: EncoderOptions) {
         signal: controller.signal,
         reporter,
         allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+        testNetwork: options.testNetwork,
         growingInputWaitMs: options.growingInputWaitMs,
         ffmpeg: options.ffmpeg,
         ffprobe: options.ffprobe,

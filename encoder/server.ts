@@ -11,7 +11,7 @@ const { app, running, warmProbes } = createEncoderApp({
   token,
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
   // Local development serves inputs from this machine; production never sets this.
-  allowPrivateNetworks: allowPrivateNetworksFromEnv(),
+  allowPrivateNetworks: allowPrivateNetworksFromEnv(process.env),
   heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,
   ffmpeg: process.env.FFMPEG_PATH,
   ffprobe: process.env.FFPROBE_PATH,

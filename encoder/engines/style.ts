@@ -2,6 +2,7 @@ import path from "node:path";
 import type { OutputFacts, StyleOrder, StyleStage } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import { probeFile, requireStreams } from "../ffmpeg/probe";
+import { networkAccess } from "../net/guarded-fetch";
 import { exportOutputs } from "../pipeline/export";
 import { importInput } from "../pipeline/import";
 import type { Reporter } from "../pipeline/reporter";
@@ -114,7 +115,7 @@ export async function runStyle(order: StyleOrder, runtime: EngineRuntime): Promi
             ...(result.shortened ? { shortened: result.shortened } : {}),
           });
           const probed = await probeFile(OUTPUT, dir, { ffprobe: runtime.ffprobe, signal, integrityChecks: false });
-          const [stored] = await exportOutputs(order, dir, [{ outputId: render.output_id, main: OUTPUT, files: [OUTPUT] }], signal);
+          const [stored] = await exportOutputs(order, dir, [{ outputId: render.output_id, main: OUTPUT, files: [OUTPUT] }], signal, networkAccess(runtime));
           return { ...stored!, ...factsOf(probed) };
         },
       );
@@ -140,7 +141,7 @@ async function fetchAndCheck(order: StyleOrder, runtime: EngineRuntime, dir: str
       maxBytes: order.limits.max_input_bytes,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
-      allowPrivateNetworks: runtime.allowPrivateNetworks,
+      ...networkAccess(runtime),
       signal,
       onProgress: (bytes, total) => {
         if (total) progress(((i + bytes / total) / files.length) * 0.15);

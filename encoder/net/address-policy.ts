@@ -1,13 +1,16 @@
-import { isIP } from "node:net";
-
 /**
- * Which IP addresses the encoder may open connections to on a user's behalf.
+ * Which IP addresses Kiln may open connections to on a user's behalf: the one address
+ * policy of the encoder and the Worker (which imports this module as it imports the
+ * contract, so it stays pure: no Node or Workers APIs).
  *
- * The input URL of a job is user-supplied, so fetching it must not become a way to
- * reach the encoder's own network (SSRF): loopback, private ranges, link-local, cloud
- * metadata endpoints and the like are refused. The check is made on the address a
- * socket is about to connect to (see guarded-fetch.ts), never on the host name, so a
- * name that resolves differently on a second lookup cannot slip through.
+ * Input URLs, subtitle URLs, tool URLs, export upload URLs, webhook URLs and bucket
+ * endpoints are user-supplied, so reaching them must not become a way into Kiln's own
+ * network (SSRF): only global unicast addresses are allowed; loopback, private ranges,
+ * link-local, cloud metadata endpoints and every other special-purpose range are
+ * refused. The encoder checks the address a socket is about to connect to (see
+ * guarded-fetch.ts), never the host name, so a name that resolves differently on a
+ * second lookup cannot slip through; the Worker, which cannot resolve names, checks IP
+ * literals with it (worker/webhooks/url-policy.ts).
  */
 
 /** What kind of address an IP is; only "public" may be connected to. */
@@ -102,7 +105,8 @@ function parseV4(ip: string): Uint8Array | null {
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return null;
+    // No leading zeros: 010 is 8 to some parsers and 10 to others.
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return null;
     out[i] = Number(p);
   }
   return out;
@@ -137,17 +141,12 @@ function parseV6(ip: string): Uint8Array | null {
   return out;
 }
 
-/** The bytes of an IP address in canonical text form (as net.isIP accepts), or null. */
+/** The bytes of an IP address in canonical text form (dotted-quad IPv4, or IPv6 in or out of brackets), or null. */
 export function parseIp(ip: string): Uint8Array | null {
-  const bare = ip.startsWith("[") && ip.endsWith("]") ? ip.slice(1, -1) : ip;
-  switch (isIP(bare)) {
-    case 4:
-      return parseV4(bare);
-    case 6:
-      return parseV6(bare);
-    default:
-      return null;
-  }
+  const bracketed = ip.startsWith("[") && ip.endsWith("]");
+  const bare = bracketed ? ip.slice(1, -1) : ip;
+  if (bare.includes(":")) return parseV6(bare);
+  return bracketed ? null : parseV4(bare);
 }
 
 function classifyV4(addr: Uint8Array): AddressCategory {
@@ -190,15 +189,15 @@ export interface AddressPolicyOptions {
   exemptAddresses?: readonly string[];
 }
 
-/** Whether local development has asked for private networks to be reachable. */
-export function allowPrivateNetworksFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+/** Whether local development has asked for private networks to be reachable (the encoder passes process.env). */
+export function allowPrivateNetworksFromEnv(env: Readonly<Record<string, string | undefined>>): boolean {
   return env.KILN_ALLOW_PRIVATE_NETWORKS === "1";
 }
 
 /** One key per endpoint, whatever the spelling; an IPv4-mapped address is its IPv4 one. */
 function endpointKey(addr: Uint8Array, port: number): string {
   const bytes = addr.length === 16 && matches(addr, V4_MAPPED) ? addr.subarray(12) : addr;
-  return `${Buffer.from(bytes).toString("hex")}/${port}`;
+  return `${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}/${port}`;
 }
 
 function parseEndpoint(endpoint: string): string {

@@ -3,10 +3,11 @@ import type { LookupAddress } from "node:dns";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { type LookupFunction, type Socket, isIP } from "node:net";
-import type { AddressCategory, AddressPolicy } from "./address-policy";
+import type { Readable } from "node:stream";
+import type { AddressCategory, AddressPolicy, AddressPolicyOptions } from "./address-policy";
 
 /**
- * One HTTP GET to a user-supplied URL, connecting only to addresses an AddressPolicy
+ * One HTTP request (a GET, or an upload's PUT) to a user-supplied URL, connecting only to addresses an AddressPolicy
  * allows. The policy is applied inside the socket's own `lookup`, to exactly the
  * addresses the socket will then connect to, so there is no window between checking a
  * name and connecting in which DNS could answer differently (rebinding). IP-literal
@@ -20,6 +21,20 @@ import type { AddressCategory, AddressPolicy } from "./address-policy";
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true });
+
+/** What a job's requests to user-supplied URLs may reach: the address policy's options and how names resolve. */
+export interface NetworkAccess extends AddressPolicyOptions {
+  /** TEST-ONLY: a resolver instead of the system's, so a test's names can point anywhere. */
+  resolve?: Resolver;
+}
+
+/** The TEST-ONLY parts of NetworkAccess an encoder is started with (see EncoderOptions.testNetwork). */
+export type TestNetwork = Pick<NetworkAccess, "exemptAddresses" | "resolve">;
+
+/** What a job or probe run with `runtime` may reach. */
+export function networkAccess(runtime: { allowPrivateNetworks: boolean; testNetwork?: TestNetwork }): NetworkAccess {
+  return { allowPrivateNetworks: runtime.allowPrivateNetworks, ...runtime.testNetwork };
+}
 
 export type GuardedFetchErrorKind = "forbidden" | "connect_timeout" | "read_timeout" | "canceled" | "network";
 
@@ -45,6 +60,12 @@ export interface GuardedRequestOptions {
   /** How host names are resolved; the system resolver unless a test injects one. */
   resolve?: Resolver;
   headers?: Record<string, string>;
+  /** GET unless given; a PUT sends `body`. */
+  method?: "GET" | "PUT";
+  /** What a PUT sends: read once, so a retry needs a new one. */
+  body?: Readable | Uint8Array;
+  /** What the URL is, for messages: "input" unless given ("upload"). */
+  what?: string;
   /** CA certificates (PEM) to trust for https instead of Node's bundled ones: for tests and private CAs in development. */
   ca?: string | Buffer;
 }
@@ -63,14 +84,14 @@ function defaultPort(url: URL): number {
 }
 
 /** A socket `lookup` that resolves `hostname` and refuses unless every address is allowed. */
-function guardedLookup(policy: AddressPolicy, port: number, resolve: Resolver): LookupFunction {
+function guardedLookup(policy: AddressPolicy, port: number, resolve: Resolver, what: string): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (found) => {
         const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : (options.family ?? 0);
         const addresses = family ? found.filter((a) => a.family === family) : found;
         if (addresses.length === 0) {
-          callback(new GuardedFetchError("network", `Could not resolve the input host ${hostname}`), "", 0);
+          callback(new GuardedFetchError("network", `Could not resolve the ${what} host ${hostname}`), "", 0);
           return;
         }
         // A name with any non-public address is refused outright, rather than connecting
@@ -78,7 +99,7 @@ function guardedLookup(policy: AddressPolicy, port: number, resolve: Resolver): 
         for (const a of addresses) {
           const refusal = policy.refusal(a.address, port);
           if (refusal) {
-            callback(new GuardedFetchError("forbidden", `The input host ${hostname} resolves to a ${label(refusal)} address, which inputs may not use`, refusal), "", 0);
+            callback(new GuardedFetchError("forbidden", forbiddenHost(what, hostname, refusal), refusal), "", 0);
             return;
           }
         }
@@ -86,31 +107,37 @@ function guardedLookup(policy: AddressPolicy, port: number, resolve: Resolver): 
         else callback(null, addresses[0]!.address, addresses[0]!.family);
       },
       (err: NodeJS.ErrnoException) => {
-        callback(new GuardedFetchError("network", `Could not resolve the input host ${hostname}${err.code ? ` (${err.code})` : ""}`), "", 0);
+        callback(new GuardedFetchError("network", `Could not resolve the ${what} host ${hostname}${err.code ? ` (${err.code})` : ""}`), "", 0);
       },
     );
   };
 }
 
+function forbiddenHost(what: string, hostname: string, refusal: Exclude<AddressCategory, "public">): string {
+  return `The ${what} host ${hostname} resolves to a ${label(refusal)} address, which Kiln may not connect to`;
+}
+
 /**
- * Sends a GET to `url` (http or https) and resolves with the response once its headers
+ * Sends a GET (or a PUT) to `url` (http or https) and resolves with the response once its headers
  * arrive; the body is the caller's to read. Timeouts, cancellation and policy stay in
  * force while the body is read: they destroy the response with a GuardedFetchError.
  * Rejects with GuardedFetchError (or, for other socket failures, kind "network").
  */
 export function guardedRequest(url: URL, options: GuardedRequestOptions): Promise<IncomingMessage> {
   const { policy, signal } = options;
+  const what = options.what ?? "input";
+  const method = options.method ?? "GET";
   const origin = describeOrigin(url);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Promise.reject(new GuardedFetchError("forbidden", `Only http and https URLs can be imported, not ${url.protocol}`));
+    return Promise.reject(new GuardedFetchError("forbidden", `Only http and https URLs can be used, not ${url.protocol}`));
   }
-  if (signal?.aborted) return Promise.reject(new GuardedFetchError("canceled", "The import was canceled"));
+  if (signal?.aborted) return Promise.reject(new GuardedFetchError("canceled", `The ${what} was canceled`));
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   const port = defaultPort(url);
   if (isIP(host)) {
     // Node connects to IP literals without calling `lookup`: check them here.
     const refusal = policy.refusal(host, port);
-    if (refusal) return Promise.reject(new GuardedFetchError("forbidden", `The input URL points at a ${label(refusal)} address (${host}), which inputs may not use`, refusal));
+    if (refusal) return Promise.reject(new GuardedFetchError("forbidden", `The ${what} URL points at a ${label(refusal)} address (${host}), which Kiln may not connect to`, refusal));
   }
 
   return new Promise<IncomingMessage>((resolvePromise, reject) => {
@@ -120,10 +147,10 @@ export function guardedRequest(url: URL, options: GuardedRequestOptions): Promis
       hostname: host,
       port,
       path: `${url.pathname}${url.search}`,
-      method: "GET",
+      method,
       headers: { "user-agent": "kiln-encoder", accept: "*/*", "accept-encoding": "identity", ...options.headers },
       auth: url.username || url.password ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined,
-      lookup: guardedLookup(policy, port, options.resolve ?? systemResolver),
+      lookup: guardedLookup(policy, port, options.resolve ?? systemResolver, what),
       // A socket of our own per request: no pooled socket checked under another policy.
       agent: false,
       ...(secure && options.ca ? { ca: options.ca } : {}),
@@ -135,7 +162,7 @@ export function guardedRequest(url: URL, options: GuardedRequestOptions): Promis
       if (res && !res.destroyed) res.destroy(err);
       req.destroy(err);
     };
-    const onAbort = () => fail(new GuardedFetchError("canceled", "The import was canceled"));
+    const onAbort = () => fail(new GuardedFetchError("canceled", `The ${what} was canceled`));
     const connectTimer = setTimeout(
       () => fail(new GuardedFetchError("connect_timeout", `Could not connect to ${origin} within ${options.connectTimeoutMs} ms`)),
       options.connectTimeoutMs,
@@ -154,7 +181,7 @@ export function guardedRequest(url: URL, options: GuardedRequestOptions): Promis
         const remote = socket.remoteAddress;
         const refusal = remote === undefined ? "invalid" : policy.refusal(remote, socket.remotePort ?? port);
         if (refusal) {
-          fail(new GuardedFetchError("forbidden", `The input host ${url.hostname} resolves to a ${label(refusal)} address, which inputs may not use`, refusal));
+          fail(new GuardedFetchError("forbidden", forbiddenHost(what, url.hostname, refusal), refusal));
           return;
         }
         socket.setTimeout(options.readTimeoutMs, () =>
@@ -174,7 +201,14 @@ export function guardedRequest(url: URL, options: GuardedRequestOptions): Promis
     req.on("close", () => {
       if (!res) cleanup();
     });
-    req.end();
+    const { body } = options;
+    if (body === undefined || body instanceof Uint8Array) {
+      req.end(body);
+      return;
+    }
+    // A refused address fails the lookup, before any socket connects: none of the body is sent there.
+    body.once("error", (err) => req.destroy(err));
+    body.pipe(req);
   });
 }
 

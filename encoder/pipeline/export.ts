@@ -5,7 +5,8 @@ import path from "node:path";
 import { type ExportedFile, type OutputFacts, type SignRequestInput, type WorkOrder, signResponseSchema } from "../contract";
 import { PipelineError } from "../errors";
 import { contentTypeOf } from "../media/content-types";
-import { createLimiter, putRange, uploadInParts } from "./upload";
+import type { NetworkAccess } from "../net/guarded-fetch";
+import { createLimiter, putRange, uploadInParts, uploadNetwork } from "./upload";
 
 /** One output ready to export: its files, relative to the working dir. */
 export interface MadeOutput {
@@ -48,9 +49,10 @@ async function sha256Of(dir: string, file: string): Promise<string> {
  * hashed as it is uploaded, read once. A large file may come back with a multipart
  * plan: its parts are uploaded (sharing the export's concurrency with everything else)
  * while it is hashed, and the Worker assembles them. The first failure stops the other
- * uploads and fails the export.
+ * uploads and fails the export. Upload URLs can be presigned on a user's endpoint:
+ * they reach only what `network` allows.
  */
-export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal): Promise<StoredOutput[]> {
+export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal, network: NetworkAccess): Promise<StoredOutput[]> {
   const described = await Promise.all(outputs.map(async (o) => ({ output: o, files: await Promise.all(o.files.map((f) => describe(dir, f))) })));
   const signRes = await fetch(order.export.sign_url, {
     method: "POST",
@@ -79,15 +81,16 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   const stop = new AbortController();
   const uploadSignal = AbortSignal.any([signal, stop.signal]);
   const limit = createLimiter(UPLOAD_CONCURRENCY);
+  const guarded = uploadNetwork(network, order.limits);
   const uploadOne = async (file: FileToStore): Promise<string> => {
     const plan = plans.get(file.path);
     if (!plan) throw new PipelineError("export_failed", `no upload URL was signed for ${file.path}`);
     if (plan.kind === "multipart") {
-      const [, sha256] = await Promise.all([uploadInParts(order, dir, file, plan, limit, uploadSignal), sha256Of(dir, file.path)]);
+      const [, sha256] = await Promise.all([uploadInParts(order, dir, file, plan, limit, uploadSignal, guarded), sha256Of(dir, file.path)]);
       return sha256;
     }
     const target = { url: plan.url, headers: plan.headers, offset: 0, size: file.size_bytes, contentType: file.content_type };
-    const { sha256 } = await limit(() => putRange(dir, file.path, target, file.path, uploadSignal, { hash: true }));
+    const { sha256 } = await limit(() => putRange(dir, file.path, target, file.path, uploadSignal, guarded, { hash: true }));
     return sha256!;
   };
   const digests = new Map<string, string>();

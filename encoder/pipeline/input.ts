@@ -5,6 +5,7 @@ import type { TranscodeOrder } from "../contract";
 import { PipelineError } from "../errors";
 import type { GrowingInput } from "../ffmpeg/runner";
 import { indexComesFirst } from "../media/mp4-layout";
+import type { NetworkAccess } from "../net/guarded-fetch";
 import { importInput } from "./import";
 
 /** How long ffprobe and ffmpeg wait for bytes of the input that have not arrived yet. */
@@ -15,7 +16,7 @@ const FOLLOW_CHUNK_BYTES = 256 * 1024;
 
 export interface InputOptions {
   signal: AbortSignal;
-  allowPrivateNetworks: boolean;
+  network: NetworkAccess;
   /** Default GROWING_INPUT_WAIT_MS. */
   growingWaitMs?: number;
   /** Bytes arrived out of the announced total; not called once the file is read early. */
@@ -57,7 +58,7 @@ export class JobInput {
       maxBytes: order.limits.max_input_bytes,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
-      allowPrivateNetworks: options.allowPrivateNetworks,
+      ...options.network,
       signal: AbortSignal.any([options.signal, this.stopImport.signal]),
       onProgress: (bytes, total) => {
         if (total && !this.readEarly) options.onProgress(bytes, total);

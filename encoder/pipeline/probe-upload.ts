@@ -3,11 +3,14 @@ import path from "node:path";
 import { type ProbeRequest, type ProbeResponse, type UploadProbeFailureCode, uploadProbeFailureCodes } from "../contract";
 import { PipelineError } from "../errors";
 import { probeFile } from "../ffmpeg/probe";
+import { type TestNetwork, networkAccess } from "../net/guarded-fetch";
 import { importInput } from "./import";
 import { withWorkDir } from "./workdir";
 
 export interface ProbeRuntime {
   allowPrivateNetworks: boolean;
+  /** TEST-ONLY, as JobRuntime's. */
+  testNetwork?: TestNetwork;
   ffprobe?: string;
   signal?: AbortSignal;
 }
@@ -30,7 +33,7 @@ export async function probeUpload(request: ProbeRequest, runtime: ProbeRuntime):
         maxBytes: request.limits.max_input_bytes,
         connectTimeoutMs: request.limits.connect_timeout_ms,
         readTimeoutMs: request.limits.read_timeout_ms,
-        allowPrivateNetworks: runtime.allowPrivateNetworks,
+        ...networkAccess(runtime),
         signal: runtime.signal,
       });
       const probed = await probeFile(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: runtime.signal });

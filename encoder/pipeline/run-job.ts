@@ -11,6 +11,7 @@ import { buildRenditionsCommand } from "../ffmpeg/renditions";
 import { runFfmpeg } from "../ffmpeg/runner";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
+import { type TestNetwork, networkAccess } from "../net/guarded-fetch";
 import { type MeasuredComplexity, contentAwareDecision, measureComplexity } from "./content-aware";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
 import { JobInput } from "./input";
@@ -24,6 +25,8 @@ export interface JobRuntime {
   signal: AbortSignal;
   reporter: Reporter;
   allowPrivateNetworks: boolean;
+  /** TEST-ONLY: exempt endpoints and a resolver for every request to a user-supplied URL. */
+  testNetwork?: TestNetwork;
   ffmpeg?: string;
   ffprobe?: string;
   /** How long readers of an input still arriving wait for its next bytes (see JobInput). */
@@ -59,7 +62,7 @@ export async function runJob(order: TranscodeOrder, runtime: JobRuntime): Promis
       void reporter.send({ type: "task_started", stage: "import", task_id: null });
       const input = new JobInput(order, dir, INPUT_FILE, {
         signal,
-        allowPrivateNetworks: runtime.allowPrivateNetworks,
+        network: networkAccess(runtime),
         growingWaitMs: runtime.growingInputWaitMs,
         onProgress: (bytes, total) => reporter.progress("import", null, (bytes / total) * 100, (bytes / total) * WEIGHT.import),
         onImported: () => void reporter.send({ type: "task_completed", stage: "import", task_id: null, output: null }),
@@ -165,7 +168,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
       buildRenditionsCommand([{ outputId: task.output_id, spec: task.spec }], source, clip);
       const staging = `subtitles_${task.output_id}`;
       const tracks = task.spec.subtitles ?? [];
-      const context = { dir, limits: order.limits, allowPrivateNetworks: runtime.allowPrivateNetworks, signal, ffmpeg: runtime.ffmpeg, clip };
+      const context = { dir, limits: order.limits, network: networkAccess(runtime), signal, ffmpeg: runtime.ffmpeg, clip };
       const mpegts = task.spec.hls?.segment_type === "ts";
       const renditions = tracks.length === 0 ? [] : await prepareSubtitles(task.output_id, staging, tracks, mpegts, context);
       ready.push({ task, subtitles: { staging, renditions } });
@@ -277,7 +280,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     void reporter.send({ type: "task_started", stage: "export", task_id: null });
     const verified = Promise.allSettled(verifications.values());
     // Nothing the job started may outlive its working directory.
-    const exported = await exportOutputs(order, dir, made, signal).finally(() => verified);
+    const exported = await exportOutputs(order, dir, made, signal, networkAccess(runtime)).finally(() => verified);
     // Before any output is reported: a damaged input fails the job, not one output.
     if ((await verified).some((v) => v.status === "rejected")) await failIfDamaged();
     const byOutput = new Map(exported.map((o) => [o.output_id, o]));

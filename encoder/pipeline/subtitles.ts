@@ -6,6 +6,7 @@ import { type SubtitleRendition, MPEGTS_START_TICKS, withTimestampMap } from "..
 import { runFfmpeg } from "../ffmpeg/runner";
 import type { TimeWindow } from "../ffmpeg/framing";
 import { buildSubtitleCommand, clipCues } from "../ffmpeg/subtitles";
+import type { NetworkAccess } from "../net/guarded-fetch";
 import { importInput } from "./import";
 
 /** Subtitle files are text: anything larger is not one. */
@@ -14,7 +15,7 @@ const MAX_SUBTITLE_BYTES = 20 * 1024 * 1024;
 export interface SubtitleContext {
   dir: string;
   limits: WorkOrder["limits"];
-  allowPrivateNetworks: boolean;
+  network: NetworkAccess;
   signal: AbortSignal;
   ffmpeg?: string;
   /** The order's clip: the cues are cut to it and timed from its start, as the media is. */
@@ -45,7 +46,7 @@ export async function prepareSubtitles(
         maxBytes: MAX_SUBTITLE_BYTES,
         connectTimeoutMs: ctx.limits.connect_timeout_ms,
         readTimeoutMs: ctx.limits.read_timeout_ms,
-        allowPrivateNetworks: ctx.allowPrivateNetworks,
+        ...ctx.network,
         signal: ctx.signal,
       });
       await mkdir(path.join(ctx.dir, staging), { recursive: true });

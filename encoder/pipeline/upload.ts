@@ -1,14 +1,19 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { type MultipartUpload, type WorkOrder, multipartCompletedSchema } from "../contract";
 import { PipelineError } from "../errors";
+import { AddressPolicy } from "../net/address-policy";
+import { type NetworkAccess, guardedRequest } from "../net/guarded-fetch";
 
 /**
  * The uploads of export: PUTs of whole files or of byte ranges (multipart parts) to
  * URLs the Worker signed, and the completion or abort of a multipart upload through
- * the Worker. Only URLs and the attempt's export token are ever used.
+ * the Worker. Only URLs and the attempt's export token are ever used. A PUT URL may be
+ * presigned on a user's bucket endpoint, so PUTs go through the guarded client: no
+ * private address unless the encoder allows private networks. Completion and abort go
+ * to the Worker itself.
  */
 
 /** A failed PUT is tried this many times in all: network errors, 408, 429 and 5xx only. */
@@ -17,6 +22,19 @@ const RETRY_DELAY_MS = 250;
 /** Completion assembles up to 10,000 parts: give it longer than a part. */
 const COMPLETE_TIMEOUT_MS = 120_000;
 const ABORT_TIMEOUT_MS = 10_000;
+/** A storage server may be silent a while after the last byte of a large PUT before it answers. */
+const PUT_SILENCE_MS = 120_000;
+
+/** Where PUTs may connect, and how long connecting may take (the order's connect limit). */
+export interface UploadNetwork {
+  policy: AddressPolicy;
+  resolve?: NetworkAccess["resolve"];
+  connectTimeoutMs: number;
+}
+
+export function uploadNetwork(access: NetworkAccess, limits: Pick<WorkOrder["limits"], "connect_timeout_ms">): UploadNetwork {
+  return { policy: new AddressPolicy(access), resolve: access.resolve, connectTimeoutMs: limits.connect_timeout_ms };
+}
 
 /** Runs at most `n` of the functions handed to it at once, in the order they came. */
 export function createLimiter(n: number) {
@@ -71,13 +89,21 @@ export interface PutResult {
  * `hash`, hashes the bytes as they go out, so the file is read once. `what` names the
  * upload in errors.
  */
-export async function putRange(dir: string, file: string, target: PutTarget, what: string, signal: AbortSignal, options: { hash?: boolean } = {}): Promise<PutResult> {
+export async function putRange(
+  dir: string,
+  file: string,
+  target: PutTarget,
+  what: string,
+  signal: AbortSignal,
+  network: UploadNetwork,
+  options: { hash?: boolean } = {},
+): Promise<PutResult> {
   let last: HttpFailure | null = null;
   for (let attempt = 1; attempt <= PUT_ATTEMPTS; attempt++) {
     if (signal.aborted) throw stopped();
     if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * (attempt - 1)));
     try {
-      return await putOnce(dir, file, target, signal, options.hash ?? false);
+      return await putOnce(dir, file, target, signal, network, options.hash ?? false);
     } catch (err) {
       if (signal.aborted) throw stopped();
       last = err instanceof HttpFailure ? err : new HttpFailure(null, (err as Error).message);
@@ -88,21 +114,32 @@ export async function putRange(dir: string, file: string, target: PutTarget, wha
   throw new PipelineError("export_failed", `upload of ${what} failed${tries}: ${last!.message}`);
 }
 
-async function putOnce(dir: string, file: string, target: PutTarget, signal: AbortSignal, hashed: boolean): Promise<PutResult> {
+async function putOnce(dir: string, file: string, target: PutTarget, signal: AbortSignal, network: UploadNetwork, hashed: boolean): Promise<PutResult> {
   const headers: Record<string, string> = { ...target.headers, "content-length": String(target.size) };
   if (target.contentType) headers["content-type"] = target.contentType;
   const hash = hashed ? createHash("sha256") : null;
-  let body: Uint8Array | ReadableStream = new Uint8Array(0);
-  if (target.size > 0) {
-    const bytes = createReadStream(path.join(dir, file), { start: target.offset, end: target.offset + target.size - 1, highWaterMark: 1 << 20 });
-    // Every chunk the upload reads passes here first.
-    if (hash) bytes.on("data", (chunk) => hash.update(chunk as Buffer));
-    body = Readable.toWeb(bytes) as ReadableStream;
-  }
-  const res = await fetch(target.url, { method: "PUT", headers, body, duplex: "half", signal } as RequestInit);
-  await res.arrayBuffer();
-  if (!res.ok) throw new HttpFailure(res.status, `answered ${res.status}`);
-  return { etag: res.headers.get("etag"), ...(hash ? { sha256: hash.digest("hex") } : {}) };
+  const bytes =
+    target.size > 0 ? createReadStream(path.join(dir, file), { start: target.offset, end: target.offset + target.size - 1, highWaterMark: 1 << 20 }) : null;
+  // Every chunk the upload reads passes here first.
+  if (hash) bytes?.on("data", (chunk) => hash.update(chunk as Buffer));
+  const res = await guardedRequest(new URL(target.url), {
+    method: "PUT",
+    body: bytes ?? new Uint8Array(0),
+    headers,
+    what: "upload",
+    policy: network.policy,
+    resolve: network.resolve,
+    connectTimeoutMs: network.connectTimeoutMs,
+    readTimeoutMs: PUT_SILENCE_MS,
+    signal,
+  }).finally(() => bytes?.destroy());
+  // The answer is a status and headers; its body (an S3 error document at most) is not needed.
+  await finished(res.resume());
+  const status = res.statusCode ?? 0;
+  // A redirect is not followed: it could point anywhere, and the body cannot be sent twice.
+  if (status < 200 || status > 299) throw new HttpFailure(status, `answered ${status}`);
+  const etag = res.headers.etag;
+  return { etag: typeof etag === "string" ? etag : null, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 }
 
 async function postJson(url: string, token: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
@@ -127,6 +164,7 @@ export async function uploadInParts(
   plan: MultipartUpload,
   limit: Limiter,
   signal: AbortSignal,
+  network: UploadNetwork,
 ): Promise<void> {
   const target = { job_id: order.job_id, attempt: order.attempt, output_id: plan.output_id, path: plan.path, upload_id: plan.upload_id };
   try {
@@ -135,7 +173,7 @@ export async function uploadInParts(
       plan.parts.map((part) =>
         limit(async () => {
           const what = `${file.path} (part ${part.part_number} of ${plan.parts.length})`;
-          const { etag } = await putRange(dir, file.path, { url: part.url, headers: plan.headers, offset: part.offset, size: part.size_bytes, contentType: null }, what, signal);
+          const { etag } = await putRange(dir, file.path, { url: part.url, headers: plan.headers, offset: part.offset, size: part.size_bytes, contentType: null }, what, signal, network);
           if (!etag) throw new PipelineError("export_failed", `upload of ${what} was answered without an ETag`);
           return { part_number: part.part_number, etag };
         }),

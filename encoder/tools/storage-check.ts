@@ -1,5 +1,5 @@
 import { AddressPolicy } from "../net/address-policy";
-import { GuardedFetchError, guardedRequest } from "../net/guarded-fetch";
+import { GuardedFetchError, guardedRequest, networkAccess } from "../net/guarded-fetch";
 import { PipelineError } from "../errors";
 import { shownUrl } from "./storage-get";
 import type { StepContext, StepEnd, StepOf } from "./step";
@@ -14,7 +14,8 @@ async function present(url: string, { order, runtime }: StepContext): Promise<bo
   let res;
   try {
     res = await guardedRequest(new URL(url), {
-      policy: new AddressPolicy({ allowPrivateNetworks: runtime.allowPrivateNetworks }),
+      policy: new AddressPolicy(networkAccess(runtime)),
+      resolve: runtime.testNetwork?.resolve,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
       signal: runtime.signal,

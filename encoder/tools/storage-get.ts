@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { networkAccess } from "../net/guarded-fetch";
 import { importInput } from "../pipeline/import";
 import type { StepContext, StepEnd, StepOf } from "./step";
 import { ensureDir } from "./workdir-files";
@@ -27,7 +28,7 @@ export async function getFiles(step: StepOf<"storage:get">, { order, runtime, pl
       maxBytes: order.limits.max_input_bytes,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
-      allowPrivateNetworks: runtime.allowPrivateNetworks,
+      ...networkAccess(runtime),
       signal: runtime.signal,
       onProgress: (got, total) => {
         if (total) progress((i + got / total) / step.files.length);

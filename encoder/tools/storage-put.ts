@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { PipelineError } from "../errors";
+import { networkAccess } from "../net/guarded-fetch";
 import { exportOutputs } from "../pipeline/export";
 import { factsOf } from "../pipeline/verify";
 import { probeInSandbox } from "./sandboxed-probe";
@@ -41,7 +42,7 @@ export async function putFiles(step: StepOf<"storage:put">, { order, runtime, pl
     await runtime.reporter.send({ type: "outputs_discovered", task_id: step.task_id, outputs: discovered });
   }
   const all = [...step.files.map((f) => ({ file: f.name, output_id: f.output_id })), ...discovered];
-  const stored = await exportOutputs(order, from, all.map((f) => ({ outputId: f.output_id, main: f.file, files: [f.file] })), runtime.signal);
+  const stored = await exportOutputs(order, from, all.map((f) => ({ outputId: f.output_id, main: f.file, files: [f.file] })), runtime.signal, networkAccess(runtime));
   for (const [i, output] of stored.entries()) {
     const probed = await probeInSandbox(path.join(baseDir, output.main), place);
     const facts = probed ? factsOf(probed) : { duration_ms: null, width: null, height: null, codec: null };

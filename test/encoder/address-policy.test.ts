@@ -70,6 +70,11 @@ const table: [string, AddressCategory][] = [
   ["fec0::1", "reserved"], // site-local (deprecated)
   ["100::1", "reserved"], // discard
   ["4000::1", "reserved"], // outside global unicast
+  // Allowed by the Worker's own policy before it shared this one (issue 17).
+  ["::ffff:0:7f00:1", "reserved"], // IPv4-translated (SIIT)
+  ["64:ff9b:1::a9fe:a9fe", "reserved"], // local-use NAT64
+  ["2002:7f00:1::", "loopback"], // 6to4 of 127.0.0.1
+  ["100::1", "reserved"], // discard-only
   // not addresses
   ["localhost", "invalid"],
   ["127.1", "invalid"],
@@ -77,6 +82,10 @@ const table: [string, AddressCategory][] = [
   ["", "invalid"],
   ["1.2.3.4.5", "invalid"],
   ["::ffff:1.2.3", "invalid"],
+  ["0177.0.0.1", "invalid"], // octal to some parsers, decimal to others
+  ["0x7f.0.0.1", "invalid"],
+  ["[127.0.0.1]", "invalid"],
+  ["1::2::3", "invalid"],
 ];
 
 describe("classifyAddress", () => {

@@ -46,7 +46,7 @@ describe("export in parts", () => {
   it("uploads a file over the threshold in parts that reassemble to the same bytes, and a small one in one PUT", async () => {
     const { dir, outputs, big } = madeOutputs();
     expect(big.length).toBeGreaterThan(3 * 200 * 1024);
-    const facts = await exportOutputs(orderFor("job_export_parts"), dir, outputs, new AbortController().signal);
+    const facts = await exportOutputs(orderFor("job_export_parts"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true });
 
     const upload = uploadOf("out_big.mp4");
     expect(upload.state).toBe("completed");
@@ -66,7 +66,7 @@ describe("export in parts", () => {
   it("retries a part that failed once and still completes", async () => {
     const { dir, outputs, big } = madeOutputs();
     sink.setFailPart((part, tries) => (part === 2 && tries === 0 ? 503 : null));
-    await exportOutputs(orderFor("job_export_retry"), dir, outputs, new AbortController().signal);
+    await exportOutputs(orderFor("job_export_retry"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true });
     const upload = uploadOf("out_big.mp4");
     expect(upload.attempts.filter((p) => p === 2)).toHaveLength(2);
     expect(upload.state).toBe("completed");
@@ -76,7 +76,7 @@ describe("export in parts", () => {
   it("gives up on a part after its retries, aborts the upload and fails with export_failed", async () => {
     const { dir, outputs } = madeOutputs();
     sink.setFailPart((part) => (part === 3 ? 500 : null));
-    await expect(exportOutputs(orderFor("job_export_fail"), dir, outputs, new AbortController().signal)).rejects.toMatchObject({
+    await expect(exportOutputs(orderFor("job_export_fail"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true })).rejects.toMatchObject({
       code: "export_failed",
       message: expect.stringContaining("part 3"),
     });
@@ -88,7 +88,7 @@ describe("export in parts", () => {
   it("does not retry a part refused for good (403), and aborts", async () => {
     const { dir, outputs } = madeOutputs();
     sink.setFailPart((part) => (part === 1 ? 403 : null));
-    await expect(exportOutputs(orderFor("job_export_403"), dir, outputs, new AbortController().signal)).rejects.toMatchObject({ code: "export_failed" });
+    await expect(exportOutputs(orderFor("job_export_403"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true })).rejects.toMatchObject({ code: "export_failed" });
     const upload = uploadOf("out_big.mp4");
     expect(upload.attempts.filter((p) => p === 1)).toHaveLength(1);
     expect(upload.state).toBe("aborted");
@@ -98,7 +98,7 @@ describe("export in parts", () => {
     sink.setMultipart(null);
     const { dir, outputs, big } = madeOutputs();
     const before = sink.multipartUploads.size;
-    await exportOutputs(orderFor("job_export_single"), dir, outputs, new AbortController().signal);
+    await exportOutputs(orderFor("job_export_single"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true });
     expect(sink.multipartUploads.size).toBe(before);
     expect(sink.uploads.get("out_big.mp4")!.sha256).toBe(sha256(big));
   });

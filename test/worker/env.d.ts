@@ -5,6 +5,9 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The port of the SSRF suite's connection counter (connection-counter.ts), and where its count is read. */
+      TEST_SSRF_PORT: string;
+      TEST_SSRF_COUNT_URL: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../../worker/index");

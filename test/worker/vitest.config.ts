@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 import { startEncoderDouble } from "./encoder-double";
 import { S3_TEST_BUCKET } from "./s3-bucket";
+import { startConnectionCounter } from "./connection-counter";
 import { startS3Server } from "./s3-server";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -12,6 +13,8 @@ export default defineConfig(async () => {
   // A real S3 server for origins, secrets and multipart; tests make their own buckets in it.
   const s3 = await startS3Server([S3_TEST_BUCKET]);
   s3.unref();
+  // The SSRF suite's targets: counts every connection the Worker makes to them.
+  const ssrfCounter = await startConnectionCounter();
   return {
   plugins: [
     cloudflareTest({
@@ -31,6 +34,8 @@ export default defineConfig(async () => {
           TEST_ONLY_ALLOWED_S3_ENDPOINT: s3.url,
           // Clipzy's upload limit, small enough for a test to go past it in memory.
           CLIPZY_MAX_FILE_SIZE_MB: "1",
+          TEST_SSRF_PORT: String(ssrfCounter.port),
+          TEST_SSRF_COUNT_URL: ssrfCounter.countUrl,
         },
       },
     }),

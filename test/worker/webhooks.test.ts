@@ -517,6 +517,6 @@ describe("webhook URL policy", () => {
     expect(fetchSpy.mock.calls.slice(callsBefore).some(([input]) => String(input instanceof Request ? input.url : input).includes("169.254"))).toBe(false);
     const delivery = (await call(`/v1/jobs/${view.id}/webhooks`, { key })).json.data[0];
     expect(delivery).toMatchObject({ status: "failed", attempt: 1, status_code: null, next_attempt_at: null });
-    expect(delivery.error).toMatch(/^webhook URL refused: host 169\.254\.169\.254 is a link-local address/);
+    expect(delivery.error).toMatch(/^webhook URL refused: host 169\.254\.169\.254 is a cloud metadata address/);
   });
 });
