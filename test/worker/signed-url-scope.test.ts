@@ -110,6 +110,22 @@ describe("signed output URLs reach their own output only", () => {
     console.log(`figures: signed-url scope ${refused} swapped URLs refused, ${cases.length} output URL kinds checked`);
   }, 30_000);
 
+  it("signs a package for its one object when a path template puts another output in its folder", async () => {
+    const { key } = await seedOrg();
+    const created = await call("/v1/jobs", { key, body: { ...body, thumbnails: undefined, output_path_template: "{job_id}/" } });
+    expect(created.status, created.text).toBe(201);
+    await finishJob(created.json.id);
+    const view = (await call(`/v1/jobs/${created.json.id}`, { key })).json;
+    const [mp4, hls] = view.outputs as { id: string; output_url: string }[];
+    // The package's files went to jobs/<job>/<job>/, beside the MP4: a folder URL would reach it.
+    expect(new URL(hls!.output_url).pathname).toBe(`/storage/jobs/${view.id}/${view.id}/master.m3u8`);
+    expect(new URL(mp4!.output_url).pathname).toBe(`/storage/jobs/${view.id}/${view.id}/${mp4!.id}.mp4`);
+    await env.MEDIA.put(`jobs/${view.id}/${view.id}/${mp4!.id}.mp4`, "bytes");
+    await env.MEDIA.put(`jobs/${view.id}/${view.id}/master.m3u8`, "bytes");
+    expect(await get(hls!.output_url)).toBe(200);
+    expect(await get(new URL(`${mp4!.id}.mp4${new URL(hls!.output_url).search}`, hls!.output_url).toString())).toBe(403);
+  }, 30_000);
+
   it("refuses a prefix URL signed for a whole job's folder, as URLs were signed before", async () => {
     const { key } = await seedOrg();
     const job = await completedJob(key);
