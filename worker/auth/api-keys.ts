@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeyOrganizations, apiKeys } from "../db/schema";
 import { newId, nowIso, sha256Hex } from "../ids";
@@ -93,4 +93,12 @@ export async function revokeKey(db: D1Database, orgId: string, keyId: string): P
     .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
   forgetKey(keyId);
   return true;
+}
+
+/** Which of `keyIds` no longer authorise anything: revoked, or gone. One indexed read, uncached, for open watches. */
+export async function lapsedKeyIds(db: D1Database, keyIds: string[]): Promise<Set<string>> {
+  if (keyIds.length === 0) return new Set();
+  const live = await drizzle(db).select({ id: apiKeys.id }).from(apiKeys).where(and(inArray(apiKeys.id, keyIds), isNull(apiKeys.revokedAt)));
+  const standing = new Set(live.map((r) => r.id));
+  return new Set(keyIds.filter((id) => !standing.has(id)));
 }

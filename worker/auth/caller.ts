@@ -9,6 +9,10 @@ import { type Action, isAllowed } from "./policy";
  */
 export interface Caller {
   orgId: string;
+  /** The API key the credential stands on (directly, or the key a watch token was minted for). */
+  keyId?: string;
+  /** Unix seconds when the credential ends (a watch token's expiry); an open Watch closes then. */
+  expiresAt?: number;
   /** Throws 403 `forbidden` unless the caller may do `action` on `resource`. */
   authorize(action: Action, resource: string): void;
 }
@@ -17,6 +21,7 @@ export interface Caller {
 export function keyCaller(principal: Principal): Caller {
   return {
     orgId: principal.orgId,
+    keyId: principal.keyId,
     authorize(action, resource) {
       if (!isAllowed(principal.statements, action, resource)) {
         throw new ApiError(403, "forbidden", `This API key is not allowed to ${action} on ${resource}`);

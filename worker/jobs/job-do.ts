@@ -19,6 +19,7 @@ import { type StoredJob, upgradeStoredJob } from "./stored-job";
 import { type TaskLogView, TaskLogs } from "./task-log";
 import type { JobAction } from "./transitions";
 import { WatchHub } from "./watch-hub";
+import { lapsedKeyIds } from "../auth/api-keys";
 
 export type { DispatchDecision } from "./machine";
 export type CreateOutcome =
@@ -59,7 +60,7 @@ export class JobDO extends DurableObject<Env> {
     }
     this.logs = new TaskLogs(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql, env, (view, job) => signOutputs(env, view, job));
-    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job);
+    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job, (keyIds) => lapsedKeyIds(env.DB, keyIds));
   }
 
   async create(command: {

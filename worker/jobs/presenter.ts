@@ -16,8 +16,11 @@ export function presentJob(env: PresenterEnv, job: JobState): Promise<JobView> {
 
 /**
  * Signs the URLs of a view (one taken now, or a webhook's snapshot of an earlier
- * moment). A playlist's URL is signed for its whole directory, so a player can fetch
- * the variant playlists and segments it names relative to it.
+ * moment). Each URL reaches its own output's files only: a package's playlist or
+ * manifest is signed for the package's folder (a player fetches the variant playlists
+ * and segments it names relative to it), a thumbnail set or storyboard for its files'
+ * stem beside it (`<output>.`: the other stills, the sprite sheet), anything else for
+ * its one object.
  */
 export async function signOutputs(env: PresenterEnv, view: JobView, job: JobState): Promise<JobView> {
   const open = bucketOpener(env, job.org_id);
@@ -35,15 +38,34 @@ export async function signOutputs(env: PresenterEnv, view: JobView, job: JobStat
         return;
       }
       if (!stored.main_key) return;
-      // Playlists and storyboards name their segments and sprite sheets relative to
-      // themselves; a thumbnail set's other stills sit beside its first.
+      const othersKeys = job.outputs.filter((o) => o.id !== output.id).flatMap((o) => [o.main_key, o.manifest_key]).filter((k): k is string => !!k);
       const sign = (key: string) => {
-        const directory = /\.(m3u8|mpd|vtt)$/.test(key) || output.type === "thumbnail";
-        return signStorageUrl(env, { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, scope: directory ? "prefix" : "object" }, env.PUBLIC_URL);
+        const prefix = outputPrefix(key, output.type, othersKeys);
+        return signStorageUrl(env, { method: "GET", key, expiresInSeconds: OUTPUT_URL_TTL_S, ...(prefix ? { scope: "prefix", prefix } : {}) }, env.PUBLIC_URL);
       };
       output.output_url = await sign(stored.main_key);
       if (stored.manifest_key) output.manifest_url = await sign(stored.manifest_key);
     }),
   );
   return view;
+}
+
+const JOB_FOLDER = /^jobs\/[^/]+\/$/;
+
+/**
+ * The prefix an output's URL is signed for, or null for the one object: never a job's
+ * whole folder, and never one that holds another output's file (path templates can
+ * put outputs side by side in one folder).
+ */
+function outputPrefix(key: string, type: string, othersKeys: string[]): string | null {
+  const folder = key.slice(0, key.lastIndexOf("/") + 1);
+  const name = key.slice(folder.length);
+  let prefix: string | null = null;
+  if (/\.(m3u8|mpd)$/.test(key) && !JOB_FOLDER.test(folder)) prefix = folder;
+  else if (type === "thumbnail" || key.endsWith(".vtt")) {
+    const dot = name.indexOf(".");
+    if (dot > 0) prefix = folder + name.slice(0, dot + 1);
+  }
+  if (!prefix || othersKeys.some((other) => other.startsWith(prefix))) return null;
+  return prefix;
 }

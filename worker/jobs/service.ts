@@ -135,6 +135,9 @@ export class JobService {
     this.caller.authorize("jobs:get", `jobs/${id}`);
     const headers = new Headers({ "x-kiln-org-id": this.caller.orgId });
     if (options.upgrade) headers.set("upgrade", options.upgrade);
+    // The Watch closes when the credential ends: the key revoked, the token expired (jobs/watch-hub.ts).
+    if (this.caller.keyId) headers.set("x-kiln-key-id", this.caller.keyId);
+    if (this.caller.expiresAt !== undefined) headers.set("x-kiln-expires", String(this.caller.expiresAt));
     const response = await jobStub(this.env, id).fetch("https://job/watch", { headers });
     if (response.status === 404) throw jobNotFound(id);
     return response;
@@ -148,7 +151,7 @@ export class JobService {
     this.caller.authorize("jobs:get", `jobs/${id}`);
     // Existence in this org is all that is asked: spec() answers it without rendering the job.
     if (!(await jobStub(this.env, id).spec(this.caller.orgId))) throw jobNotFound(id);
-    const minted = await mintWatchToken(this.env, id, this.caller.orgId);
+    const minted = await mintWatchToken(this.env, id, this.caller.orgId, this.caller.keyId);
     const watchUrl = new URL(`${baseUrl.replace(/\/+$/, "")}/jobs/${id}/watch?token=${encodeURIComponent(minted.token)}`);
     return { ...minted, watch_url: watchUrl.toString().replace(/^http/, "ws") };
   }

@@ -9,13 +9,37 @@ export function watchEvent(event: WatchEventName, job: JobView): string {
 
 const encoder = new TextEncoder();
 
+/** The credential a watcher opened its Watch with: the API key it stands on, and when it ends (unix s). */
+export interface WatchCredential {
+  keyId?: string;
+  expires?: number;
+}
+
+/** The close codes (private range) a Watch ends with when its credential does. */
+export const WATCH_CLOSE = {
+  expired: { code: 4001, reason: "watch token expired" },
+  revoked: { code: 4003, reason: "api key revoked" },
+} as const;
+
+/** Which of these API keys no longer stand (revoked or gone). */
+export type LapsedKeys = (keyIds: string[]) => Promise<Set<string>>;
+
+/** The credential the job service passed along with the watch request. */
+export function watchCredential(request: Request): WatchCredential {
+  const keyId = request.headers.get("x-kiln-key-id") ?? undefined;
+  const expiresText = request.headers.get("x-kiln-expires");
+  const expires = expiresText && /^\d{1,12}$/.test(expiresText) ? Number(expiresText) : undefined;
+  return { ...(keyId ? { keyId } : {}), ...(expires !== undefined ? { expires } : {}) };
+}
+
 /**
  * The job's watchers: WebSockets accepted through the hibernation API (they survive
- * the DO being evicted between events) and NDJSON streams (held in memory; a stream
- * keeps its DO alive while it is open). Both get the same events.
+ * the DO being evicted between events; each keeps its credential as its attachment)
+ * and NDJSON streams (held in memory; a stream keeps its DO alive while it is open).
+ * Both get the same events, and both end when their credential does.
  */
 class Watchers {
-  private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  private readonly streams = new Map<WritableStreamDefaultWriter<Uint8Array>, WatchCredential>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -23,20 +47,62 @@ class Watchers {
     return this.ctx.getWebSockets().length + this.streams.size;
   }
 
-  acceptSocket(first: string): Response {
+  acceptSocket(first: string, credential: WatchCredential): Response {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
+    pair[1].serializeAttachment(credential);
     pair[1].send(first);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  openStream(first: string, closeAfter: boolean): Response {
+  openStream(first: string, closeAfter: boolean, credential: WatchCredential): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     void writer.write(encoder.encode(`${first}\n`));
     if (closeAfter) void writer.close();
-    else this.streams.add(writer);
+    else this.streams.set(writer, credential);
     return new Response(readable, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" } });
+  }
+
+  private credentials(): { credential: WatchCredential; close: (how: { code: number; reason: string }) => void }[] {
+    // A socket already closing is done with: counting it would re-arm the alarm for a past expiry.
+    const sockets = this.ctx.getWebSockets().filter((socket) => socket.readyState === WebSocket.OPEN).map((socket) => ({
+      credential: (socket.deserializeAttachment() ?? {}) as WatchCredential,
+      close: (how: { code: number; reason: string }) => {
+        try {
+          socket.close(how.code, how.reason);
+        } catch {
+          // already closing
+        }
+      },
+    }));
+    const streams = [...this.streams].map(([writer, credential]) => ({
+      credential,
+      close: () => {
+        this.streams.delete(writer);
+        writer.close().catch(() => undefined);
+      },
+    }));
+    return [...sockets, ...streams];
+  }
+
+  /** The earliest moment (ms) a watcher's credential ends, or null. */
+  earliestExpiry(): number | null {
+    const ends = this.credentials().flatMap(({ credential }) => (credential.expires === undefined ? [] : [credential.expires * 1000]));
+    return ends.length ? Math.min(...ends) : null;
+  }
+
+  /** Closes every watcher whose token has expired or whose key no longer stands. */
+  async closeLapsed(now: number, lapsedKeys: LapsedKeys): Promise<void> {
+    const open = [];
+    for (const watcher of this.credentials()) {
+      if (watcher.credential.expires !== undefined && watcher.credential.expires * 1000 <= now) watcher.close(WATCH_CLOSE.expired);
+      else open.push(watcher);
+    }
+    const keyIds = [...new Set(open.flatMap(({ credential }) => (credential.keyId ? [credential.keyId] : [])))];
+    if (keyIds.length === 0) return;
+    const lapsed = await lapsedKeys(keyIds);
+    for (const watcher of open) if (watcher.credential.keyId && lapsed.has(watcher.credential.keyId)) watcher.close(WATCH_CLOSE.revoked);
   }
 
   broadcast(line: string, close: boolean): void {
@@ -48,7 +114,7 @@ class Watchers {
         // a socket that is already closing
       }
     }
-    for (const writer of this.streams) {
+    for (const writer of this.streams.keys()) {
       writer.write(encoder.encode(`${line}\n`)).catch(() => this.streams.delete(writer));
       if (close) {
         writer.close().catch(() => undefined);
@@ -66,6 +132,12 @@ export const HEARTBEAT_MS = 30_000;
  * out at once (and `completed`, closing the watch, on a terminal one), progress at most
  * every PROGRESS_DEBOUNCE_MS, a heartbeat every HEARTBEAT_MS. It reads the job only
  * through `present`, so it never changes it.
+ *
+ * A watcher's credential is checked before every broadcast and heartbeat (one D1 read
+ * of its keys' standing, `lapsedKeys`), and the shell's alarm is armed for the earliest
+ * token expiry: an expired token's watcher is closed at its expiry (4001), a revoked
+ * key's at the next event or heartbeat (4003, within HEARTBEAT_MS when the job is
+ * quiet), and neither is sent anything after.
  */
 export class WatchHub {
   private readonly watchers: Watchers;
@@ -79,6 +151,7 @@ export class WatchHub {
     ctx: DurableObjectState,
     private readonly present: (job: JobState) => Promise<JobView>,
     job: JobState | null,
+    private readonly lapsedKeys: LapsedKeys,
   ) {
     this.watchers = new Watchers(ctx);
     // Watchers (hibernated sockets) have seen the state as it was when this instance
@@ -91,26 +164,34 @@ export class WatchHub {
   async open(request: Request, job: JobState): Promise<Response> {
     const view = await this.present(job);
     const done = terminalStatuses.includes(job.status);
+    const credential = watchCredential(request);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      const response = this.watchers.acceptSocket(watchEvent("snapshot", view));
+      const response = this.watchers.acceptSocket(watchEvent("snapshot", view), credential);
       if (done) this.watchers.broadcast(watchEvent("completed", view), true);
       return response;
     }
-    if (done) return this.watchers.openStream(`${watchEvent("snapshot", view)}\n${watchEvent("completed", view)}`, true);
-    return this.watchers.openStream(watchEvent("snapshot", view), false);
+    if (done) return this.watchers.openStream(`${watchEvent("snapshot", view)}\n${watchEvent("completed", view)}`, true, credential);
+    return this.watchers.openStream(watchEvent("snapshot", view), false, credential);
   }
 
-  /** When the next heartbeat is owed, or null when nobody watches a live job. */
+  /** When the next heartbeat or token expiry is owed, or null when nobody watches a live job. */
   nextHeartbeatAt(job: JobState, now: number): number | null {
     if (this.watchers.count === 0 || terminalStatuses.includes(job.status)) return null;
-    return Math.max(now, this.lastHeartbeatAt) + HEARTBEAT_MS;
+    return Math.min(Math.max(now, this.lastHeartbeatAt) + HEARTBEAT_MS, this.watchers.earliestExpiry() ?? Infinity);
   }
 
-  /** Sends a heartbeat if one is (nearly) due. */
+  /** Closes the watchers whose credential has ended, then sends a heartbeat if one is (nearly) due. */
   async heartbeat(job: JobState, now: number): Promise<void> {
+    await this.watchers.closeLapsed(now, this.lapsedKeys);
     if (this.watchers.count === 0 || now - this.lastHeartbeatAt < HEARTBEAT_MS - 1_000) return;
     this.lastHeartbeatAt = now;
-    this.watchers.broadcast(watchEvent("heartbeat", await this.present(job)), false);
+    await this.send(watchEvent("heartbeat", await this.present(job)), false);
+  }
+
+  /** Broadcasts to the watchers whose credential still stands. */
+  private async send(line: string, close: boolean): Promise<void> {
+    await this.watchers.closeLapsed(Date.now(), this.lapsedKeys);
+    this.watchers.broadcast(line, close);
   }
 
   /** Tells watchers what changed since they were last told. */
@@ -130,7 +211,7 @@ export class WatchHub {
       this.broadcasting = this.broadcasting
         .then(async () => {
           const view = await this.present(job);
-          this.watchers.broadcast(watchEvent("status_change", view), false);
+          await this.send(watchEvent("status_change", view), false);
           if (done) this.watchers.broadcast(watchEvent("completed", view), true);
         })
         .catch((err) => logFailure(job.id, err));
@@ -145,7 +226,7 @@ export class WatchHub {
       this.notified.progress = current.progress;
       this.notified.at = Date.now();
       this.broadcasting = this.broadcasting
-        .then(async () => this.watchers.broadcast(watchEvent("progress", await this.present(current)), false))
+        .then(async () => this.send(watchEvent("progress", await this.present(current)), false))
         .catch((err) => logFailure(current.id, err));
     }, wait);
   }

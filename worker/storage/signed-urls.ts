@@ -10,11 +10,14 @@ import { FORBIDDEN_CHARS, encodeKeyPath, keyProblem, prefixProblem } from "./key
  *
  * - object scope, one key and one method:
  *   `/storage/<key>?method=GET|PUT&expires=<unix s>[&max=<bytes>][&ctype=<type>]&sig=<b64url>`
- * - prefix scope, GET only, any key under a prefix ending in "/":
+ * - prefix scope, GET only, any key that begins with a signed prefix:
  *   `/storage/p/<expires>/<depth>/<sig>/<prefix segments…>/<rest of key>`
  *   The signature sits in the path because players resolve playlist entries relative
- *   to the playlist's URL, which drops the query string; `depth` says how many of the
- *   key's segments make up the signed prefix.
+ *   to the playlist's URL, which drops the query string. The prefix is a folder (ending
+ *   in "/"; `depth` is its number of segments) or a folder and a file-name stem
+ *   (`depth` is `<segments>.<stem length>`: "jobs/j/out_1." reaches a thumbnail set's
+ *   `out_1.001.jpg`… or a storyboard's sprite sheet beside it, and nothing else of the
+ *   job). A whole job's folder is never a prefix: it would reach every output of the job.
  *
  * A URL with a `sig` query parameter is always object scope, so an object key that
  * happens to begin with "p/" stays addressable. An object-scope PUT may name one part of
@@ -37,8 +40,9 @@ export interface SignOptions {
   /** PUT only: the Content-Type the upload must declare. */
   contentType?: string;
   /**
-   * GET only: "prefix" lets the URL also reach every key under `prefix` (default: the
-   * key's directory, e.g. "jobs/j/out/" for "jobs/j/out/master.m3u8").
+   * GET only: "prefix" lets the URL also reach every key that begins with `prefix`, a
+   * folder ending in "/" or a folder and a file-name stem (default: the key's directory,
+   * e.g. "jobs/j/out/" for "jobs/j/out/master.m3u8").
    */
   scope?: "object" | "prefix";
   prefix?: string;
@@ -56,7 +60,7 @@ export interface StorageClaims {
   scope: "object" | "prefix";
   /** The key the request addresses. */
   key: string;
-  /** Prefix scope: the signed prefix (ends in "/"). */
+  /** Prefix scope: the signed prefix (a folder ending in "/", or a folder and a stem). */
   prefix?: string;
   /** Unix seconds. */
   expires: number;
@@ -73,6 +77,30 @@ export const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
 const MAX_CONTENT_TYPE_LENGTH = 255;
 const CANONICAL_VERSION = "KILN-STORAGE-V1";
 const PREFIX_MARKER = "p";
+const JOB_FOLDER = /^jobs\/[^/]+\/$/;
+
+/**
+ * Why `prefix` cannot be signed: not a folder ("a/b/") or a folder and a stem
+ * ("a/b/out_1."), or a whole job's folder. Null when it can.
+ */
+function signablePrefixProblem(prefix: string): string | null {
+  if (typeof prefix !== "string") return "prefix must be a string";
+  const cut = prefix.lastIndexOf("/");
+  if (cut < 1) return "prefix must hold a folder";
+  const folderIssue = prefixProblem(prefix.slice(0, cut + 1));
+  if (folderIssue) return folderIssue;
+  if (cut < prefix.length - 1 && keyProblem(prefix) !== null) return "the file-name stem is not a valid key segment";
+  if (JOB_FOLDER.test(prefix)) return "a job's whole folder reaches all of its outputs; sign an output's folder or stem";
+  return null;
+}
+
+/** The `depth` path segment: the folder's segment count, and the stem's length when there is one. */
+function depthOf(prefix: string): string {
+  const cut = prefix.lastIndexOf("/");
+  const segments = prefix.slice(0, cut).split("/").length;
+  const stem = prefix.length - cut - 1;
+  return stem === 0 ? String(segments) : `${segments}.${stem}`;
+}
 
 interface Canonical {
   method: StorageMethod;
@@ -126,12 +154,11 @@ export async function signStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" | "
   if (scope === "prefix") {
     if (method !== "GET") throw new StorageSigningError("prefix scope is for GET only");
     const prefix = options.prefix ?? key.slice(0, key.lastIndexOf("/") + 1);
-    const prefixIssue = prefixProblem(prefix);
+    const prefixIssue = signablePrefixProblem(prefix);
     if (prefixIssue) throw new StorageSigningError(`invalid prefix ${JSON.stringify(prefix)}: ${prefixIssue}`);
     if (!key.startsWith(prefix)) throw new StorageSigningError(`key ${JSON.stringify(key)} is not under prefix ${JSON.stringify(prefix)}`);
-    const depth = prefix.split("/").length - 1;
     const sig = await sign(secret, { method, scope, subject: prefix, expires });
-    return `${base}/storage/${PREFIX_MARKER}/${expires}/${depth}/${sig}/${encodeKeyPath(key)}`;
+    return `${base}/storage/${PREFIX_MARKER}/${expires}/${depthOf(prefix)}/${sig}/${encodeKeyPath(key)}`;
   }
   if (scope !== "object") throw new StorageSigningError(`unknown scope ${String(scope)}`);
   if (options.prefix !== undefined) throw new StorageSigningError("prefix needs scope: \"prefix\"");
@@ -233,10 +260,13 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
     if (!segments || segments[0] !== PREFIX_MARKER || segments.length < 5) return invalid("The URL carries no signature");
     const [, expiresText, depthText, sig, ...keySegments] = segments as [string, string, string, string, ...string[]];
     const expires = parseIntStrict(expiresText);
-    const depth = parseIntStrict(depthText);
-    if (expires === null || depth === null || depth < 1 || depth >= keySegments.length) return invalid("Malformed prefix-scoped URL");
+    const [segmentText, stemText, ...extra] = depthText.split(".");
+    const depth = parseIntStrict(segmentText ?? null);
+    const stem = stemText === undefined ? 0 : parseIntStrict(stemText);
+    if (expires === null || depth === null || stem === null || extra.length > 0 || depth < 1 || depth >= keySegments.length) return invalid("Malformed prefix-scoped URL");
+    if (stemText !== undefined && (stem < 1 || stem > keySegments[depth]!.length)) return invalid("Malformed prefix-scoped URL");
     key = keySegments.join("/");
-    const prefix = keySegments.slice(0, depth).join("/") + "/";
+    const prefix = keySegments.slice(0, depth).join("/") + "/" + keySegments[depth]!.slice(0, stem);
     sigText = sig;
     canonical = { method: "GET", scope: "prefix", subject: prefix, expires };
   }
@@ -246,7 +276,8 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
   if (!sigBytes) return invalid("Malformed signature");
   const problem = keyProblem(key);
   if (problem) return invalid(`Invalid storage key: ${problem}`);
-  if (canonical.scope === "prefix" && prefixProblem(canonical.subject)) return invalid("Invalid signed prefix");
+  // Also refuses the job-wide prefixes signed before outputs were scoped to themselves.
+  if (canonical.scope === "prefix" && signablePrefixProblem(canonical.subject)) return invalid("Invalid signed prefix");
 
   const secret = signingSecret(env);
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), sigBytes, new TextEncoder().encode(canonicalString(canonical)));
