@@ -33,11 +33,25 @@ export const awkwardString = fc.oneof(
 
 /** A value for a JSON Schema (OpenAPI 3.1), with `$ref`s resolved against `components`. */
 export function fromSchema(schema: JsonSchema, components: Record<string, JsonSchema>, depth = 0): fc.Arbitrary<Json> {
+  const byDepth = built.get(schema) ?? new Map<number, fc.Arbitrary<Json>>();
+  built.set(schema, byDepth);
+  const known = byDepth.get(depth);
+  if (known) return known;
+  const arbitrary = buildFromSchema(schema, components, depth);
+  byDepth.set(depth, arbitrary);
+  return arbitrary;
+}
+
+/** Arbitraries already built, per schema node and depth: building them (regexes above all) costs more than sampling. */
+const built = new WeakMap<JsonSchema, Map<number, fc.Arbitrary<Json>>>();
+
+function buildFromSchema(schema: JsonSchema, components: Record<string, JsonSchema>, depth: number): fc.Arbitrary<Json> {
   if (depth > MAX_DEPTH) return fc.constant(null);
   const next = (s: JsonSchema) => fromSchema(s, components, depth + 1);
   if (schema.$ref) {
     const name = String(schema.$ref).replace(/^#\/components\/schemas\//, "");
-    return components[name] ? fc.constant(null).chain(() => fromSchema(components[name]!, components, depth + 1)) : jsonValue;
+    const target = components[name];
+    return target ? fromSchema(target, components, depth + 1) : jsonValue;
   }
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as Json[]));
