@@ -35,6 +35,7 @@ export const errorCodes = [
   "invalid_state",
   "idempotency_conflict",
   "payload_too_large",
+  "job_too_large",
   "length_required",
   "signature_invalid",
   "signature_expired",

@@ -15,6 +15,7 @@ import type { JobDO } from "./job-do";
 import { type JobListQuery, listJobs } from "./job-list";
 import type { Dialect } from "./dialects";
 import { type JobSpec, type RequestedJob, storageFields, toJobSpec } from "./job-spec";
+import { assertJobFits } from "./job-size";
 import { jobNotFound, jobStub } from "./job-stub";
 import { type JobStatus, jobStatuses } from "./model";
 import type { TaskLogView } from "./task-log";
@@ -181,6 +182,7 @@ export class JobService {
     spec: JobSpec,
     options: { idempotencyKey: string | null; resubmittedFrom: string | null; requestHash: string },
   ): Promise<CreateOutcome> {
+    assertJobFits(spec);
     const orgId = this.caller.orgId;
     const jobId = await newJobId(orgId, options.idempotencyKey);
     return jobStub(this.env, jobId).create({ jobId, orgId, spec, ...options });

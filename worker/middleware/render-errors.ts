@@ -32,6 +32,8 @@ export function toApiError(err: Error, requestId: string): ApiError {
     // Hono raises these for bodies it cannot parse before any schema runs.
     if (err.status === 400) return new ApiError(400, "invalid_json", "Request body is not valid JSON");
     if (err.status === 413) return payloadTooLarge();
+    // @hono/zod-openapi's media-type gate, for a JSON type json-only lets through that the route's declared type does not match (`application/JSON`).
+    if (err.status === 415) return new ApiError(415, "unsupported_media_type", "Send the request body as application/json");
   }
   console.error(JSON.stringify({ level: "error", request_id: requestId, message: err.message, stack: err.stack }));
   return new ApiError(500, "internal_error", "Internal error");

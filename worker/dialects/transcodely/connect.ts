@@ -77,6 +77,7 @@ export function connectCodeFor(err: ApiError): ConnectCode {
     case "origin_unreachable":
       return "failed_precondition";
     case "payload_too_large":
+    case "job_too_large":
       return "resource_exhausted";
     case "internal_error":
       return "internal";
