@@ -233,12 +233,14 @@ export function buildCorpus(dir: string): BadMedia[] {
   const faststart = readFileSync(at("faststart.mp4"));
   const list: BadMedia[] = [];
   const add = (name: string, what: string, file: string, expect: BadMedia["expect"]) => list.push({ name, what, file, expect });
-  const unreadable = { video: "input_unreadable", audio: "input_unreadable", image: "input_unreadable", outputs: "input_unreadable" };
+  // Each file goes through two job kinds (three for the playlist), spread so every kind
+  // meets every kind of damage somewhere: a run costs about 2 s, with the job after it.
+  const unreadable = (...kinds: JobKind[]) => Object.fromEntries(kinds.map((k) => [k, "input_unreadable"]));
 
-  add("zero-bytes", "an empty file", write("empty.mp4", Buffer.alloc(0)), { ...unreadable, style: "input_unreadable" });
-  add("random-bytes", "64 KiB of random bytes", write("random.mp4", randomBytes(64 * 1024)), { ...unreadable, style: "input_unreadable" });
+  add("zero-bytes", "an empty file", write("empty.mp4", Buffer.alloc(0)), unreadable("video", "style"));
+  add("random-bytes", "64 KiB of random bytes", write("random.mp4", randomBytes(64 * 1024)), unreadable("audio", "outputs"));
   for (const pct of [10, 50, 90]) {
-    add(`truncated-${pct}`, `an MP4 (index at the end) cut at ${pct} %`, write(`cut${pct}.mp4`, base.subarray(0, Math.floor((base.length * pct) / 100))), unreadable);
+    add(`truncated-${pct}`, `an MP4 (index at the end) cut at ${pct} %`, write(`cut${pct}.mp4`, base.subarray(0, Math.floor((base.length * pct) / 100))), unreadable(pct === 50 ? "audio" : "video", pct === 90 ? "image" : "outputs"));
   }
   for (const pct of [50, 90]) {
     add(`faststart-truncated-${pct}`, `a faststart MP4 cut at ${pct} % (its index intact)`, write(`fcut${pct}.mp4`, faststart.subarray(0, Math.floor((faststart.length * pct) / 100))), {
@@ -248,23 +250,23 @@ export function buildCorpus(dir: string): BadMedia[] {
   }
 
   // No moov: the file ends where its index would start (ffmpeg's default layout puts it last).
-  add("moov-missing", "an MP4 whose moov box is gone", write("nomoov.mp4", base.subarray(0, findBox(base, ["moov"]).start)), unreadable);
+  add("moov-missing", "an MP4 whose moov box is gone", write("nomoov.mp4", base.subarray(0, findBox(base, ["moov"]).start)), unreadable("video", "audio"));
 
   // The mdat declares a 64-bit size of 2^62 bytes.
   const mdat = findBox(base, ["mdat"]);
   const hugeBox = Buffer.concat([base.subarray(0, mdat.start), Buffer.from([0, 0, 0, 1]), Buffer.from("mdat", "latin1"), Buffer.alloc(8), base.subarray(mdat.start + 8)]);
   hugeBox.writeBigUInt64BE(1n << 62n, mdat.start + 8);
-  add("enormous-box", "an MP4 whose mdat declares 2^62 bytes", write("hugebox.mp4", hugeBox), unreadable);
+  add("enormous-box", "an MP4 whose mdat declares 2^62 bytes", write("hugebox.mp4", hugeBox), unreadable("image", "outputs"));
 
   // A WebM and an MP3 under the wrong names: only their content counts, and neither has video.
   ffmpeg(["-f", "lavfi", "-i", tone, "-c:a", "libopus", "-f", "webm", at("opus-webm.mp4")]);
-  add("webm-named-mp4", "an audio-only WebM named .mp4", at("opus-webm.mp4"), { video: "input_no_video", image: "input_no_video", outputs: "input_no_video" });
+  add("webm-named-mp4", "an audio-only WebM named .mp4", at("opus-webm.mp4"), { video: "input_no_video", outputs: "input_no_video" });
   ffmpeg(["-f", "lavfi", "-i", tone, "-c:a", "libmp3lame", "-f", "mp3", at("mp3.mov")]);
-  add("mp3-named-mov", "an MP3 named .mov", at("mp3.mov"), { video: "input_no_video", image: "input_no_video", style: "input_no_video" });
+  add("mp3-named-mov", "an MP3 named .mov", at("mp3.mov"), { image: "input_no_video", style: "input_no_video" });
 
   // 1×1: the smallest picture, which no 4:2:0 encode can take.
   ffmpeg(["-f", "lavfi", "-i", "color=c=red:size=16x16:rate=25:duration=1", "-vf", "scale=1:1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", at("1x1.mp4")]);
-  add("frame-1x1", "a 1×1 video", at("1x1.mp4"), { video: "input_unreadable", image: "input_unreadable", outputs: "input_unreadable" });
+  add("frame-1x1", "a 1×1 video", at("1x1.mp4"), unreadable("video", "image"));
 
   add("png-16384", "a 16384×16384 PNG (about 300 KB, 256 MiB decoded)", write("huge.png", blackPng(16384)), { video: "input_too_large", image: "input_too_large" });
 
@@ -275,7 +277,7 @@ export function buildCorpus(dir: string): BadMedia[] {
     "h264-sps-16384",
     "a one-frame raw H.264 stream whose SPS declares 16384×16384",
     write("huge-sps.h264", Buffer.concat(annexB.flatMap((nal) => [Buffer.from([0, 0, 0, 1]), nal]))),
-    { video: "input_too_large", image: "input_too_large", outputs: "input_too_large", style: "input_too_large" },
+    { outputs: "input_too_large", style: "input_too_large" },
   );
 
   // A decompression bomb: two 64×64 frames six hours apart at a declared 1000 fps, so a constant-rate encode makes 21.6 million.
@@ -285,7 +287,7 @@ export function buildCorpus(dir: string): BadMedia[] {
   add("gif-huge-canvas", "a 40-byte GIF with a 65535×65535 canvas", write("canvas.gif", gifWithCanvas(65535, 65535)), { video: "input_too_large", image: "input_too_large" });
 
   ffmpeg(["-f", "lavfi", "-i", tone, "-c:a", "aac", at("tone.m4a")]);
-  add("audio-only-to-video", "an AAC-only M4A", at("tone.m4a"), { video: "input_no_video", image: "input_no_video", outputs: "input_no_video", style: "input_no_video" });
+  add("audio-only-to-video", "an AAC-only M4A", at("tone.m4a"), { video: "input_no_video", style: "input_no_video" });
   ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", at("still.png")]);
   add("image-to-audio", "a PNG still", at("still.png"), { audio: "input_unreadable", video: "input_no_video" });
 
@@ -295,20 +297,20 @@ export function buildCorpus(dir: string): BadMedia[] {
   const durationAt = longMkv.indexOf(Buffer.from([0x44, 0x89, 0x88]));
   if (durationAt < 0) throw new Error("no 8-byte Duration element");
   longMkv.writeDoubleBE(10 * 3600 * 1000, durationAt + 3);
-  add("ten-hour-header", "a 1 s Matroska whose header says 10 hours", write("tenhours.mkv", longMkv), { video: "input_unreadable", audio: "input_unreadable", outputs: "input_unreadable" });
+  add("ten-hour-header", "a 1 s Matroska whose header says 10 hours", write("tenhours.mkv", longMkv), unreadable("video", "audio"));
 
   // Flipped bytes in the middle of every video sample after the first: the container is fine, the H.264 is not.
   const corrupt = Buffer.from(base);
   const mdatBox = findBox(corrupt, ["mdat"]);
   for (let i = mdatBox.start + 4096; i < mdatBox.end; i += 97) corrupt[i] = corrupt[i]! ^ 0xff;
-  add("corrupt-h264", "an MP4 whose H.264 samples have bytes flipped every 97 bytes past the first 4 KiB", write("corrupt.mp4", corrupt), { video: "input_unreadable", outputs: "input_unreadable" });
+  add("corrupt-h264", "an MP4 whose H.264 samples have bytes flipped every 97 bytes past the first 4 KiB", write("corrupt.mp4", corrupt), unreadable("video", "outputs"));
 
   // 100 tracks: one picture and 99 tones.
   const many = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1", "-f", "lavfi", "-i", "sine=duration=1:sample_rate=8000"];
   const maps = ["-map", "0:v"];
   for (let i = 0; i < 99; i++) maps.push("-map", "1:a");
   ffmpeg([...many, ...maps, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", at("tracks100.mkv")]);
-  add("mkv-100-tracks", "a Matroska with 100 tracks", at("tracks100.mkv"), { video: "input_too_large", audio: "input_too_large", outputs: "input_too_large" });
+  add("mkv-100-tracks", "a Matroska with 100 tracks", at("tracks100.mkv"), { audio: "input_too_large", outputs: "input_too_large" });
 
   // An edit list that starts the video 1000 s into media that lasts 2 s.
   ffmpeg(["-f", "lavfi", "-i", video, "-c:v", "libx264", "-preset", "veryfast", "-g", "25", at("bframes.mp4")]);
@@ -319,35 +321,35 @@ export function buildCorpus(dir: string): BadMedia[] {
   const timescale = edited.readUInt32BE(mdhd.start + 20);
   if (edited[elst.start + 8] !== 0) throw new Error("expected a version 0 elst");
   edited.writeInt32BE(timescale * 1000, elst.start + 20);
-  add("editlist-past-end", "an MP4 whose edit list starts 1000 s into 2 s of media", write("editlist.mp4", edited), { video: "input_unreadable", outputs: "input_unreadable", image: "input_unreadable" });
+  add("editlist-past-end", "an MP4 whose edit list starts 1000 s into 2 s of media", write("editlist.mp4", edited), unreadable("video", "image"));
 
   // An MP4 with no tracks: every trak box renamed free, the rest intact.
   const noTracks = Buffer.from(base);
   const moovBox = findBox(noTracks, ["moov"]);
   for (const b of boxes(noTracks, moovBox.start + 8, moovBox.end)) if (b.type === "trak") noTracks.write("free", b.start + 4, "latin1");
-  add("no-streams", "an MP4 whose tracks are all gone (renamed free)", write("nostreams.mp4", noTracks), { ...unreadable, style: "input_unreadable" });
+  add("no-streams", "an MP4 whose tracks are all gone (renamed free)", write("nostreams.mp4", noTracks), unreadable("audio", "style"));
 
   write("subs.srt", "1\n00:00:00,000 --> 00:00:01,000\nhello\n");
   ffmpeg(["-i", at("subs.srt"), "-c:s", "subrip", at("subs-only.mkv")]);
-  add("subtitle-only", "a Matroska with one subtitle track", at("subs-only.mkv"), { video: "input_unreadable", audio: "input_unreadable", outputs: "input_unreadable" });
+  add("subtitle-only", "a Matroska with one subtitle track", at("subs-only.mkv"), unreadable("video", "audio"));
 
   // A video track with no samples: ffmpeg writes the track and an empty index.
   ffmpeg(["-f", "lavfi", "-i", video, "-frames:v", "0", "-c:v", "libx264", at("zero-duration.mp4")]);
-  add("zero-duration", "an MP4 whose video track has no samples", at("zero-duration.mp4"), unreadable);
+  add("zero-duration", "an MP4 whose video track has no samples", at("zero-duration.mp4"), unreadable("image", "outputs"));
 
   // A time scale of 0 makes every timestamp a division by zero.
   const nan = readFileSync(at("base.mp4"));
   const nanTrak = videoTrak(nan);
   nan.writeUInt32BE(0, findBox(nan, ["mdia", "mdhd"], nanTrak.start + 8, nanTrak.end).start + 20);
   nan.writeUInt32BE(0, findBox(nan, ["moov", "mvhd"]).start + 20);
-  add("nan-timestamps", "an MP4 whose movie and video time scales are 0", write("nan.mp4", nan), { video: "input_unreadable", outputs: "input_unreadable" });
+  add("nan-timestamps", "an MP4 whose movie and video time scales are 0", write("nan.mp4", nan), unreadable("video", "outputs"));
 
   // Sample durations of -2^31 ticks: every timestamp after the first goes backwards.
   const negative = readFileSync(at("base.mp4"));
   const negTrak = videoTrak(negative);
   const stts = findBox(negative, ["mdia", "minf", "stbl", "stts"], negTrak.start + 8, negTrak.end);
   for (let entry = 0, n = negative.readUInt32BE(stts.start + 12); entry < n; entry++) negative.writeInt32BE(-(2 ** 31), stts.start + 16 + entry * 8 + 4);
-  add("negative-timestamps", "an MP4 whose video sample durations are negative", write("negative.mp4", negative), { video: "input_unreadable", outputs: "input_unreadable" });
+  add("negative-timestamps", "an MP4 whose video sample durations are negative", write("negative.mp4", negative), unreadable("video", "outputs"));
 
   // A WAV of 1 s whose header claims 2 GiB of samples at a rate of 0 Hz.
   ffmpeg(["-f", "lavfi", "-i", "sine=duration=1:sample_rate=48000", "-c:a", "pcm_s16le", at("short.wav")]);
@@ -357,19 +359,19 @@ export function buildCorpus(dir: string): BadMedia[] {
   wav.writeUInt32LE(0x7ffffff0, 4);
   wav.writeUInt32LE(0, fmt + 12);
   wav.writeUInt32LE(0x7ffffff0, data + 4);
-  add("wav-lying-header", "a 1 s WAV whose header claims 2 GiB of samples at 0 Hz", write("lying.wav", wav), { audio: "input_unreadable", video: "input_unreadable" });
+  add("wav-lying-header", "a 1 s WAV whose header claims 2 GiB of samples at 0 Hz", write("lying.wav", wav), unreadable("audio", "video"));
 
   // A playlist naming segments by absolute path: read from the job's directory, it would open files outside it.
   ffmpeg(["-f", "lavfi", "-i", video, "-c:v", "libx264", "-preset", "ultrafast", "-f", "hls", "-hls_time", "1", "-hls_segment_filename", at("seg%d.ts"), at("generated.m3u8")]);
   const playlist = readFileSync(at("generated.m3u8"), "utf8").replace(/^seg(\d+)\.ts$/gm, (name) => at(name));
-  add("hls-playlist", "an HLS playlist whose segments are absolute paths on the encoder", write("playlist.m3u8", playlist), { ...unreadable, style: "input_unreadable" });
+  add("hls-playlist", "an HLS playlist whose segments are absolute paths on the encoder", write("playlist.m3u8", playlist), unreadable("video", "audio", "style"));
 
-  add("text-file", "a plain text file", write("notes.txt", "These are meeting notes, not a video.\n".repeat(40)), { ...unreadable, style: "input_unreadable" });
+  add("text-file", "a plain text file", write("notes.txt", "These are meeting notes, not a video.\n".repeat(40)), unreadable("image", "style"));
   add(
     "html-error-page",
     "an origin's HTML 404 page saved as the input",
     write("error.mp4", "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n"),
-    { ...unreadable, style: "input_unreadable" },
+    unreadable("audio", "outputs"),
   );
   return list;
 }

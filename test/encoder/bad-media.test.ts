@@ -118,6 +118,16 @@ describe("bad media corpus", () => {
     for (const m of corpus) expect(Object.keys(m.expect).length, m.name).toBeGreaterThan(0);
   });
 
+  it("still fails a whole input longer than the order allows with input_too_large", async () => {
+    // The lying header's check (its data read first) must not turn a real length into damage.
+    const jobId = "job_over_duration";
+    const tooLong = { ...order(jobId, media.url("good.mp4"), "video"), limits: { max_duration_s: 1 } };
+    expect((await encoder.call("POST", "/work", tooLong)).status).toBe(202);
+    const failures = (await finished(jobId, "video")).filter(isFailure);
+    expect(failures.map((f) => f.error.code)).toEqual(["input_too_large"]);
+    expect(failures[0]!.error.message).toMatch(/lasts 2 s; the limit is 1 s/);
+  }, 120_000);
+
   it.each(runs.map((r) => [r.media.name, r.kind, r.code, r] as const))("%s as a %s job fails with %s, and the next job is served", async (name, kind, code, run) => {
     const jobId = `job_bad_${name.replace(/\W/g, "_")}_${kind}`;
     const url = media.url(`${name}/${path.basename(run.media.file)}`);
