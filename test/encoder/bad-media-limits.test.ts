@@ -1,7 +1,7 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { FfmpegCommand } from "../../encoder/ffmpeg/command";
 import { MAX_ALLOC_BYTES } from "../../encoder/ffmpeg/limits";
 import { fallsShort } from "../../encoder/ffmpeg/probe";
@@ -13,6 +13,7 @@ import { isInputDamage, runFfmpeg } from "../../encoder/ffmpeg/runner";
  */
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "kiln-run-limits-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const encode = (source: string, preset: string, durationS: number): FfmpegCommand => ({
   args: ["-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", preset, "-f", "mp4", "out.mp4"],
   outputs: ["out.mp4"],

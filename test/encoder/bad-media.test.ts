@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +40,7 @@ afterAll(async () => {
   await encoder?.close();
   await sink?.close();
   await media?.close();
+  rmSync(corpusDir, { recursive: true, force: true });
   if (measured.length === 0) return;
   const wall = Math.max(...measured.map((m) => m.wallS));
   const rss = Math.max(...measured.map((m) => m.rssMB));
