@@ -16,14 +16,13 @@ import { startEncoder, startMediaServer, startSink } from "./harness";
 const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-bad-media-work-"));
 process.env.KILN_WORK_DIR = workDir;
 
-let corpus: BadMedia[] = [];
 let media: Awaited<ReturnType<typeof startMediaServer>>;
 let sink: Awaited<ReturnType<typeof startSink>>;
 let encoder: Awaited<ReturnType<typeof startEncoder>>;
 
 // Built at collection time: it.each needs the list (the build takes ~15 s of ffmpeg).
 const corpusDir = mkdtempSync(path.join(os.tmpdir(), "kiln-bad-media-"));
-corpus = buildCorpus(corpusDir);
+const corpus: BadMedia[] = buildCorpus(corpusDir);
 const runs = corpus.flatMap((m) => (Object.entries(m.expect) as [JobKind, string][]).map(([kind, code]) => ({ media: m, kind, code })));
 
 beforeAll(async () => {
