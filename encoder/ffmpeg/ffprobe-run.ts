@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { PipelineError } from "../errors";
+import { maxAllocArgs } from "./limits";
 import { type ByteSource, feedStdin } from "./stdin-feed";
 
 /**
@@ -11,7 +12,7 @@ import { type ByteSource, feedStdin } from "./stdin-feed";
  * binary and a timeout become pipeline errors, and what it printed is returned.
  */
 
-export type ProbeFailureCode = "input_unreadable" | "input_no_video";
+export type ProbeFailureCode = "input_unreadable" | "input_no_video" | "input_too_large";
 
 /** A probe failure: a contract code and a message safe to show the user. */
 export class ProbeError extends PipelineError {
@@ -24,7 +25,7 @@ export class ProbeError extends PipelineError {
 
 /** The streams-and-format description of `url`, which may open only `protocols`. */
 export function describeArgv(protocols: string, url: string): string[] {
-  return ["-v", "error", "-protocol_whitelist", protocols, "-print_format", "json", "-show_format", "-show_streams", url];
+  return ["-v", "error", ...maxAllocArgs(), "-protocol_whitelist", protocols, "-print_format", "json", "-show_format", "-show_streams", url];
 }
 
 export interface FfprobeRunOptions {

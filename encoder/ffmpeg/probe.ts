@@ -5,6 +5,7 @@ import { PipelineError } from "../errors";
 import type { SourceInfo } from "./command";
 import { type FfprobeRunOptions, PipeProbe, ProbeError, describeArgv, runProbe } from "./ffprobe-run";
 import { even } from "./framing";
+import { MAX_INPUT_STREAMS, MAX_PICTURE_PIXELS, MIN_PICTURE_SIDE, maxAllocArgs } from "./limits";
 import type { ByteSource } from "./stdin-feed";
 
 /**
@@ -32,7 +33,7 @@ export function ffprobeArgv(file: string): string[] {
 /** Decodes the first frame(s) of one stream: no output frame means the data does not decode. */
 export function headCheckArgv(file: string, streamIndex: number): string[] {
   return [
-    "-v", "error", "-protocol_whitelist", "file",
+    "-v", "error", ...maxAllocArgs(), "-protocol_whitelist", "file",
     "-select_streams", String(streamIndex), "-read_intervals", "%+#5",
     "-show_frames", "-show_entries", "frame=media_type", "-of", "csv=p=0",
     inputUrl(file),
@@ -42,7 +43,7 @@ export function headCheckArgv(file: string, streamIndex: number): string[] {
 /** Lists the packets from `fromS` to the end: a truncated file's packets stop short of its declared end. */
 export function tailCheckArgv(file: string, fromS: number): string[] {
   return [
-    "-v", "error", "-protocol_whitelist", "file",
+    "-v", "error", ...maxAllocArgs(), "-protocol_whitelist", "file",
     "-read_intervals", `${Math.max(0, fromS).toFixed(3)}%`,
     "-show_packets", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0",
     inputUrl(file),
@@ -94,6 +95,11 @@ const IMAGE_CODECS = new Set([
 /** Text rendered as pictures (the tty demuxer takes any .txt): ffprobe calls it video, it is not. */
 const TEXT_CODECS = new Set(["ansi", "bintext", "xbin", "idf"]);
 const TEXT_FORMATS = new Set(["tty", "bin", "xbin", "adf", "idf"]);
+/**
+ * Demuxers that read other files the input names (playlists, concatenation lists): read
+ * from the job's directory they could open any file of the encoder's the name points at.
+ */
+const REFERENCE_FORMATS = new Set(["hls", "dash", "concat", "imf"]);
 
 function num(value: unknown): number | null {
   if (typeof value === "number") return Number.isFinite(value) ? value : null;
@@ -159,8 +165,20 @@ export function parseProbe(json: unknown, fileSizeBytes: number, file = ""): Pro
   if (TEXT_FORMATS.has(formatName) || videos.some((s) => TEXT_CODECS.has(s.codec_name ?? ""))) {
     throw new ProbeError("input_unreadable", "The input is a text file, not audio, video or an image");
   }
+  if (REFERENCE_FORMATS.has(formatName)) {
+    throw new ProbeError("input_unreadable", `The input is a playlist (${formatName}) naming other files, not a media file: give one of its media files instead`);
+  }
+  if (streams.length > MAX_INPUT_STREAMS) {
+    throw new ProbeError("input_too_large", `The input has ${streams.length} streams; the limit is ${MAX_INPUT_STREAMS}`);
+  }
   const video = videos.find((s) => !!s.codec_name && (s.width ?? 0) > 0 && (s.height ?? 0) > 0);
   const audio = audios.find((s) => !!s.codec_name);
+  if (video && video.width! * video.height! > MAX_PICTURE_PIXELS) {
+    throw new ProbeError("input_too_large", `The input's picture is ${video.width}×${video.height}; the limit is ${MAX_PICTURE_PIXELS / 1e6} Mpx`);
+  }
+  if (video && Math.min(video.width!, video.height!) < MIN_PICTURE_SIDE) {
+    throw new ProbeError("input_unreadable", `The input's picture is ${video.width}×${video.height}, smaller than the ${MIN_PICTURE_SIDE}×${MIN_PICTURE_SIDE} an encode needs`);
+  }
   if (!video && videos.length > 0) {
     throw new ProbeError("input_unreadable", "The input's video stream uses a codec or format that cannot be decoded");
   }
@@ -292,6 +310,17 @@ function reason(stderr: string, file: string): string {
 }
 
 /**
+ * ffmpeg refuses a picture over its own size limit (about 268 Mpx) before any decode and
+ * describes the stream with no size, which on its own reads as an unknown codec: its
+ * log line tells the two apart. Returns that line, or null.
+ */
+function refusedPicture(stderr: string): string | null {
+  const size = /Picture size (\d+)x(\d+) is invalid/.exec(stderr);
+  if (size && Number(size[1]) > 0 && Number(size[2]) > 0) return `${size[1]}×${size[2]}`;
+  return /mb_width\/height overflow/.test(stderr) ? "its declared size overflows" : null;
+}
+
+/**
  * Probes `file` (relative to `cwd`, the job's working directory) and checks that it is
  * really readable: the first frame of the main stream decodes, and in containers that
  * declare their length up front (MP4/MOV, Matroska/WebM) the packets reach the end, which
@@ -332,6 +361,8 @@ async function describeStreams(file: string, cwd: string, options: ProbeOptions)
 
   // Through a pipe it reads front to back and is done after the first frames.
   const main = piped ? await (piped.warm ?? PipeProbe.start(options.ffprobe)).run(piped.bytes, options) : await runProbe(argv, cwd, options);
+  const refused = refusedPicture(main.stderr);
+  if (refused) throw new ProbeError("input_too_large", `The input's picture is too large to decode (${refused})`);
   if (main.code !== 0 || (piped && main.stderr.trim() !== "")) {
     const why = reason(main.stderr, file);
     throw new ProbeError("input_unreadable", `The input is not a media file ffmpeg can read${why ? ` (${why})` : ""}`);
@@ -385,7 +416,8 @@ function declaredEnd(raw: { streams?: RawStream[]; format?: RawFormat }, result:
 
 /** Whether media that reaches `reachedS` stops short of `expectedS`, beyond a frame or rounding's worth. */
 export function fallsShort(reachedS: number, expectedS: number): boolean {
-  return reachedS < expectedS - Math.max(1, expectedS * 0.01);
+  // 1 % bounded to 0.1–1 s: a fixed 1 s missed half of a 2 s file cut short.
+  return reachedS < expectedS - Math.min(1, Math.max(0.1, expectedS * 0.01));
 }
 
 async function tailCheck(file: string, cwd: string, end: number, options: ProbeOptions): Promise<void> {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
+import { MAX_RUN_RSS_BYTES, RSS_SAMPLE_MS, maxAllocArgs, residentBytes, runBudgetMs } from "./limits";
 import { StderrTail } from "./lines";
 import { ProgressParser } from "./progress";
 
@@ -15,6 +16,10 @@ export interface RunOptions {
    * instead of ending there, then gives up on them (and logs an error, see FfmpegOutcome).
    */
   growingInput?: GrowingInput;
+  /** Wall-clock time the run may take; by default runBudgetMs of the media it makes. */
+  budgetMs?: number;
+  /** Resident memory the run may reach; by default MAX_RUN_RSS_BYTES. */
+  maxRssBytes?: number;
 }
 
 export interface GrowingInput {
@@ -31,7 +36,7 @@ const KILL_GRACE_MS = 1_000;
  * read with the file protocol's `follow`.
  */
 export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
-  return ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y", ...whitelistInputs(command.args, growing)];
+  return ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y", ...maxAllocArgs(), ...whitelistInputs(command.args, growing)];
 }
 
 /** `args` with the file and pipe protocols whitelisted before every `-i` (and a growing input followed). */
@@ -61,8 +66,33 @@ export interface FfmpegOutcome {
    * bytes came too late).
    */
   loggedErrors: boolean;
+  /** The first line ffmpeg logged about input it could not demux or decode (see isInputDamage), if any. */
+  inputDamage: string | null;
 }
 
+/**
+ * What ffmpeg logs, at the error level, when the input's own data is bad: a damaged
+ * bitstream it concealed, a container it read past the end of, timestamps or time
+ * scales it had to make up. ffmpeg often goes on and exits 0 with an output made of
+ * guesses; the job treats these as a damaged input instead (input_unreadable).
+ */
+const INPUT_DAMAGE = [
+  /error while decoding/i,
+  /Invalid NAL unit/i,
+  /decode_slice_header error/,
+  /concealing \d+ (DC|AC|MV) errors/,
+  /Invalid data found when processing input/,
+  /partial file/,
+  /Packet corrupt/,
+  /Invalid (mvhd|mdhd) time scale/,
+  /non monotonically increasing dts/,
+  /Application provided (duration|invalid)/,
+];
+
+/** Whether a line ffmpeg logged says its input is damaged (see INPUT_DAMAGE). */
+export function isInputDamage(line: string): boolean {
+  return INPUT_DAMAGE.some((re) => re.test(line));
+}
 /**
  * Runs one ffmpeg command in its own process group. Cancelling sends SIGTERM to the
  * group and SIGKILL after a grace period, so ffmpeg and anything it spawned are gone
@@ -76,7 +106,10 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    const stderr = new StderrTail();
+    let inputDamage: string | null = null;
+    const stderr = new StderrTail((line) => {
+      if (inputDamage === null && isInputDamage(line)) inputDamage = line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, "").slice(0, 200);
+    });
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
@@ -95,20 +128,42 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
     };
     options.signal.addEventListener("abort", onAbort, { once: true });
 
+    // The bounds hold whatever the input declared: past either, the group is killed.
+    let overLimit: string | null = null;
+    const stopFor = (why: string) => {
+      overLimit ??= why;
+      killGroup("SIGKILL");
+    };
+    const budgetMs = options.budgetMs ?? runBudgetMs(command.durationS);
+    const maxRss = options.maxRssBytes ?? MAX_RUN_RSS_BYTES;
+    const wallTimer = setTimeout(() => stopFor(`it ran past its budget of ${Math.round(budgetMs / 1000)} s`), budgetMs);
+    const rssTimer = setInterval(() => {
+      const rss = child.pid === undefined ? 0 : residentBytes(child.pid);
+      if (rss > maxRss) stopFor(`it used ${Math.round(rss / 1024 ** 2)} MB of memory, past its limit of ${Math.round(maxRss / 1024 ** 2)} MB`);
+    }, RSS_SAMPLE_MS);
+    const clearLimits = () => {
+      clearTimeout(wallTimer);
+      clearInterval(rssTimer);
+    };
+
     child.on("error", (err) => {
+      clearLimits();
       options.signal.removeEventListener("abort", onAbort);
       reject(new PipelineError("encode_failed", `ffmpeg could not start: ${err.message}`));
     });
     child.on("close", (code, signal) => {
+      clearLimits();
       options.signal.removeEventListener("abort", onAbort);
       clearTimeout(killTimer);
       // Anything left in the group (a filter's helper process) goes with ffmpeg.
       killGroup("SIGKILL");
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
       stderr.end();
-      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.wrote });
+      if (overLimit) return reject(new PipelineError("resource_limit", `ffmpeg was stopped: ${overLimit}`));
+      if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.wrote, inputDamage });
       const tail = stderr.text;
-      reject(new PipelineError("encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));
+      // A run that failed on damaged input is the input's failure, not the encoder's.
+      reject(new PipelineError(inputDamage ? "input_unreadable" : "encode_failed", `ffmpeg exited with ${code ?? signal}${tail ? `:\n${tail}` : ""}`));
     });
   });
 }

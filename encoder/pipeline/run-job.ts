@@ -8,6 +8,7 @@ import { type TimeWindow, timeWindow, wholeSource } from "../ffmpeg/framing";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
+import { FRAME_BUDGET_FPS } from "../ffmpeg/limits";
 import { runFfmpeg } from "../ffmpeg/runner";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
@@ -112,8 +113,20 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
         return null;
       });
   const { result: probed, verify } = probedEarly ?? (await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal }));
-  if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
-    throw new PipelineError("input_too_large", `The input lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
+  const durationS = probed.metadata.duration_ms / 1000;
+  if (durationS > order.limits.max_duration_s) {
+    // A header can claim hours the data does not hold: a file whose data stops short
+    // of what it declares is damaged (input_unreadable), not too long.
+    await wholeInput();
+    await verify();
+    throw new PipelineError("input_too_large", `The input lasts ${Math.round(durationS)} s; the limit is ${order.limits.max_duration_s} s`);
+  }
+  const frames = durationS * (probed.metadata.framerate ?? 0);
+  const maxFrames = order.limits.max_duration_s * FRAME_BUDGET_FPS;
+  if (frames > maxFrames) {
+    // A few bytes can declare millions of frames (a decompression bomb): the frame count
+    // is bounded by the order's duration limit at FRAME_BUDGET_FPS.
+    throw new PipelineError("input_too_large", `The input declares ${Math.round(frames)} frames (${Math.round(durationS)} s at ${probed.metadata.framerate} fps); the limit is ${maxFrames}`);
   }
   void reporter.send({ type: "metadata", input_metadata: probed.metadata });
   // The Worker fails the job on the metadata too; this is the encoder's own word, at the probe.
@@ -231,6 +244,8 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
       short = fallsShort(outcome.reachedS, unit.command.durationS);
       // Of an input still arriving, it also skips what came later than it would wait.
       if (growing && (short || outcome.loggedErrors)) failure = new PipelineError("encode_failed", "Part of the input arrived too late to be read");
+      // Of a whole input, ffmpeg conceals damage and exits 0 with an output made of guesses.
+      else if (!growing && outcome.inputDamage) failure = new PipelineError("input_unreadable", `The input is damaged: ${outcome.inputDamage}`);
     } catch (err) {
       if (signal.aborted) throw err;
       failure = err;
@@ -244,6 +259,12 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
       continue;
     }
     if (failure || short) await failIfDamaged();
+    if (failure instanceof PipelineError && failure.code === "input_unreadable") {
+      // Damage the checks missed (they read the file's ends) that ffmpeg met reading it:
+      // the input's failure, the job's as the probe's would have been, for every output.
+      at.stage = "probe";
+      throw failure;
+    }
     if (failure) {
       const parts = unit.outputs.length > 1 ? unit.split?.() : undefined;
       if (parts) {

@@ -53,7 +53,7 @@ afterAll(() => {
 describe("ffprobeArgv", () => {
   it("reads one job-relative file through the file protocol only, as JSON", () => {
     expect(ffprobeArgv("input.mp4")).toEqual([
-      "-v", "error", "-protocol_whitelist", "file", "-print_format", "json", "-show_format", "-show_streams", "file:input.mp4",
+      "-v", "error", "-max_alloc", String(8192 * 8192 * 8), "-protocol_whitelist", "file", "-print_format", "json", "-show_format", "-show_streams", "file:input.mp4",
     ]);
     // A name that looks like an option or a URL stays a file name.
     expect(ffprobeArgv("-i").at(-1)).toBe("file:-i");
