@@ -118,6 +118,8 @@ export const webhookDeliveries = sqliteTable(
     nextAttemptAt: text("next_attempt_at"),
     deliveredAt: text("delivered_at"),
     enqueuedAt: text("enqueued_at"),
+    /** The job at the transition while the delivery is pending (webhooks/snapshot.ts); cleared when it ends. */
+    snapshot: text("snapshot"),
     createdAt: text("created_at").notNull(),
   },
   (t) => [index("webhook_deliveries_job").on(t.jobId, t.createdAt)],

@@ -58,7 +58,7 @@ export class JobDO extends DurableObject<Env> {
       this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob, Date.now());
     }
     this.logs = new TaskLogs(ctx.storage.sql);
-    this.outbox = new Outbox(ctx.storage.sql, env, (view, job) => signOutputs(env, view, job));
+    this.outbox = new Outbox(ctx.storage.sql, env);
     this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job);
   }
 
@@ -134,6 +134,11 @@ export class JobDO extends DurableObject<Env> {
 
   async get(orgId: string): Promise<JobView | null> {
     return this.owned(orgId) ? presentJob(this.env, this.job!) : null;
+  }
+
+  /** A webhook's snapshot of this job at an earlier moment, its URLs signed now (webhooks/consumer.ts). */
+  async webhookView(view: JobView): Promise<JobView> {
+    return this.job && this.job.id === view.id ? signOutputs(this.env, view, this.job) : view;
   }
 
   /**
