@@ -91,8 +91,9 @@ export const jobTags = sqliteTable(
 
 /**
  * The organization's webhook signing secret (`whsec_…`), created on first use. It is
- * an HMAC key the receiver must hold too, so it is stored as is (a hash could not
- * sign) and shown to keys allowed `webhooks:read_secret`.
+ * an HMAC key the receiver must hold too, so a hash could not sign: it is stored
+ * encrypted under ORIGIN_CREDENTIALS_KEY (webhooks/secrets.ts; rows from before that
+ * hold the plaintext until first read) and shown to keys allowed `webhooks:read_secret`.
  */
 export const webhookSecrets = sqliteTable("webhook_secrets", {
   orgId: text("org_id").primaryKey(),

@@ -138,7 +138,7 @@ async function attemptDelivery(url: string, render: () => Promise<WebhookDeliver
   const refusal = webhookUrlRefusal(url, env);
   if (refusal) return { statusCode: null, latencyMs: null, error: `webhook URL refused: ${refusal}`, final: true };
   const delivery = await render();
-  const { secret } = await orgWebhookSecret(env.DB, delivery.org_id);
+  const { secret } = await orgWebhookSecret(env, delivery.org_id);
   const request = await deliveryRequest(delivery, secret, new Date(), { db: env.DB, publicUrl: env.PUBLIC_URL });
   const started = Date.now();
   try {
