@@ -9,6 +9,8 @@ import { type Action, isAllowed } from "./policy";
  */
 export interface Caller {
   orgId: string;
+  /** The API key asking, when it is one: per-key limits count against it. */
+  keyId?: string;
   /** Throws 403 `forbidden` unless the caller may do `action` on `resource`. */
   authorize(action: Action, resource: string): void;
 }
@@ -17,6 +19,7 @@ export interface Caller {
 export function keyCaller(principal: Principal): Caller {
   return {
     orgId: principal.orgId,
+    keyId: principal.keyId,
     authorize(action, resource) {
       if (!isAllowed(principal.statements, action, resource)) {
         throw new ApiError(403, "forbidden", `This API key is not allowed to ${action} on ${resource}`);

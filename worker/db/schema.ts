@@ -8,6 +8,18 @@ export const organizations = sqliteTable("organizations", {
   createdAt: text("created_at").notNull(),
 });
 
+/**
+ * An organization's own job limits, where they differ from the deployment's vars
+ * (worker/limits/limits.ts); a null column keeps the var. Set by an operator in D1.
+ */
+export const orgLimits = sqliteTable("org_limits", {
+  orgId: text("org_id").primaryKey(),
+  jobsPerMinutePerKey: integer("jobs_per_minute_per_key"),
+  jobsPerMinute: integer("jobs_per_minute"),
+  activeJobs: integer("active_jobs"),
+  runningJobs: integer("running_jobs"),
+});
+
 /** Only the SHA-256 of a key's secret is stored; the secret is shown once, at creation. */
 export const apiKeys = sqliteTable("api_keys", {
   id: text("id").primaryKey(),

@@ -5,6 +5,7 @@ import { cancelOnEncoder, sendWorkOrder } from "../dispatch/encoder-client";
 import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import type { Env } from "../env";
+import { admitJobRun } from "../limits/admission";
 import type { DispatchMessage } from "../queue/dispatch-message";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
@@ -297,7 +298,9 @@ export class JobDO extends DurableObject<Env> {
     let result: DispatchOutcome;
     this.sending = true;
     try {
-      result = { outcome: await sendWorkOrder(this.env, await buildWorkOrder(job, job.lease!, this.env.PUBLIC_URL, this.env)) };
+      const order = await buildWorkOrder(job, job.lease!, this.env.PUBLIC_URL, this.env);
+      // Past its organization's cap of running jobs the job waits as it would for a full pool.
+      result = { outcome: (await admitJobRun(this.env, job.org_id, job.id)) ? await sendWorkOrder(this.env, order) : "busy" };
     } catch (err) {
       result = err instanceof UndispatchableJob ? { outcome: "undispatchable", error: { code: err.code, message: err.message } } : { outcome: "error", message: String(err) };
       if (result.outcome === "error") console.error(JSON.stringify({ level: "error", job_id: job.id, message: `dispatch failed, tried again later: ${result.message}` }));
