@@ -72,15 +72,21 @@ export class OrgLimiter extends DurableObject<Env> {
     return { ok: true };
   }
 
-  /** May job `jobId` go to the encoder pool now? Counted as running from here until the index shows it so. */
+  /**
+   * May job `jobId` go to the encoder pool now? It counts as running from here until the
+   * index shows it past `pending` (running, or ended), or a minute has passed.
+   */
   async admitRun(command: { orgId: string; jobId: string; limit: number }): Promise<boolean> {
     const { orgId, jobId, limit } = command;
-    const running = await this.env.DB.prepare("SELECT id FROM jobs WHERE org_id = ? AND status IN ('probing', 'processing') LIMIT ?")
-      .bind(orgId, limit + 1)
-      .all<{ id: string }>();
+    const rows = await this.env.DB.prepare(
+      "SELECT id, status FROM jobs WHERE org_id = ? AND (status IN ('probing', 'processing') OR id IN (SELECT value FROM json_each(?)))",
+    )
+      .bind(orgId, JSON.stringify([...this.starting.keys()]))
+      .all<{ id: string; status: string }>();
     const now = Date.now();
-    for (const [id, until] of this.starting) if (until <= now) this.starting.delete(id);
-    const others = new Set([...running.results.map((r) => r.id), ...this.starting.keys()]);
+    const moved = new Set(rows.results.filter((r) => r.status !== "pending").map((r) => r.id));
+    for (const [id, until] of this.starting) if (moved.has(id) || until <= now) this.starting.delete(id);
+    const others = new Set([...rows.results.filter((r) => r.status === "probing" || r.status === "processing").map((r) => r.id), ...this.starting.keys()]);
     others.delete(jobId);
     if (others.size >= limit) return false;
     this.starting.set(jobId, now + RESERVATION_MS);
