@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { terminalStatuses } from "../jobs/model";
-import type { JobLimits } from "./limits";
+import { type JobLimits, jobLimits } from "./limits";
 
 export type Admission = { ok: true } | { ok: false; reason: string; retryAfterSeconds: number };
 
 /** How long a job admitted here counts before the D1 index is expected to show it. */
 const RESERVATION_MS = 60_000;
+/** An operator's change to an organization's limits takes effect within this long. */
+const LIMITS_TTL_MS = 30_000;
 /** A client refused for a full organization is told to look again after this long. */
 const FULL_RETRY_AFTER_S = 5;
 
@@ -38,10 +40,18 @@ export class OrgLimiter extends DurableObject<Env> {
   /** Jobs admitted to be created, and to run, that the index may not show yet: id → until when. */
   private readonly creating = new Map<string, number>();
   private readonly starting = new Map<string, number>();
+  private limits: { value: JobLimits; until: number } | null = null;
+
+  /** The organization's limits, read again from D1 at most every LIMITS_TTL_MS. */
+  private async current(orgId: string): Promise<JobLimits> {
+    if (!this.limits || this.limits.until <= Date.now()) this.limits = { value: await jobLimits(this.env, orgId), until: Date.now() + LIMITS_TTL_MS };
+    return this.limits.value;
+  }
 
   /** May `keyId` create job `jobId` now? A job the index already has (an idempotent retry) makes no new job. */
-  async admitCreate(command: { orgId: string; keyId: string | null; jobId: string; limits: JobLimits }): Promise<Admission> {
-    const { orgId, keyId, jobId, limits } = command;
+  async admitCreate(command: { orgId: string; keyId: string | null; jobId: string }): Promise<Admission> {
+    const { orgId, keyId, jobId } = command;
+    const limits = await this.current(orgId);
     const ids = JSON.stringify([jobId, ...this.creating.keys()]);
     const [active, indexed] = await this.env.DB.batch<{ n?: number; id?: string }>([
       this.env.DB.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE org_id = ? AND status NOT IN (${TERMINAL})`).bind(orgId),
@@ -76,8 +86,9 @@ export class OrgLimiter extends DurableObject<Env> {
    * May job `jobId` go to the encoder pool now? It counts as running from here until the
    * index shows it past `pending` (running, or ended), or a minute has passed.
    */
-  async admitRun(command: { orgId: string; jobId: string; limit: number }): Promise<boolean> {
-    const { orgId, jobId, limit } = command;
+  async admitRun(command: { orgId: string; jobId: string }): Promise<boolean> {
+    const { orgId, jobId } = command;
+    const limit = (await this.current(orgId)).runningJobs;
     const rows = await this.env.DB.prepare(
       "SELECT id, status FROM jobs WHERE org_id = ? AND (status IN ('probing', 'processing') OR id IN (SELECT value FROM json_each(?)))",
     )
