@@ -9,6 +9,8 @@ export interface Env {
    * module, this one included): jobs/job-stub.ts gives the typed stub.
    */
   JOBS: DurableObjectNamespace;
+  /** One OrgLimiter per organization: job create rates, jobs under way, jobs on the encoder pool (worker/limits/). */
+  LIMITER: DurableObjectNamespace;
   DISPATCH: Queue<DispatchMessage>;
   WEBHOOKS: Queue<WebhookMessage>;
   /** Uploads that became ready, for the encoder to probe (worker/queue/probe-consumer.ts). */
@@ -51,6 +53,14 @@ export interface Env {
   MAX_ATTEMPTS: string;
   /** The largest file Clipzy's upload (`POST /api/v1/videos/upload`) takes, in MiB (default 64: the body is buffered in memory). */
   CLIPZY_MAX_FILE_SIZE_MB?: string;
+  /** Jobs one API key may create per minute (default 3000); an org_limits row overrides it for its organization. */
+  JOBS_PER_MINUTE_PER_KEY?: string;
+  /** Jobs one organization may create per minute over all its keys (default 6000). */
+  JOBS_PER_MINUTE_PER_ORG?: string;
+  /** Jobs not yet ended one organization may have at once (default 5000); a create past it is a 429. */
+  MAX_ACTIVE_JOBS_PER_ORG?: string;
+  /** Jobs of one organization on the encoder pool at once (default 4); the rest wait as for a full pool. */
+  MAX_RUNNING_JOBS_PER_ORG?: string;
   /** Seconds a job may run, from when it became runnable (created, confirmed, restarted), before it fails with job_timeout (default 86400). */
   JOB_TIMEOUT_S?: string;
 }

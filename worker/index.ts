@@ -7,6 +7,7 @@ import { WEBHOOK_QUEUE, consumeWebhooks } from "./webhooks/consumer";
 
 export { EncoderContainer } from "./dispatch/encoder-container";
 export { JobDO } from "./jobs/job-do";
+export { OrgLimiter } from "./limits/org-limiter";
 
 export default {
   fetch: app.fetch,

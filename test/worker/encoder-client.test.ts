@@ -6,6 +6,7 @@ import {
   cancelOnEncoder,
   encoderFor,
   encoderInstanceName,
+  encoderPin,
   encoderPoolSize,
   sendWorkOrder,
 } from "../../worker/dispatch/encoder-client";
@@ -156,7 +157,7 @@ describe("dispatch through the Containers binding", () => {
         ["DELETE", `http://encoder/work/${jobId}`],
       ]);
       expect(calls[1]!.instance).toBe(calls[0]!.instance);
-      expect(calls[1]!.instance).toBe(encoderInstanceName(jobId, 10));
+      expect(calls[1]!.instance).toBe(encoderInstanceName(encoderPin(e, jobId), 10));
       expect(calls[1]!.authorization).toBe(`Bearer ${env.ENCODER_TOKEN}`);
     }
   });

@@ -32,6 +32,9 @@ export default defineConfig(async () => {
           ENCODER_TOKEN: "test-encoder-token-0123456789",
           // The one loopback endpoint production mode lets origins and secrets use: the S3 server above.
           TEST_ONLY_ALLOWED_S3_ENDPOINT: s3.url,
+          // Many tests keep several jobs of one organization on the encoder double at once;
+          // rate-limits.test.ts lowers each limit for its own organizations (org_limits).
+          MAX_RUNNING_JOBS_PER_ORG: "1000",
           // Clipzy's upload limit, small enough for a test to go past it in memory.
           CLIPZY_MAX_FILE_SIZE_MB: "1",
           TEST_SSRF_PORT: String(ssrfCounter.port),

@@ -8,6 +8,18 @@ export const organizations = sqliteTable("organizations", {
   createdAt: text("created_at").notNull(),
 });
 
+/**
+ * An organization's own job limits, where they differ from the deployment's vars
+ * (worker/limits/limits.ts); a null column keeps the var. Set by an operator in D1.
+ */
+export const orgLimits = sqliteTable("org_limits", {
+  orgId: text("org_id").primaryKey(),
+  jobsPerMinutePerKey: integer("jobs_per_minute_per_key"),
+  jobsPerMinute: integer("jobs_per_minute"),
+  activeJobs: integer("active_jobs"),
+  runningJobs: integer("running_jobs"),
+});
+
 /** Only the SHA-256 of a key's secret is stored; the secret is shown once, at creation. */
 export const apiKeys = sqliteTable("api_keys", {
   id: text("id").primaryKey(),
@@ -91,8 +103,9 @@ export const jobTags = sqliteTable(
 
 /**
  * The organization's webhook signing secret (`whsec_…`), created on first use. It is
- * an HMAC key the receiver must hold too, so it is stored as is (a hash could not
- * sign) and shown to keys allowed `webhooks:read_secret`.
+ * an HMAC key the receiver must hold too, so a hash could not sign: it is stored
+ * encrypted under ORIGIN_CREDENTIALS_KEY (webhooks/secrets.ts; rows from before that
+ * hold the plaintext until first read) and shown to keys allowed `webhooks:read_secret`.
  */
 export const webhookSecrets = sqliteTable("webhook_secrets", {
   orgId: text("org_id").primaryKey(),
@@ -118,6 +131,8 @@ export const webhookDeliveries = sqliteTable(
     nextAttemptAt: text("next_attempt_at"),
     deliveredAt: text("delivered_at"),
     enqueuedAt: text("enqueued_at"),
+    /** The job at the transition while the delivery is pending (webhooks/snapshot.ts); cleared when it ends. */
+    snapshot: text("snapshot"),
     createdAt: text("created_at").notNull(),
   },
   (t) => [index("webhook_deliveries_job").on(t.jobId, t.createdAt)],

@@ -1,4 +1,5 @@
 import { type ProbeRequestInput, type ProbeResponse, type WorkOrderInput, probeResponseSchema } from "../../encoder/contract";
+import { createHmac } from "node:crypto";
 import type { Env } from "../env";
 
 export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
@@ -7,9 +8,7 @@ export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
 export const DEFAULT_ENCODER_POOL_SIZE = 4;
 
 /**
- * The container instance that runs a job: `pool-<n>`, n = FNV-1a(job id) mod pool size.
- * It depends on the job id alone, so the DELETE that cancels a job reaches the instance
- * its POST went to, and every attempt of a job lands on the same instance.
+ * The container instance for a pin: `pool-<n>`, n = FNV-1a(pin) mod pool size.
  *
  * The trade-off: this is hashing, not scheduling. A job whose instance has every slot
  * busy is answered 429 and its dispatch message is retried later, even while another
@@ -18,13 +17,26 @@ export const DEFAULT_ENCODER_POOL_SIZE = 4;
  * moves jobs: a running job's cancel may then miss it, and the directive answering the
  * encoder's next event stops it instead.
  */
-export function encoderInstanceName(jobId: string, poolSize: number): string {
+export function encoderInstanceName(pin: string, poolSize: number): string {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < jobId.length; i++) {
-    hash ^= jobId.charCodeAt(i);
+  for (let i = 0; i < pin.length; i++) {
+    hash ^= pin.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
   return `pool-${(hash >>> 0) % poolSize}`;
+}
+
+/**
+ * What places a job (or an upload's probe) on the pool: an HMAC of its id under the
+ * Worker's ENCODER_TOKEN. A job id is the client's choice in effect (an idempotency key
+ * names it), and a bare hash of it let a tenant pick keys that all land on one instance
+ * and fill it; keyed with a secret, the instance of an id cannot be foreseen. It depends
+ * on the id alone, so the DELETE that cancels a job reaches the instance its POST went
+ * to, and every attempt of a job lands on the same instance. Rotating ENCODER_TOKEN moves
+ * jobs, as changing the pool size does (below).
+ */
+export function encoderPin(env: Pick<Env, "ENCODER_TOKEN">, id: string): string {
+  return createHmac("sha256", env.ENCODER_TOKEN).update(`encoder-pin\n${id}`).digest("hex");
 }
 
 export function encoderPoolSize(env: Pick<Env, "ENCODER_POOL_SIZE">): number {
@@ -43,7 +55,7 @@ export function encoderFor(env: Env, jobId: string): { via: "url" | "container";
   }
   const namespace = env.ENCODER;
   if (!namespace) throw new Error("ENCODER_URL is not set and no Containers binding (ENCODER) is configured");
-  const stub = namespace.get(namespace.idFromName(encoderInstanceName(jobId, encoderPoolSize(env))));
+  const stub = namespace.get(namespace.idFromName(encoderInstanceName(encoderPin(env, jobId), encoderPoolSize(env))));
   // The host is not used for routing: the container class proxies to its defaultPort.
   return { via: "container", fetch: (path, init) => stub.fetch(`http://encoder${path}`, init) };
 }

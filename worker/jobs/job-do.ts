@@ -5,6 +5,7 @@ import { cancelOnEncoder, sendWorkOrder } from "../dispatch/encoder-client";
 import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import type { Env } from "../env";
+import { admitJobRun } from "../limits/admission";
 import type { DispatchMessage } from "../queue/dispatch-message";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
@@ -59,8 +60,13 @@ export class JobDO extends DurableObject<Env> {
       this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob, Date.now());
     }
     this.logs = new TaskLogs(ctx.storage.sql);
+<<<<<<< HEAD
     this.outbox = new Outbox(ctx.storage.sql, env, (view, job) => signOutputs(env, view, job));
     this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job, (keyIds) => lapsedKeyIds(env.DB, keyIds));
+=======
+    this.outbox = new Outbox(ctx.storage.sql, env);
+    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job);
+>>>>>>> wt-webhooks-limits
   }
 
   async create(command: {
@@ -135,6 +141,11 @@ export class JobDO extends DurableObject<Env> {
 
   async get(orgId: string): Promise<JobView | null> {
     return this.owned(orgId) ? presentJob(this.env, this.job!) : null;
+  }
+
+  /** A webhook's snapshot of this job at an earlier moment, its URLs signed now (webhooks/consumer.ts). */
+  async webhookView(view: JobView): Promise<JobView> {
+    return this.job && this.job.id === view.id ? signOutputs(this.env, view, this.job) : view;
   }
 
   /**
@@ -293,7 +304,9 @@ export class JobDO extends DurableObject<Env> {
     let result: DispatchOutcome;
     this.sending = true;
     try {
-      result = { outcome: await sendWorkOrder(this.env, await buildWorkOrder(job, job.lease!, this.env.PUBLIC_URL, this.env)) };
+      const order = await buildWorkOrder(job, job.lease!, this.env.PUBLIC_URL, this.env);
+      // Past its organization's cap of running jobs the job waits as it would for a full pool.
+      result = { outcome: (await admitJobRun(this.env, job.org_id, job.id)) ? await sendWorkOrder(this.env, order) : "busy" };
     } catch (err) {
       result = err instanceof UndispatchableJob ? { outcome: "undispatchable", error: { code: err.code, message: err.message } } : { outcome: "error", message: String(err) };
       if (result.outcome === "error") console.error(JSON.stringify({ level: "error", job_id: job.id, message: `dispatch failed, tried again later: ${result.message}` }));

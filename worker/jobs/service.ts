@@ -6,6 +6,7 @@ import { mintWatchToken } from "../auth/watch-token";
 import { jobs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { admitJobCreate } from "../limits/admission";
 import { BucketRefError, type JobStorage, resolveJobStorage } from "../origins/buckets";
 import { resolvePresets } from "../presets/resolve";
 import { isUploadRef, resolveUploadInput } from "../uploads/store";
@@ -185,6 +186,7 @@ export class JobService {
     assertJobFits(spec);
     const orgId = this.caller.orgId;
     const jobId = await newJobId(orgId, options.idempotencyKey);
+    await admitJobCreate(this.env, orgId, this.caller.keyId ?? null, jobId);
     return jobStub(this.env, jobId).create({ jobId, orgId, spec, ...options });
   }
 

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { ApiError, payloadTooLarge } from "../errors";
+import { withRetryAfter } from "../limits/rate-limited";
 
 /** A front-end's error body for a domain error; the status stays the error's. */
 export type ErrorShape = (error: ApiError, requestId: string) => object;
@@ -21,7 +22,7 @@ export type ErrorShape = (error: ApiError, requestId: string) => object;
 export function renderErrors(shape: ErrorShape): (err: Error, c: Context<AppEnv>) => Response {
   return (err, c) => {
     const error = toApiError(err, c.get("requestId"));
-    return c.json(shape(error, c.get("requestId")), error.status);
+    return withRetryAfter(err, c.json(shape(error, c.get("requestId")), error.status));
   };
 }
 

@@ -89,12 +89,12 @@ export const webhookRoutes = new OpenAPIHono<AppEnv>({
 })
   .openapi(getSecret, async (c) => {
     authorize(c, "webhooks:read_secret", "webhooks/secret");
-    const secret = await orgWebhookSecret(c.env.DB, c.get("principal").orgId);
+    const secret = await orgWebhookSecret(c.env, c.get("principal").orgId);
     return c.json({ object: "webhook_secret" as const, ...secret }, 200);
   })
   .openapi(rotateSecret, async (c) => {
     authorize(c, "webhooks:rotate_secret", "webhooks/secret");
-    const secret = await rotateWebhookSecret(c.env.DB, c.get("principal").orgId);
+    const secret = await rotateWebhookSecret(c.env, c.get("principal").orgId);
     return c.json({ object: "webhook_secret" as const, ...secret }, 200);
   })
   .openapi(listDeliveries, async (c) => {

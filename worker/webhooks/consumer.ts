@@ -3,10 +3,13 @@ import { drizzle } from "drizzle-orm/d1";
 import { webhookAttempts, webhookDeliveries } from "../db/schema";
 import type { Env } from "../env";
 import { nowIso } from "../ids";
+import type { JobView } from "../jobs/job-state";
+import { jobObject } from "../jobs/job-stub";
 import { deliveryRequest } from "./formats";
-import { type WebhookMessage, webhookMessageSchema } from "./message";
+import { type WebhookDelivery, type WebhookMessage, queuedWebhookSchema } from "./message";
 import { WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds, webhookRetryDelaySeconds } from "./retry";
 import { orgWebhookSecret } from "./secrets";
+import { unpackSnapshot } from "./snapshot";
 import { webhookUrlRefusal } from "./url-policy";
 
 export const WEBHOOK_QUEUE = "kiln-webhooks";
@@ -22,7 +25,8 @@ interface AttemptResult {
 }
 
 /**
- * Delivers webhook messages: each is POSTed in its format (Standard Webhooks, or the
+ * Delivers webhook messages: each is rendered from the job kept with its delivery row,
+ * its URLs signed now by the job's JobDO, and POSTed in its format (Standard Webhooks, or the
  * vendor's own for a job made through a dialect), signed with the organization's
  * current secret, and the attempt recorded in D1. A 2xx ends the delivery; anything
  * else is retried on the schedule in `retry.ts` until the last attempt. Messages are independent, so a batch is delivered concurrently.
@@ -32,7 +36,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
 }
 
 async function consumeOne(message: Message<unknown>, env: Env): Promise<void> {
-  const parsed = webhookMessageSchema.safeParse(message.body);
+  const parsed = queuedWebhookSchema.safeParse(message.body);
   if (!parsed.success) {
     console.error(JSON.stringify({ level: "error", queue: WEBHOOK_QUEUE, message: "dropped malformed webhook message", issues: parsed.error.issues }));
     message.ack();
@@ -43,19 +47,23 @@ async function consumeOne(message: Message<unknown>, env: Env): Promise<void> {
   let attempt = message.attempts;
   try {
     const orm = drizzle(env.DB);
-    // Recreate the row if the message somehow outlived it (scheduleWebhook writes it first).
-    await orm
-      .insert(webhookDeliveries)
-      .values({ id: body.delivery_id, orgId: body.org_id, jobId: body.job_id, eventType: body.event_type, url: body.url, createdAt: nowIso() })
-      .onConflictDoNothing();
+    if (body.v === 1) {
+      // Recreate the row if the message somehow outlived it (scheduleWebhook writes it first).
+      await orm
+        .insert(webhookDeliveries)
+        .values({ id: body.delivery_id, orgId: body.org_id, jobId: body.job_id, eventType: body.event_type, url: body.url, createdAt: nowIso() })
+        .onConflictDoNothing();
+    }
     const delivery = await orm.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, body.delivery_id)).get();
     if (!delivery || delivery.status !== "pending") {
-      // A redelivered message of a delivery already finished: nothing left to do.
+      // A redelivered message of a delivery already finished: nothing left to do. A message
+      // by reference whose row is gone has nothing to render.
+      if (!delivery) console.error(JSON.stringify({ level: "error", queue: WEBHOOK_QUEUE, delivery_id: body.delivery_id, message: "dropped a webhook message without its delivery row" }));
       message.ack();
       return;
     }
     attempt = delivery.attempts + 1;
-    const result = await attemptDelivery(body, env);
+    const result = await attemptDelivery(delivery.url, () => (body.v === 1 ? Promise.resolve(body) : rendered(body, delivery, env)), env);
     const attemptedAt = nowIso();
     const delivered = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const retry = !delivered && !result.final && attempt < WEBHOOK_MAX_ATTEMPTS;
@@ -77,6 +85,8 @@ async function consumeOne(message: Message<unknown>, env: Env): Promise<void> {
           lastAttemptAt: attemptedAt,
           nextAttemptAt,
           deliveredAt: delivered ? attemptedAt : null,
+          // A delivery that has ended renders no more attempts.
+          ...(retry ? {} : { snapshot: null }),
         })
         .where(and(eq(webhookDeliveries.id, body.delivery_id), eq(webhookDeliveries.attempts, attempt - 1))),
     ]);
@@ -102,14 +112,37 @@ async function consumeOne(message: Message<unknown>, env: Env): Promise<void> {
   }
 }
 
-async function attemptDelivery(body: WebhookMessage, env: Env): Promise<AttemptResult> {
-  const refusal = webhookUrlRefusal(body.url, env);
+/**
+ * The delivery of a message by reference: the job as it was at the transition, from the
+ * row, with its output URLs signed now by the job's JobDO (a retry a day later still
+ * carries working links). Throws when the row has no job or the JobDO cannot be reached,
+ * which the caller retries.
+ */
+async function rendered(message: WebhookMessage, row: { url: string; snapshot: string | null }, env: Env): Promise<WebhookDelivery> {
+  if (!row.snapshot) throw new Error(`delivery ${message.delivery_id} has no job snapshot`);
+  const view = await unpackSnapshot(row.snapshot);
+  const data: JobView = await jobObject(env, message.job_id).webhookView(view);
+  return {
+    delivery_id: message.delivery_id,
+    org_id: message.org_id,
+    job_id: message.job_id,
+    event_type: message.event_type,
+    url: row.url,
+    // The timestamp is the transition's, so every attempt sends the same payload.
+    payload: { type: message.event_type, timestamp: view.updated_at, data: data as unknown as Record<string, unknown> },
+    format: message.format,
+  };
+}
+
+async function attemptDelivery(url: string, render: () => Promise<WebhookDelivery>, env: Env): Promise<AttemptResult> {
+  const refusal = webhookUrlRefusal(url, env);
   if (refusal) return { statusCode: null, latencyMs: null, error: `webhook URL refused: ${refusal}`, final: true };
-  const { secret } = await orgWebhookSecret(env.DB, body.org_id);
-  const request = await deliveryRequest(body, secret, new Date(), { db: env.DB, publicUrl: env.PUBLIC_URL });
+  const delivery = await render();
+  const { secret } = await orgWebhookSecret(env, delivery.org_id);
+  const request = await deliveryRequest(delivery, secret, new Date(), { db: env.DB, publicUrl: env.PUBLIC_URL });
   const started = Date.now();
   try {
-    const response = await fetch(body.url, {
+    const response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": "Kiln-Webhooks/1", ...request.headers },
       body: request.body,

@@ -6,7 +6,7 @@ import { transcodelyJob } from "../dialects/transcodely/job";
 import { jobOrigins } from "../dialects/transcodely/job-origins";
 import { vtkJobStatus, vtkJobUrl } from "../dialects/vtk/job";
 import type { JobView } from "../jobs/job-state";
-import type { WebhookEventType, WebhookMessage } from "./message";
+import type { WebhookDelivery, WebhookEventType } from "./message";
 
 /** What one attempt POSTs: the body and the headers that identify and sign it. */
 export interface DeliveryRequest {
@@ -20,14 +20,14 @@ interface Deployment {
   publicUrl: string;
 }
 
-type Format = (message: WebhookMessage, secret: string, at: Date, deployment: Deployment) => Promise<DeliveryRequest>;
+type Format = (message: WebhookDelivery, secret: string, at: Date, deployment: Deployment) => Promise<DeliveryRequest>;
 
 /**
  * Standard Webhooks: `webhook-id` (the delivery, stable across retries), `webhook-timestamp`
  * and `webhook-signature` over `{id}.{timestamp}.{body}`, so a receiver can verify the body
  * with any Standard Webhooks library and the organization's secret.
  */
-function standardWebhook(message: WebhookMessage, body: string, secret: string, at: Date): DeliveryRequest {
+function standardWebhook(message: WebhookDelivery, body: string, secret: string, at: Date): DeliveryRequest {
   return {
     body,
     headers: {
@@ -62,12 +62,12 @@ async function hmacSha256Hex(key: string, text: string): Promise<string> {
 }
 
 /**
- * A format per dialect. Each body is built from the message (the job as it was at the
- * transition, its time), so every retry of a delivery sends the same job.
+ * A format per dialect. Each body is built from the delivery (the job as it was at the
+ * transition, its time), so every retry of a delivery sends the same job, its URLs signed afresh.
  */
 const standard: Format = async (message, secret, at) => standardWebhook(message, JSON.stringify(message.payload), secret, at);
 
-const formats: Partial<Record<WebhookMessage["format"], Format>> = {
+const formats: Partial<Record<WebhookDelivery["format"], Format>> = {
   standard,
 
   /** Ittybit's guides: the finished job, as its Get shows it, POSTed to `webhook_url`. Ittybit documents no signature, so Standard Webhooks signs it. */
@@ -123,6 +123,6 @@ const formats: Partial<Record<WebhookMessage["format"], Format>> = {
  * The request one attempt of `message` sends at `at`, signed with the organization's
  * current `secret`. A dialect without a format of its own delivers natively.
  */
-export function deliveryRequest(message: WebhookMessage, secret: string, at: Date, deployment: Deployment): Promise<DeliveryRequest> {
+export function deliveryRequest(message: WebhookDelivery, secret: string, at: Date, deployment: Deployment): Promise<DeliveryRequest> {
   return (formats[message.format] ?? standard)(message, secret, at, deployment);
 }

@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { derivedId, nowIso } from "../ids";
 import type { JobView } from "../jobs/job-state";
 import type { WebhookEventType, WebhookMessage } from "./message";
+import { packSnapshot } from "./snapshot";
 
 export type { WebhookEventType } from "./message";
 
@@ -18,8 +19,9 @@ export function webhookDeliveryId(job: Pick<JobView, "id" | "status" | "updated_
 }
 
 /**
- * Records the delivery in D1 (once; a repeat is ignored) and returns the Queue message
- * for it, and whether it has already been enqueued. Null when the job has no webhook.
+ * Records the delivery in D1 with the job as it is now (once; a repeat is ignored) and
+ * returns the Queue message for it, and whether it has already been enqueued. Null when
+ * the job has no webhook.
  */
 export async function recordWebhookDelivery(
   env: Env,
@@ -33,20 +35,17 @@ export async function recordWebhookDelivery(
   if (!owner) throw new Error(`cannot schedule a webhook for ${job.id}: no organization given and no index row`);
   const deliveryId = await webhookDeliveryId(job, eventType);
   const message: WebhookMessage = {
-    v: 1,
+    v: 2,
     delivery_id: deliveryId,
     org_id: owner,
     job_id: job.id,
     event_type: eventType,
-    url: job.webhook_url,
-    // The timestamp is the transition's, so a repeated call builds the same payload.
-    payload: { type: eventType, timestamp: job.updated_at, data: job as unknown as Record<string, unknown> },
-    attempt: 1,
+    status: job.status,
     format: job.dialect ?? "standard",
   };
   await orm
     .insert(webhookDeliveries)
-    .values({ id: deliveryId, orgId: owner, jobId: job.id, eventType, url: job.webhook_url, createdAt: nowIso() })
+    .values({ id: deliveryId, orgId: owner, jobId: job.id, eventType, url: job.webhook_url, snapshot: await packSnapshot(job), createdAt: nowIso() })
     .onConflictDoNothing();
   const row = await orm.select({ enqueuedAt: webhookDeliveries.enqueuedAt }).from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)).get();
   return { message, enqueued: row?.enqueuedAt != null };
@@ -70,4 +69,19 @@ export async function scheduleWebhook(env: Env, job: JobView, eventType: Webhook
     .update(webhookDeliveries)
     .set({ enqueuedAt: nowIso() })
     .where(and(eq(webhookDeliveries.id, recorded.message.delivery_id), isNull(webhookDeliveries.enqueuedAt)));
+}
+
+/**
+ * Gives up a delivery the outbox could not hand to the Queue: its D1 row (made now if it
+ * never was) ends `failed` with the reason, so the job's delivery list says why no webhook
+ * came. A delivery that did reach the Queue is the consumer's and is left alone. Throws
+ * when D1 fails too.
+ */
+export async function abandonWebhook(env: Pick<Env, "DB">, job: JobView, eventType: WebhookEventType, orgId: string, reason: string): Promise<void> {
+  if (!job.webhook_url) return;
+  const id = await webhookDeliveryId(job, eventType);
+  await drizzle(env.DB)
+    .insert(webhookDeliveries)
+    .values({ id, orgId, jobId: job.id, eventType, url: job.webhook_url, status: "failed", lastError: reason, createdAt: nowIso() })
+    .onConflictDoUpdate({ target: webhookDeliveries.id, set: { status: "failed", lastError: reason, snapshot: null }, setWhere: isNull(webhookDeliveries.enqueuedAt) });
 }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../../env";
 import { ApiError, type ErrorCode } from "../../errors";
+import { withRetryAfter } from "../../limits/rate-limited";
 import { toApiError } from "../../middleware/render-errors";
 
 /**
@@ -110,5 +111,5 @@ export function envelope<T>(message: string, data: T, at = timestamp()) {
 /** The Clipzy front-end's error handler: every failure (an unknown one a logged 500) in its envelope, with its status. */
 export function clipzyErrors(err: Error, c: Context<AppEnv>): Response {
   const failure = clipzyFailure(toApiError(err, c.get("requestId")));
-  return c.json(clipzyErrorBody(failure), failure.status);
+  return withRetryAfter(err, c.json(clipzyErrorBody(failure), failure.status));
 }

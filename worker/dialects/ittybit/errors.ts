@@ -18,7 +18,7 @@ export function ittybitError(error: ApiError): { kind: string; message: string }
 
 const render = renderErrors((error) => ittybitError(error));
 
-/** Kiln has no rate limiter of its own yet; a 429 from anything behind it asks for a short wait. */
+/** A 429 that names no wait of its own (Kiln's limiter names one) asks for a short one. */
 const RETRY_AFTER_S = 1;
 
 /**
@@ -27,6 +27,6 @@ const RETRY_AFTER_S = 1;
  */
 export function ittybitErrors(err: Error, c: Context<AppEnv>): Response {
   const response = render(err, c);
-  if (response.status === 429) response.headers.set("Retry-After", String(RETRY_AFTER_S));
+  if (response.status === 429 && !response.headers.has("Retry-After")) response.headers.set("Retry-After", String(RETRY_AFTER_S));
   return response;
 }

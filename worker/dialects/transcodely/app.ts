@@ -4,6 +4,7 @@ import type { AppEnv } from "../../env";
 import { authenticate } from "../../middleware/authenticate";
 import { bodyLimit } from "../../middleware/body-limit";
 import { cors } from "../../middleware/cors";
+import { withRetryAfter } from "../../limits/rate-limited";
 import { toApiError } from "../../middleware/render-errors";
 import { type ConnectError, ConnectException, connectErrorBody, endStream, fromApiError, httpStatusFor } from "./connect";
 
@@ -56,5 +57,5 @@ function connectErrors(err: Error, c: Context<AppEnv>): Response {
   if (isConnectStreaming(c)) {
     return c.body(endStream(error), 200, { "content-type": CONNECT_STREAMING });
   }
-  return c.json(connectErrorBody(error), httpStatusFor(error.code));
+  return withRetryAfter(err, c.json(connectErrorBody(error), httpStatusFor(error.code)));
 }

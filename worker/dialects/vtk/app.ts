@@ -37,7 +37,7 @@ vtk.use(
 function granted(c: Context<AppEnv>, action: VtkAction, path: string): JobService {
   const principal = c.get("principal");
   authorizeVtk(principal, action, path);
-  return new JobService(c.env, grantedCaller(principal.orgId));
+  return new JobService(c.env, grantedCaller(principal.orgId, principal.keyId));
 }
 
 const origin = (c: Context<AppEnv>) => new URL(c.req.url).origin;

@@ -30,6 +30,6 @@ export function authorizeVtk(principal: Principal, action: VtkAction, path: stri
  * makes beneath it (jobs:create, the named secrets and origins a submission uses, …)
  * pass. VTK has no actions of its own for secrets: a job may use the organization's.
  */
-export function grantedCaller(orgId: string): Caller {
-  return { orgId, authorize: () => undefined };
+export function grantedCaller(orgId: string, keyId: string): Caller {
+  return { orgId, keyId, authorize: () => undefined };
 }
