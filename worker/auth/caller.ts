@@ -9,15 +9,10 @@ import { type Action, isAllowed } from "./policy";
  */
 export interface Caller {
   orgId: string;
-<<<<<<< HEAD
-  /** The API key the credential stands on (directly, or the key a watch token was minted for). */
+  /** The API key the credential stands on (directly, or the key a watch token was minted for): per-key limits count against it, and an open Watch closes when it is revoked. */
   keyId?: string;
   /** Unix seconds when the credential ends (a watch token's expiry); an open Watch closes then. */
   expiresAt?: number;
-=======
-  /** The API key asking, when it is one: per-key limits count against it. */
-  keyId?: string;
->>>>>>> wt-webhooks-limits
   /** Throws 403 `forbidden` unless the caller may do `action` on `resource`. */
   authorize(action: Action, resource: string): void;
 }

@@ -60,13 +60,8 @@ export class JobDO extends DurableObject<Env> {
       this.job = upgradeStoredJob(JSON.parse(row.body) as StoredJob, Date.now());
     }
     this.logs = new TaskLogs(ctx.storage.sql);
-<<<<<<< HEAD
-    this.outbox = new Outbox(ctx.storage.sql, env, (view, job) => signOutputs(env, view, job));
-    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job, (keyIds) => lapsedKeyIds(env.DB, keyIds));
-=======
     this.outbox = new Outbox(ctx.storage.sql, env);
-    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job);
->>>>>>> wt-webhooks-limits
+    this.watch = new WatchHub(ctx, (job) => presentJob(env, job), this.job, (keyIds) => lapsedKeyIds(env.DB, keyIds));
   }
 
   async create(command: {
