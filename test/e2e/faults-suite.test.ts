@@ -211,7 +211,7 @@ describe("faults", () => {
     for (const id of ids) await checkEnded(done.get(id));
     await checkHooks(ids);
     expect(readFileSync(stack.logFile, "utf8")).toMatch(/\[supervise\] encoder exited \(signal SIGKILL\)/);
-  });
+  }, 420_000);
 
   it("the Worker killed mid-encode and started again on its state: the jobs end, outputs once, webhooks once", async () => {
     const ids = [await create(bodies.video!()), await create(bodies.outputs!()), await create(bodies.audio!())];
@@ -227,9 +227,13 @@ describe("faults", () => {
     await until("the encode under way", () => job(id), (j) => encoding(j) || TERMINAL.includes(j.status));
     await s3.stop();
     figures.s3Outages += 1;
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Down until the export has begun (or the job gave up), so the outage meets it.
+    const during = await until("the export to begin", () => job(id), (j) => TERMINAL.includes(j.status) || j.tasks.some((t: any) => t.kind === "export" && t.status !== "pending"), 120_000);
+    await new Promise((r) => setTimeout(r, 2_000));
     await s3.start();
-    await checkEnded(await ended(id));
+    const done = await ended(id);
+    console.log(`faults: S3 outage met the export (${during.status}, export ${during.tasks.find((t: any) => t.kind === "export")?.status}); the job ended ${done.status} on attempt ${done.attempt}`);
+    await checkEnded(done);
     await checkHooks([id]);
   });
 
