@@ -52,7 +52,7 @@ let phase: "burst" | "drain" = "burst";
 async function timed(p: string, init: RequestInit = {}) {
   const t0 = performance.now();
   const res = await fetch(`${stack.url}${p}`, { ...init, headers });
-  const json = await res.json().catch(() => null);
+  const json = (await res.json().catch(() => null)) as any;
   latencies.push({ during: phase, ms: performance.now() - t0 });
   return { status: res.status, json, retryAfter: res.headers.get("retry-after") };
 }

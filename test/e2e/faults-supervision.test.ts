@@ -56,7 +56,7 @@ const api = async (p: string, body?: unknown) => {
     headers: { authorization: `Bearer ${devKey}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: (await res.json()) as any };
 };
 
 /** Processes descended from `pid`, with their command lines. */
