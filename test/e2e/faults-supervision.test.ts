@@ -92,7 +92,7 @@ describe("npm start supervises its encoder", () => {
     await until("encoding", async () => (await api(`/v1/jobs/${id}`)).json, (j) => j.status === "processing" && j.tasks.some((t: any) => t.kind === "video" && t.progress > 0), 120_000);
 
     // The encoder's node process, not the tsx wrapper in front of it: what the OOM killer picks.
-    const [encoder] = descendants(start.pid!).filter((p) => p.cmd.includes("encoder/server.ts") && !p.cmd.includes("tsx/dist/cli"));
+    const [encoder] = descendants(start.pid!).filter((p) => p.cmd.includes("encoder/server.ts") && p.cmd.includes("tsx/dist/loader"));
     expect(encoder, "the encoder process").toBeDefined();
     process.kill(encoder!.pid, "SIGKILL");
 
