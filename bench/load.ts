@@ -96,32 +96,36 @@ try {
   phase = "drain";
   console.log(`burst: ${ids.length} jobs created in ${ms(burstMs)} (${((ids.length / burstMs) * 1000).toFixed(1)}/s); answers ${JSON.stringify(Object.fromEntries(statuses))}`);
 
-  // Drain: every job read back from its DO until terminal (a job once terminal stays so).
-  const ended = new Map<string, any>();
+  // Drain, watched in the D1 index (read from wrangler's state, so the watching adds no
+  // API load); then every job read back once from its Durable Object.
+  const d1Dir = path.join(stack.stateDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  const d1File = path.join(d1Dir, readdirSync(d1Dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!);
+  const d1 = (sql: string) => execFileSync("sqlite3", ["-readonly", d1File, sql], { encoding: "utf8" }).trim();
+  const terminalInIndex = () => Number(d1(`SELECT count(*) FROM jobs WHERE status IN (${[...TERMINAL].map((t) => `'${t}'`).join(", ")})`));
   const deadline = Date.now() + MAX_MS;
   let lastReport = Date.now();
-  while (ended.size < ids.length && Date.now() < deadline) {
-    for (const id of ids) {
-      if (ended.has(id)) continue;
-      const res = await timed(`/v1/jobs/${id}`);
-      if (res.status === 200 && TERMINAL.has(res.json.status)) ended.set(id, res.json);
-    }
+  let indexedEnded = terminalInIndex();
+  while (indexedEnded < ids.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    indexedEnded = terminalInIndex();
     if (Date.now() - lastReport > 30_000) {
       lastReport = Date.now();
       const elapsed = performance.now() - burstStarted;
-      console.log(`  ${ended.size}/${ids.length} ended after ${(elapsed / 1000).toFixed(0)} s (${((ended.size / elapsed) * 60_000).toFixed(1)}/min)`);
+      console.log(`  ${indexedEnded}/${ids.length} ended after ${(elapsed / 1000).toFixed(0)} s (${((indexedEnded / elapsed) * 60_000).toFixed(1)}/min)`);
     }
-    if (ended.size < ids.length) await new Promise((r) => setTimeout(r, 1000));
   }
+  const drainMs = performance.now() - burstStarted;
   reading = false;
   await reader;
-  const drainMs = performance.now() - burstStarted;
+  const ended = new Map<string, any>();
+  for (const id of ids) {
+    const res = await timed(`/v1/jobs/${id}`);
+    if (res.status === 200 && TERMINAL.has(res.json.status)) ended.set(id, res.json);
+  }
 
   // None lost or duplicated: unique ids, the index's count, one stored object per output.
   const uniqueIds = new Set(ids).size;
-  const d1Dir = path.join(stack.stateDir, "v3", "d1", "miniflare-D1DatabaseObject");
-  const d1File = readdirSync(d1Dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!;
-  const indexed = Number(execFileSync("sqlite3", ["-readonly", path.join(d1Dir, d1File), "SELECT count(DISTINCT id) FROM jobs"], { encoding: "utf8" }).trim());
+  const indexed = Number(d1("SELECT count(DISTINCT id) FROM jobs"));
   const byJob = new Map<string, number>();
   for (const o of r2Objects(stack, "jobs/")) {
     const id = o.key.split("/")[1]!;
