@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitForHealth } from "../../scripts/stack.mjs";
+import { supervise } from "../../scripts/supervise.mjs";
 import { clipPath } from "../encoder/clips";
 import { freePort, serveFiles, until } from "./harness";
 
@@ -118,5 +119,38 @@ describe("npm start supervises its encoder", () => {
     expect(log).toMatch(/\[supervise\] encoder exited \((signal SIGKILL|code 137)\) after [\d.]+ s; restarting in 500 ms/);
     expect(log).toContain("[supervise] encoder restart #1");
     console.log(`figures: supervision 1 encoder SIGKILL under npm start, API answered ${answered} polls during the outage, job completed on attempt ${done.attempt}`);
+  });
+});
+
+describe("the supervisor's backoff", () => {
+  it("doubles the wait after each quick exit up to the cap, starts over after a healthy run, and stops restarting when stopped", async () => {
+    const lines: string[] = [];
+    // Four quick crashes (the wait doubles to its cap), a run past resetAfterMs, then a crash: the wait starts over.
+    let runs = 0;
+    const plan = ["process.exit(3)", "process.kill(process.pid, 'SIGKILL')", "process.exit(3)", "process.exit(3)", "setTimeout(() => process.exit(4), 3500)", "process.exit(5)", "setInterval(() => {}, 1000)"];
+    const supervisor = supervise({
+      name: "child",
+      spawn: () => spawn(process.execPath, ["-e", plan[Math.min(runs++, plan.length - 1)]!]),
+      log: (line: string) => lines.push(line),
+      minDelayMs: 20,
+      maxDelayMs: 80,
+      resetAfterMs: 3000,
+    });
+    await until("six restarts", async () => supervisor.restarts, (n) => n >= 6, 30_000);
+    supervisor.stop();
+    const child = supervisor.child;
+    child.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(supervisor.restarts).toBe(6);
+    const exits = lines.filter((l) => l.includes("exited")).map((l) => l.replace(/after [\d.]+ s/, "after _ s"));
+    expect(exits).toEqual([
+      "[supervise] child exited (code 3) after _ s; restarting in 20 ms",
+      "[supervise] child exited (signal SIGKILL) after _ s; restarting in 40 ms",
+      "[supervise] child exited (code 3) after _ s; restarting in 80 ms",
+      "[supervise] child exited (code 3) after _ s; restarting in 80 ms",
+      "[supervise] child exited (code 4) after _ s; restarting in 20 ms",
+      "[supervise] child exited (code 5) after _ s; restarting in 40 ms",
+    ]);
+    expect(lines.filter((l) => l.includes("restart #")).at(-1)).toBe("[supervise] child restart #6");
   });
 });
