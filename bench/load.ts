@@ -49,12 +49,17 @@ const headers = { authorization: `Bearer ${stack.devKey}`, "content-type": "appl
 /** One timed API request; every request during the burst counts towards its latency. */
 const latencies: { during: "burst" | "drain"; ms: number }[] = [];
 let phase: "burst" | "drain" = "burst";
-async function timed(p: string, init: RequestInit = {}) {
+async function timed(p: string, init: RequestInit & { key?: string } = {}) {
   const t0 = performance.now();
-  const res = await fetch(`${stack.url}${p}`, { ...init, headers });
-  const json = (await res.json().catch(() => null)) as any;
-  latencies.push({ during: phase, ms: performance.now() - t0 });
-  return { status: res.status, json, retryAfter: res.headers.get("retry-after") };
+  try {
+    const res = await fetch(`${stack.url}${p}`, { ...init, headers: init.key ? { ...headers, "idempotency-key": init.key } : headers });
+    const json = (await res.json().catch(() => null)) as any;
+    latencies.push({ during: phase, ms: performance.now() - t0 });
+    return { status: res.status, json, retryAfter: res.headers.get("retry-after") };
+  } catch {
+    latencies.push({ during: phase, ms: performance.now() - t0 });
+    return { status: 0, json: null, retryAfter: null };
+  }
 }
 
 let exitCode = 0;
@@ -62,7 +67,8 @@ try {
   console.log(`bench:load: ${JOBS} jobs against ${stack.url} (encoder: 2 slots), logs in ${stack.logFile}`);
   const ids: string[] = [];
   const statuses = new Map<number, number>();
-  let throttled = 0;
+  let retried = 0;
+  const run = `load-${Date.now()}`;
   const burstStarted = performance.now();
   let next = 0;
   // A reader polling one job beside the burst, as a dashboard would.
@@ -77,15 +83,17 @@ try {
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < JOBS) {
         const i = next++;
+        // Retried as a client would (429, 5xx, no answer) under one idempotency key, so a
+        // create whose answer was lost is found again, not made twice.
         for (;;) {
-          const res = await timed("/v1/jobs", { method: "POST", body: bodies[i % bodies.length] });
+          const res = await timed("/v1/jobs", { method: "POST", body: bodies[i % bodies.length], key: `${run}-${i}` });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          if (res.status === 429) {
-            throttled += 1;
+          if (res.status === 429 || res.status === 0 || res.status >= 500) {
+            retried += 1;
             await new Promise((r) => setTimeout(r, 1000 * Number(res.retryAfter ?? 1)));
             continue;
           }
-          if (res.status !== 201) throw new Error(`create ${i} → ${res.status} ${JSON.stringify(res.json)}`);
+          if (res.status !== 201 && res.status !== 200) throw new Error(`create ${i} → ${res.status} ${JSON.stringify(res.json)}`);
           ids.push(res.json.id);
           break;
         }
@@ -142,7 +150,7 @@ try {
   const drain = latencies.filter((l) => l.during === "drain").map((l) => l.ms);
   const allEnded = ended.size === JOBS;
   console.log(`terminal: ${ended.size}/${JOBS} ${JSON.stringify(counts)}; ids unique ${uniqueIds}/${ids.length}; D1 index ${indexed}; outputs stored once ${outputsOnce}/${completed} completed`);
-  console.log(`API during the burst: ${burst.length} requests, p50 ${ms(percentile(burst, 50))}, p99 ${ms(percentile(burst, 99))}, max ${ms(Math.max(...burst))}; during the drain p99 ${ms(percentile(drain, 99))}; ${throttled} answered 429`);
+  console.log(`API during the burst: ${burst.length} requests, p50 ${ms(percentile(burst, 50))}, p99 ${ms(percentile(burst, 99))}, max ${ms(Math.max(...burst))}; during the drain p99 ${ms(percentile(drain, 99))}; ${retried} creates retried (429, 5xx or no answer)`);
   console.log(
     `figures: load ${JOBS} jobs, ${ended.size} terminal (${completed} completed), ${JOBS - uniqueIds} duplicated ids, D1 count ${indexed}, ` +
       `${completed - outputsOnce} outputs not stored exactly once, ${allEnded ? "drained" : "NOT drained"} in ${(drainMs / 1000).toFixed(0)} s ` +
