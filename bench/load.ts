@@ -108,7 +108,8 @@ try {
   // API load); then every job read back once from its Durable Object.
   const d1Dir = path.join(stack.stateDir, "v3", "d1", "miniflare-D1DatabaseObject");
   const d1File = path.join(d1Dir, readdirSync(d1Dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!);
-  const d1 = (sql: string) => execFileSync("sqlite3", ["-readonly", d1File, sql], { encoding: "utf8" }).trim();
+  // wrangler writes the file meanwhile: wait out its locks.
+  const d1 = (sql: string) => execFileSync("sqlite3", ["-readonly", "-cmd", ".timeout 10000", d1File, sql], { encoding: "utf8" }).trim();
   const terminalInIndex = () => Number(d1(`SELECT count(*) FROM jobs WHERE status IN (${[...TERMINAL].map((t) => `'${t}'`).join(", ")})`));
   const deadline = Date.now() + MAX_MS;
   let lastReport = Date.now();
@@ -126,10 +127,16 @@ try {
   reading = false;
   await reader;
   const ended = new Map<string, any>();
-  for (const id of ids) {
-    const res = await timed(`/v1/jobs/${id}`);
-    if (res.status === 200 && TERMINAL.has(res.json.status)) ended.set(id, res.json);
-  }
+  let read = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (read < ids.length) {
+        const id = ids[read++]!;
+        const res = await timed(`/v1/jobs/${id}`);
+        if (res.status === 200 && TERMINAL.has(res.json.status)) ended.set(id, res.json);
+      }
+    }),
+  );
 
   // None lost or duplicated: unique ids, the index's count, one stored object per output.
   const uniqueIds = new Set(ids).size;
@@ -149,6 +156,7 @@ try {
   const burst = latencies.filter((l) => l.during === "burst").map((l) => l.ms);
   const drain = latencies.filter((l) => l.during === "drain").map((l) => l.ms);
   const allEnded = ended.size === JOBS;
+  console.log(`index: ${d1("SELECT status || ':' || coalesce(error_code, '') || ' ' || count(*) FROM jobs GROUP BY 1").replaceAll("\n", ", ")}`);
   console.log(`terminal: ${ended.size}/${JOBS} ${JSON.stringify(counts)}; ids unique ${uniqueIds}/${ids.length}; D1 index ${indexed}; outputs stored once ${outputsOnce}/${completed} completed`);
   console.log(`API during the burst: ${burst.length} requests, p50 ${ms(percentile(burst, 50))}, p99 ${ms(percentile(burst, 99))}, max ${ms(Math.max(...burst))}; during the drain p99 ${ms(percentile(drain, 99))}; ${retried} creates retried (429, 5xx or no answer)`);
   console.log(

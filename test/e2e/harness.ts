@@ -60,7 +60,7 @@ export function r2Objects(stack: E2EStack, prefix: string): { key: string; size:
   const rows: { key: string; size: number }[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")) {
     const like = `${prefix.replaceAll("'", "''")}%`;
-    const out = execFileSync("sqlite3", ["-readonly", "-json", path.join(dir, file), `SELECT key, size FROM _mf_objects WHERE key LIKE '${like}' ORDER BY key`], { encoding: "utf8" });
+    const out = execFileSync("sqlite3", ["-readonly", "-json", "-cmd", ".timeout 10000", path.join(dir, file), `SELECT key, size FROM _mf_objects WHERE key LIKE '${like}' ORDER BY key`], { encoding: "utf8" });
     if (out.trim()) rows.push(...JSON.parse(out));
   }
   return rows;
