@@ -156,7 +156,7 @@ try {
   const burst = latencies.filter((l) => l.during === "burst").map((l) => l.ms);
   const drain = latencies.filter((l) => l.during === "drain").map((l) => l.ms);
   const allEnded = ended.size === JOBS;
-  console.log(`index: ${d1("SELECT status || ':' || coalesce(error_code, '') || ' ' || count(*) FROM jobs GROUP BY 1").replaceAll("\n", ", ")}`);
+  console.log(`index: ${d1("SELECT status || ':' || coalesce(error_code, '') AS k, count(*) FROM jobs GROUP BY k").replaceAll("\n", ", ")}`);
   console.log(`terminal: ${ended.size}/${JOBS} ${JSON.stringify(counts)}; ids unique ${uniqueIds}/${ids.length}; D1 index ${indexed}; outputs stored once ${outputsOnce}/${completed} completed`);
   console.log(`API during the burst: ${burst.length} requests, p50 ${ms(percentile(burst, 50))}, p99 ${ms(percentile(burst, 99))}, max ${ms(Math.max(...burst))}; during the drain p99 ${ms(percentile(drain, 99))}; ${retried} creates retried (429, 5xx or no answer)`);
   console.log(
