@@ -9,6 +9,7 @@ export interface StackOptions {
   vars?: Record<string, string>;
   encoderEnv?: Record<string, string>;
   log?: "inherit" | "ignore" | number;
+  supervise?: boolean;
 }
 
 export interface Stack {
@@ -16,11 +17,13 @@ export interface Stack {
   encoderUrl: string;
   devKey: string;
   devOrg: string;
-  worker: ChildProcess;
+  readonly worker: ChildProcess;
   readonly encoder: ChildProcess;
   startEncoder(): Promise<void>;
   readonly encoderRunning: boolean;
+  readonly encoderRestarts: number;
   killEncoder(): Promise<void>;
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 

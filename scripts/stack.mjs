@@ -3,10 +3,11 @@
 // the e2e suite and the benches run it the same way.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { migrateLocal, persistArgs, root, wrangler } from "./bootstrap.mjs";
+import { supervise } from "./supervise.mjs";
 
 export const DEV_ORG = "dev";
 const DEV_ENCODER_TOKEN = "kiln-dev-encoder-token-change-me";
@@ -19,7 +20,9 @@ const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!
  * Starts the stack and resolves once both processes answer /health.
  * Options: port (8787), encoderPort (port + 1), devKey, stateDir (wrangler's state),
  * workDir (the encoder's working directories), vars (extra Worker vars), encoderEnv
- * (extra encoder environment), log (a writable fd or "inherit").
+ * (extra encoder environment), log (a writable fd or "inherit"), supervise (restart
+ * an encoder that exits, as `npm start` does; off, a dead encoder stays dead until
+ * `startEncoder()`).
  */
 export async function startStack(options = {}) {
   const port = options.port ?? 8787;
@@ -42,25 +45,31 @@ export async function startStack(options = {}) {
     ORIGIN_CREDENTIALS_KEY: DEV_ORIGIN_CREDENTIALS_KEY,
     ...options.vars,
   };
-  const worker = spawn(
-    path.join(root, "node_modules", ".bin", "wrangler"),
-    [
-      "dev",
-      "--port", String(port),
-      "--ip", "127.0.0.1",
-      "--show-interactive-dev-session=false",
-      // The encoder runs as the process below (ENCODER_URL), not as the [[containers]]
-      // image, so wrangler must not look for Docker to build it.
-      "--enable-containers=false",
-      ...persistArgs(options.stateDir),
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    { cwd: root, stdio: ["ignore", log, log], detached: true },
-  );
+  const logLine = (line) => {
+    if (log === "inherit") console.log(line);
+    else if (typeof log === "number") writeSync(log, `${line}\n`);
+  };
+  let worker = null;
+  const spawnWorker = () =>
+    spawn(
+      path.join(root, "node_modules", ".bin", "wrangler"),
+      [
+        "dev",
+        "--port", String(port),
+        "--ip", "127.0.0.1",
+        "--show-interactive-dev-session=false",
+        // The encoder runs as the process below (ENCODER_URL), not as the [[containers]]
+        // image, so wrangler must not look for Docker to build it.
+        "--enable-containers=false",
+        ...persistArgs(options.stateDir),
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      { cwd: root, stdio: ["ignore", log, log], detached: true },
+    );
+  worker = spawnWorker();
 
-  let encoder = null;
-  const startEncoder = () => {
-    encoder = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["encoder/server.ts"], {
+  const spawnEncoder = () =>
+    spawn(path.join(root, "node_modules", ".bin", "tsx"), ["encoder/server.ts"], {
       cwd: root,
       stdio: ["ignore", log, log],
       detached: true,
@@ -75,8 +84,6 @@ export async function startStack(options = {}) {
         ...options.encoderEnv,
       },
     });
-    return waitForHealth(`${encoderUrl}/health`);
-  };
 
   const running = (child) => child && child.exitCode === null && child.signalCode === null;
   const killGroup = (child, signal) => {
@@ -86,49 +93,76 @@ export async function startStack(options = {}) {
       // already gone
     }
   };
+  // ffmpeg runs in a process group of its own; it dies with the "container" too.
+  const reapStrays = async () => {
+    for (let i = 0; i < 50; i++) {
+      const left = processesUnder(workDir);
+      if (left.length === 0) return;
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
 
-  await Promise.all([startEncoder(), waitForHealth(`${url}/health`)]);
+  let encoder = null;
+  const supervisor = options.supervise ? supervise({ name: "encoder", spawn: spawnEncoder, beforeRestart: reapStrays, log: logLine }) : null;
+  const currentEncoder = () => (supervisor ? supervisor.child : encoder);
+  const startEncoder = () => {
+    if (supervisor) throw new Error("the supervisor starts the encoder");
+    encoder = spawnEncoder();
+    return waitForHealth(`${encoderUrl}/health`);
+  };
+
+  await Promise.all([supervisor ? waitForHealth(`${encoderUrl}/health`) : startEncoder(), waitForHealth(`${url}/health`)]);
 
   return {
     url,
     encoderUrl,
     devKey,
     devOrg: DEV_ORG,
-    worker,
+    get worker() {
+      return worker;
+    },
     get encoder() {
-      return encoder;
+      return currentEncoder();
     },
     startEncoder,
+    /** Restarts the supervisor has made so far (0 without one). */
+    get encoderRestarts() {
+      return supervisor?.restarts ?? 0;
+    },
     /** The encoder dies as a container would: the process and every ffmpeg it started. */
     async killEncoder() {
-      const dying = encoder;
+      const dying = currentEncoder();
       const exited = new Promise((resolve) => (running(dying) ? dying.once("exit", () => resolve()) : resolve()));
       killGroup(dying, "SIGKILL");
-      // ffmpeg runs in a process group of its own; it dies with the "container" too.
-      for (let i = 0; i < 50; i++) {
-        const left = processesUnder(workDir);
-        if (left.length === 0) break;
-        for (const pid of left) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // gone
-          }
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await reapStrays();
       await exited;
     },
     get encoderRunning() {
-      return running(encoder);
+      return running(currentEncoder());
+    },
+    /** wrangler dev killed and started again on the same port and state directory. */
+    async restartWorker() {
+      const dying = worker;
+      const exited = new Promise((resolve) => (running(dying) ? dying.once("exit", () => resolve()) : resolve()));
+      killGroup(dying, "SIGKILL");
+      await exited;
+      worker = spawnWorker();
+      await waitForHealth(`${url}/health`);
     },
     async stop() {
-      const exited = [worker, encoder].filter(running).map((c) => new Promise((r) => c.once("exit", r)));
-      killGroup(encoder, "SIGTERM");
-      killGroup(worker, "SIGTERM");
+      supervisor?.stop();
+      const live = [worker, currentEncoder()];
+      const exited = live.filter(running).map((c) => new Promise((r) => c.once("exit", r)));
+      for (const child of live) killGroup(child, "SIGTERM");
       const timer = setTimeout(() => {
-        killGroup(encoder, "SIGKILL");
-        killGroup(worker, "SIGKILL");
+        for (const child of live) killGroup(child, "SIGKILL");
       }, 5_000);
       await Promise.all(exited);
       clearTimeout(timer);

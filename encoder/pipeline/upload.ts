@@ -16,8 +16,12 @@ import { type NetworkAccess, guardedRequest } from "../net/guarded-fetch";
  * to the Worker itself.
  */
 
-/** A failed PUT is tried this many times in all: network errors, 408, 429 and 5xx only. */
-export const PUT_ATTEMPTS = 3;
+/**
+ * A failed PUT is tried this many times in all: network errors, 408, 429 and 5xx only,
+ * 250 ms apart doubling, so an origin that is away for a few seconds (a restart, a
+ * failover) is waited out (~7.75 s) instead of failing a finished encode.
+ */
+export const PUT_ATTEMPTS = 6;
 const RETRY_DELAY_MS = 250;
 /** Completion assembles up to 10,000 parts: give it longer than a part. */
 const COMPLETE_TIMEOUT_MS = 120_000;
@@ -101,7 +105,7 @@ export async function putRange(
   let last: HttpFailure | null = null;
   for (let attempt = 1; attempt <= PUT_ATTEMPTS; attempt++) {
     if (signal.aborted) throw stopped();
-    if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * (attempt - 1)));
+    if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * 2 ** (attempt - 2)));
     try {
       return await putOnce(dir, file, target, signal, network, options.hash ?? false);
     } catch (err) {

@@ -1,12 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, openSync, readdirSync, writeFileSync } from "node:fs";
 import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Parser } from "m3u8-parser";
 import { Webhook } from "standardwebhooks";
+import S3rver from "s3rver";
 import WebSocket from "ws";
 import { type Stack, startStack } from "../../scripts/stack.mjs";
 
@@ -21,11 +22,13 @@ export async function freePort(): Promise<number> {
 
 export interface E2EStack extends Stack {
   workDir: string;
+  stateDir: string;
+  logFile: string;
   api: (path: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; json: any }>;
 }
 
 /** The whole local stack, started the way `npm start` starts it, in its own state directory. */
-export async function bootStack(vars: Record<string, string> = {}, encoderEnv: Record<string, string> = {}): Promise<E2EStack> {
+export async function bootStack(vars: Record<string, string> = {}, encoderEnv: Record<string, string> = {}, options: { supervise?: boolean } = {}): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
   // Tool runs are sandboxed as uid 65534, which must pass through to the job's
   // directory, as it does through /tmp in `npm start`: searchable, not listable.
@@ -34,8 +37,10 @@ export async function bootStack(vars: Record<string, string> = {}, encoderEnv: R
   const port = await freePort();
   let encoderPort = await freePort();
   while (encoderPort === port) encoderPort = await freePort();
-  const log = openSync(path.join(scratch, "stack.log"), "a");
-  const stack = await startStack({ port, encoderPort, stateDir: path.join(scratch, "state"), workDir, vars, encoderEnv, log });
+  const logFile = path.join(scratch, "stack.log");
+  const stateDir = path.join(scratch, "state");
+  const log = openSync(logFile, "a");
+  const stack = await startStack({ port, encoderPort, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise });
   const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${stack.url}${p}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
@@ -46,7 +51,64 @@ export async function bootStack(vars: Record<string, string> = {}, encoderEnv: R
     return { status: res.status, json: text ? JSON.parse(text) : null };
   };
   console.log(`e2e stack at ${stack.url}, logs in ${path.join(scratch, "stack.log")}`);
-  return Object.assign(stack, { workDir, api });
+  return Object.assign(stack, { workDir, stateDir, logFile, api });
+}
+
+/** Every object in the stack's local R2 bucket under `prefix`, read from wrangler's state. */
+export function r2Objects(stack: E2EStack, prefix: string): { key: string; size: number }[] {
+  const dir = path.join(stack.stateDir, "v3", "r2", "miniflare-R2BucketObject");
+  const rows: { key: string; size: number }[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")) {
+    const like = `${prefix.replaceAll("'", "''")}%`;
+    const out = execFileSync("sqlite3", ["-readonly", "-json", "-cmd", ".timeout 10000", path.join(dir, file), `SELECT key, size FROM _mf_objects WHERE key LIKE '${like}' ORDER BY key`], { encoding: "utf8" });
+    if (out.trim()) rows.push(...JSON.parse(out));
+  }
+  return rows;
+}
+
+/**
+ * An S3-protocol server on loopback (s3rver) that can be stopped and started again on
+ * the same port and directory, as an origin that goes away and comes back. `created`
+ * counts the objects it stored per key.
+ */
+export async function restartableS3Server(buckets: string[]) {
+  const directory = mkdtempSync(path.join(os.tmpdir(), "kiln-s3rver-"));
+  const port = await freePort();
+  const created = new Map<string, number>();
+  let server: S3rver | null = null;
+  const start = async () => {
+    server = new S3rver({ address: "127.0.0.1", port, silent: true, directory, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
+    (server as unknown as { on(name: "event", listener: (event: any) => void): void }).on("event", (event) => {
+      for (const record of event.Records ?? []) {
+        if (!String(record.eventName).includes("ObjectCreated")) continue;
+        const key = decodeURIComponent(record.s3.object.key);
+        created.set(key, (created.get(key) ?? 0) + 1);
+      }
+    });
+    await server.run();
+  };
+  await start();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    created,
+    start,
+    async stop() {
+      await server?.close();
+      server = null;
+    },
+  };
+}
+
+/** A seeded PRNG (mulberry32): a fault schedule printed with its seed can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Serves files over loopback HTTP, as a user's own machine would. */

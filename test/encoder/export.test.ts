@@ -83,7 +83,7 @@ describe("export in parts", () => {
     const upload = uploadOf("out_big.mp4");
     expect(upload.attempts.filter((p) => p === 3)).toHaveLength(PUT_ATTEMPTS);
     expect(upload.state).toBe("aborted");
-  });
+  }, 30_000); // the retries wait 250 ms doubling: ~7.75 s before it gives up
 
   it("does not retry a part refused for good (403), and aborts", async () => {
     const { dir, outputs } = madeOutputs();
