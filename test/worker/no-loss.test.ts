@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../worker/index";
 import type { JobState } from "../../worker/jobs/job-state";
 import { derivedId } from "../../worker/ids";
@@ -71,7 +71,16 @@ describe("no job is lost", () => {
 
     let tries = 0;
     while ((await ordersFor<Order>(jobId)).length === 0) {
-      const state = await stateOf(jobId);
+      // The job's own alarm may be making a try right now: its state is read between tries.
+      const state = await vi.waitFor(
+        async () => {
+          const s = await stateOf(jobId);
+          expect(s.dispatch?.phase).not.toBe("sending");
+          return s;
+        },
+        { timeout: 5000, interval: 20 },
+      );
+      if (state.dispatch === null) continue;
       expect(state.status).toBe("pending");
       // Waiting for the pool, the job always has an alarm: nothing relies on the Queue.
       expect(await alarmAt(jobId)).not.toBeNull();
