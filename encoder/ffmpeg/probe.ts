@@ -154,7 +154,7 @@ function isCover(stream: RawStream): boolean {
  * that is not a picture. An input without video is returned (hasVideo false): whether
  * that is an error depends on the task (see requireStreams).
  */
-export function parseProbe(json: unknown, fileSizeBytes: number, file = ""): ProbeResult {
+export function parseProbe(json: unknown, fileSizeBytes: number, file = "", ownOutput = false): ProbeResult {
   const doc = (typeof json === "string" ? safeJson(json) : json) as { format?: RawFormat; streams?: RawStream[] } | null;
   const format: RawFormat = doc?.format ?? {};
   const streams: RawStream[] = Array.isArray(doc?.streams) ? doc.streams : [];
@@ -165,7 +165,8 @@ export function parseProbe(json: unknown, fileSizeBytes: number, file = ""): Pro
   if (TEXT_FORMATS.has(formatName) || videos.some((s) => TEXT_CODECS.has(s.codec_name ?? ""))) {
     throw new ProbeError("input_unreadable", "The input is a text file, not audio, video or an image");
   }
-  if (REFERENCE_FORMATS.has(formatName)) {
+  // A playlist Kiln wrote (an output being verified) names only files beside it.
+  if (REFERENCE_FORMATS.has(formatName) && !ownOutput) {
     throw new ProbeError("input_unreadable", `The input is a playlist (${formatName}) naming other files, not a media file: give one of its media files instead`);
   }
   if (streams.length > MAX_INPUT_STREAMS) {
@@ -284,6 +285,8 @@ export function requireStreams(result: ProbeResult, kind: EncodeSpec["kind"]): v
 // Probing a file
 
 export interface ProbeOptions extends FfprobeRunOptions {
+  /** The file is an output this job wrote, being verified: a playlist is what it should be, not a refused input. */
+  ownOutput?: boolean;
   /**
    * Decode the first frame and read the tail (default). Off for files ffmpeg has just
    * written and closed with success: the streams probe still checks what they are.
@@ -370,7 +373,7 @@ async function describeStreams(file: string, cwd: string, options: ProbeOptions)
   // Read through a pipe, the format has no size and no bit rate computed from it: the
   // metadata's comes from `sizeBytes`.
   const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat } | null;
-  const result = parseProbe(raw, size, file);
+  const result = parseProbe(raw, size, file, options.ownOutput === true);
   // parseProbe has thrown for anything but a readable description.
   const streams = raw!.streams ?? [];
   const primary = streams.find((s) => s.codec_type === (result.source.hasVideo ? "video" : "audio") && !isCover(s) && s.codec_name);

@@ -25,7 +25,7 @@ export async function verifyOutput(command: FfmpegCommand, dir: string, options:
   // A sprite sheet's facts are the sheet's, though its main file is the storyboard.
   const file = command.factsFrom ?? command.main;
   if (/\.(webp|avif|gif)$/i.test(file)) return imageFacts(file, dir);
-  const probed = (await probeWarm(file, dir, options)) ?? (await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false }));
+  const probed = (await probeWarm(file, dir, options)) ?? (await probeFile(file, dir, { ffprobe: options.ffprobe, signal: options.signal, integrityChecks: false, ownOutput: true }));
   return factsOf(probed);
 }
 
@@ -52,7 +52,7 @@ async function probeWarm(file: string, dir: string, options: VerifyOptions): Pro
   const probe = options.warmProbes.take();
   if (!probe) return null;
   const bytes = (stop: AbortSignal) => createReadStream(where, { signal: stop });
-  return probeFile(file, dir, { signal: options.signal, integrityChecks: false, piped: { bytes, warm: probe } }).catch(() => null);
+  return probeFile(file, dir, { signal: options.signal, integrityChecks: false, ownOutput: true, piped: { bytes, warm: probe } }).catch(() => null);
 }
 
 interface ProbedStream {

@@ -51,7 +51,8 @@ export async function probeInSandbox(file: string, place: ToolPlace): Promise<Pr
   const description = await describeInSandbox(file, place);
   if (description === null) return null;
   try {
-    return parseProbe(description, (await stat(path.join(place.dir, file))).size, file);
+    // The pipeline's own file, read in the sandbox: a playlist it wrote is described, not refused.
+    return parseProbe(description, (await stat(path.join(place.dir, file))).size, file, true);
   } catch {
     return null;
   }
