@@ -44,6 +44,9 @@ const QUEUE_GRACE_MS = 15_000;
  * index of it), and carries out the effects through the outbox, the watch hub, the
  * presenter and the encoder client — each a module of its own.
  */
+/** How soon the alarm flushes duties a crash left unflushed (the flush that follows normally comes first). */
+const OUTBOX_WAKE_MS = 5_000;
+
 export class JobDO extends DurableObject<Env> {
   private job: JobState | null = null;
   private readonly outbox: Outbox;
@@ -255,9 +258,11 @@ export class JobDO extends DurableObject<Env> {
     this.job = result.state;
     this.outbox.record(waitChanged ? [...result.effects, { type: "index" }] : result.effects);
     this.save();
-    // Armed before any call out, so a crash during one (a send cut short) still wakes the job.
+    // Armed before any call out, so a crash during one (a send cut short) still wakes the job;
+    // and before the outbox flushes, so duties saved with the state (a terminal job's webhook)
+    // are flushed by the alarm if the Worker dies first: nothing else would wake an ended job.
     const callsOut = result.effects.some((e) => e.type === "send_order" || e.type === "cancel_encoder" || e.type === "share_probe");
-    if (callsOut) await this.armAlarm(this.wakeAt(Date.now()));
+    if (callsOut || this.outbox.owing) await this.armAlarm(Math.min(this.wakeAt(Date.now()) ?? Infinity, this.outbox.owing ? Date.now() + OUTBOX_WAKE_MS : Infinity));
     let reply = result.reply;
     for (const effect of result.effects) {
       const outcome = await this.perform(effect);

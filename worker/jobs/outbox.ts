@@ -73,6 +73,12 @@ export class Outbox {
     }
   }
 
+  /** Whether any duty is still owed (an index write, a dispatch message, a webhook). */
+  get owing(): boolean {
+    const d = this.duties;
+    return d.index || d.dispatchAttempt !== null || (d.webhooks?.length ?? 0) > 0;
+  }
+
   /** The duties as one row beside the job's; written in the same synchronous step as the state. */
   save(): void {
     this.sql.exec("INSERT OR REPLACE INTO doc (name, body) VALUES (?, ?)", ROW, JSON.stringify(this.duties));
