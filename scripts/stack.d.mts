@@ -10,6 +10,7 @@ export interface StackOptions {
   encoderEnv?: Record<string, string>;
   log?: "inherit" | "ignore" | number;
   supervise?: boolean;
+  cronTickMs?: number;
 }
 
 export interface Stack {

@@ -22,7 +22,7 @@ const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!
  * workDir (the encoder's working directories), vars (extra Worker vars), encoderEnv
  * (extra encoder environment), log (a writable fd or "inherit"), supervise (restart
  * an encoder that exits, as `npm start` does; off, a dead encoder stays dead until
- * `startEncoder()`).
+ * `startEncoder()`), cronTickMs (how often the every-minute cron fires; 60000).
  */
 export async function startStack(options = {}) {
   const port = options.port ?? 8787;
@@ -119,6 +119,7 @@ export async function startStack(options = {}) {
   };
 
   await Promise.all([supervisor ? waitForHealth(`${encoderUrl}/health`) : startEncoder(), waitForHealth(`${url}/health`)]);
+  const crons = tickCrons(url, options.cronTickMs ?? 60_000);
 
   return {
     url,
@@ -157,6 +158,7 @@ export async function startStack(options = {}) {
       await waitForHealth(`${url}/health`);
     },
     async stop() {
+      crons.stop();
       supervisor?.stop();
       const live = [worker, currentEncoder()];
       const exited = live.filter(running).map((c) => new Promise((r) => c.once("exit", r)));
@@ -168,6 +170,19 @@ export async function startStack(options = {}) {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * wrangler dev runs no cron by itself, so the stack fires wrangler.toml's crons through
+ * its scheduled-handler route: the webhook sweep's every `minuteMs` (a minute, as
+ * deployed; tests shorten it), retention's hourly. A tick the Worker misses (restarting)
+ * is skipped, as a cron that found the Worker down would be.
+ */
+function tickCrons(url, minuteMs) {
+  const fire = (cron) => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`).then((r) => r.body?.cancel()).catch(() => {});
+  const timers = [setInterval(() => fire("* * * * *"), minuteMs), setInterval(() => fire("17 * * * *"), 3_600_000)];
+  for (const timer of timers) timer.unref();
+  return { stop: () => timers.forEach(clearInterval) };
 }
 
 /** Processes whose working directory lies under `dir`: the encoder runs ffmpeg in job dirs there. */

@@ -37,6 +37,8 @@ export interface Env {
   TEST_ONLY_ALLOWED_S3_ENDPOINT?: string;
   /** First webhook retry delay in seconds (default 30); later ones grow ×5 up to 12 h. */
   WEBHOOK_RETRY_BASE_SECONDS?: string;
+  /** A pending delivery due this many seconds ago is sent to the Queue again (default 900; webhooks/sweep.ts). */
+  WEBHOOK_SWEEP_GRACE_SECONDS?: string;
   /** The Worker's own origin as the encoder reaches it (callbacks, signed storage URLs). */
   PUBLIC_URL: string;
   /** A self-hosted or local encoder pool; the Containers binding serves when unset. */

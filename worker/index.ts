@@ -4,6 +4,10 @@ import { consumeDispatch } from "./queue/consumer";
 import { PROBE_QUEUE, consumeProbes } from "./queue/probe-consumer";
 import { runRetention } from "./retention/sweep";
 import { WEBHOOK_QUEUE, consumeWebhooks } from "./webhooks/consumer";
+import { sweepStrandedWebhooks } from "./webhooks/sweep";
+
+/** The hourly cron of wrangler.toml's [triggers]; the other one, every minute, sweeps webhooks. */
+const RETENTION_CRON = "17 * * * *";
 
 export { EncoderContainer } from "./dispatch/encoder-container";
 export { JobDO } from "./jobs/job-do";
@@ -13,8 +17,10 @@ export default {
   fetch: app.fetch,
   queue: (batch, env) =>
     batch.queue === WEBHOOK_QUEUE ? consumeWebhooks(batch, env) : batch.queue === PROBE_QUEUE ? consumeProbes(batch, env) : consumeDispatch(batch, env),
-  // The cron in wrangler.toml: managed uploads and outputs past RETENTION_DAYS are deleted.
+  // The crons in wrangler.toml: hourly, managed uploads and outputs past RETENTION_DAYS are
+  // deleted; every minute, webhook deliveries whose Queue message was lost are sent again.
   scheduled: async (controller, env) => {
-    await runRetention(env, controller.scheduledTime);
+    if (controller.cron === RETENTION_CRON) await runRetention(env, controller.scheduledTime);
+    else await sweepStrandedWebhooks(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env, unknown>;

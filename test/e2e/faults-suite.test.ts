@@ -15,8 +15,10 @@ import { type E2EStack, type ReceivedHook, bootStack, download, r2Objects, resta
  * output is stored once, with the bytes its facts hash; every webhook is delivered once.
  *
  * The knobs are short stack vars, not fake time (wrangler dev runs in its own process):
- * a 4 s lease, 1 s heartbeats, and a webhook retry base of 0.2 s, whose waits round to
- * 0, 1, 5 and 25 s (retry.ts: base·5^(n−1), rounded).
+ * a 4 s lease, 1 s heartbeats, a webhook retry base of 0.2 s, whose waits round to
+ * 0, 1, 5 and 25 s (retry.ts: base·5^(n−1), rounded), and the webhook sweep every 2 s
+ * with a 10 s grace: wrangler dev's queues live in memory, so the Worker's restart loses
+ * the messages it held, and the sweep (webhooks/sweep.ts) is what sends them again.
  */
 const SEED = Number(process.env.FAULTS_SEED ?? Date.now() % 2 ** 31);
 const KILLS = 3;
@@ -57,9 +59,9 @@ beforeAll(async () => {
   console.log(`faults seed ${SEED} (FAULTS_SEED=${SEED} replays the kill schedule)`);
   [stack, s3, media, hooks] = await Promise.all([
     bootStack(
-      { LEASE_TIMEOUT_MS: "4000", MAX_ATTEMPTS: "5", WEBHOOK_RETRY_BASE_SECONDS: "0.2" },
+      { LEASE_TIMEOUT_MS: "4000", MAX_ATTEMPTS: "5", WEBHOOK_RETRY_BASE_SECONDS: "0.2", WEBHOOK_SWEEP_GRACE_SECONDS: "10" },
       { ENCODER_HEARTBEAT_MS: "1000", ENCODER_CONCURRENCY: "2" },
-      { supervise: true },
+      { supervise: true, cronTickMs: 2_000 },
     ),
     restartableS3Server([BUCKET]),
     serveFiles({ "clip.mp4": clipPath("small") }),

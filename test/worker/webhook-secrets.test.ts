@@ -1,38 +1,27 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { newWebhookSecret } from "../../worker/webhooks/secrets";
 import { call, seedOrg, videoJob } from "./helpers";
+import { receiver, useReceivers } from "./scripted-receiver";
 
 /*
  * Webhook signing secrets at rest: the D1 row holds a ciphertext, never the `whsec_…`
  * the API shows; rows written in plaintext before keep working and are sealed when read.
- * The receiver is the boundary (answered 200 here); D1, the Queue and the JobDO are real.
+ * The receiver is the boundary (scripted-receiver.ts answers 200); D1, the Queue and the JobDO are real.
  */
-const received: { headers: Record<string, string>; body: string }[] = [];
-const realFetch = globalThis.fetch;
-beforeAll(() => {
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(input, init);
-    if (!request.url.startsWith("https://hooks.kiln-secrets.example/")) return realFetch(input, init);
-    received.push({ headers: Object.fromEntries(request.headers), body: await request.text() });
-    return new Response("ok");
-  });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-});
+useReceivers();
 
 const stored = async (orgId: string) => (await env.DB.prepare("SELECT secret FROM webhook_secrets WHERE org_id = ?").bind(orgId).first<string>("secret"))!;
 const shown = async (key: string) => (await call("/v1/webhooks/secret", { key })).json.secret as string;
 
 /** A job whose cancel sends a webhook; answers the request the receiver got. */
 async function signedDelivery(key: string) {
-  const url = `https://hooks.kiln-secrets.example/${crypto.randomUUID()}`;
-  const created = await call("/v1/jobs", { key, body: videoJob({ webhook_url: url }) });
+  const r = receiver();
+  const created = await call("/v1/jobs", { key, body: videoJob({ webhook_url: r.url }) });
   await call(`/v1/jobs/${created.json.id}/cancel`, { key, method: "POST" });
-  await vi.waitFor(() => expect(received.some((r) => r.headers["webhook-id"] && r.body.includes(created.json.id))).toBe(true), { timeout: 10_000, interval: 100 });
-  return received.find((r) => r.body.includes(created.json.id))!;
+  await vi.waitFor(() => expect(r.received.some((got) => got.headers["webhook-id"] && got.body.includes(created.json.id))).toBe(true), { timeout: 10_000, interval: 100 });
+  return r.received.find((got) => got.body.includes(created.json.id))!;
 }
 
 describe("webhook secrets at rest", () => {
@@ -50,7 +39,8 @@ describe("webhook secrets at rest", () => {
     const rotated = (await call("/v1/webhooks/secret/rotate", { key, method: "POST" })).json.secret as string;
     expect(rotated).not.toBe(secret);
     expect(await stored(orgId)).not.toContain(rotated.slice("whsec_".length));
-    expect(new Webhook(rotated).verify((await signedDelivery(key)).body, received.at(-1)!.headers)).toMatchObject({ type: "job.canceled" });
+    const again = await signedDelivery(key);
+    expect(new Webhook(rotated).verify(again.body, again.headers)).toMatchObject({ type: "job.canceled" });
   });
 
   it("a ciphertext copied onto another organization's row does not open there", async () => {

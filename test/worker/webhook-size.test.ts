@@ -1,36 +1,23 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Env } from "../../worker/env";
 import type { JobState, JobView } from "../../worker/jobs/job-state";
 import { OUTBOX_MAX_ATTEMPTS, Outbox } from "../../worker/jobs/outbox";
 import { recordWebhookDelivery } from "../../worker/webhooks/schedule";
 import { call, encoderFor, jobDO, orderNumber, seedOrg } from "./helpers";
+import { type Receiver, receiver, useReceivers } from "./scripted-receiver";
 
 /*
  * Webhooks of the largest jobs the schema takes. Queues refuse a message over 128 KB
  * (Miniflare enforces the same limit), so a webhook whose message carried the job
  * was never delivered and its outbox retried it for ever. The receiver is the boundary:
- * fetches to https://hooks.kiln-size.example/… are answered 200 here; everything else
- * (D1, the Queue and its consumer, the JobDO) is real.
+ * scripted-receiver.ts answers 200; everything else (D1, the Queue and its consumer, the
+ * JobDO) is real.
  */
 const QUEUE_MESSAGE_LIMIT = 128 * 1000;
-const received = new Map<string, { headers: Record<string, string>; body: string }[]>();
-const realFetch = globalThis.fetch;
+useReceivers();
 
-beforeAll(() => {
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(input, init);
-    if (!request.url.startsWith("https://hooks.kiln-size.example/")) return realFetch(input, init);
-    received.set(request.url, [...(received.get(request.url) ?? []), { headers: Object.fromEntries(request.headers), body: await request.text() }]);
-    return new Response("ok");
-  });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-});
-
-const receiverUrl = () => `https://hooks.kiln-size.example/${crypto.randomUUID()}`;
 
 /** An S3 presigned GET as a subtitle source: a session token makes these about 1.5 KB. */
 const presigned = (n: number) =>
@@ -60,7 +47,7 @@ const largestTasksJob = (notify: string) => ({
   ],
 });
 
-async function waitDelivered(key: string, jobId: string, url: string) {
+async function waitDelivered(key: string, jobId: string, r: Receiver) {
   await vi.waitFor(
     async () => {
       const list = (await call(`/v1/jobs/${jobId}/webhooks`, { key })).json.data as { status: string; error: string | null }[];
@@ -69,7 +56,7 @@ async function waitDelivered(key: string, jobId: string, url: string) {
     },
     { timeout: 20_000, interval: 200 },
   );
-  return received.get(url) ?? [];
+  return r.received;
 }
 
 async function secretOf(key: string): Promise<string> {
@@ -108,8 +95,8 @@ async function completeOutputs(jobId: string) {
 describe("webhooks of the largest jobs", () => {
   it("10 outputs × 20 variants with presigned subtitles: delivered once, signed, its queue message small", { timeout: 60_000 }, async () => {
     const { key, orgId } = await seedOrg();
-    const url = receiverUrl();
-    const created = await call("/v1/jobs", { key, body: largestOutputsJob(url) });
+    const r = receiver();
+    const created = await call("/v1/jobs", { key, body: largestOutputsJob(r.url) });
     expect(created.status, created.text).toBe(201);
     const jobId = created.json.id as string;
     await completeOutputs(jobId);
@@ -117,7 +104,7 @@ describe("webhooks of the largest jobs", () => {
     expect(view.status).toBe("completed");
     const inline = JSON.stringify({ type: "job.completed", timestamp: view.updated_at, data: view }).length;
 
-    const requests = await waitDelivered(key, jobId, url);
+    const requests = await waitDelivered(key, jobId, r);
     expect(requests).toHaveLength(1);
     const payload = new Webhook(await secretOf(key)).verify(requests[0]!.body, requests[0]!.headers) as { type: string; data: JobView };
     expect(payload.type).toBe("job.completed");
@@ -138,10 +125,10 @@ describe("webhooks of the largest jobs", () => {
 
   it("a 50-task VTK job: its notify callback is delivered, its queue message small", { timeout: 60_000 }, async () => {
     const { key, orgId } = await seedOrg();
-    const url = receiverUrl();
+    const r = receiver();
     const headers = { "x-castlabs-organization": `urn:janus:organization:${orgId.replace(/^org_/, "")}` };
     const base = `/o/${headers["x-castlabs-organization"]}/jobs`;
-    const created = await call(base, { key, headers, body: largestTasksJob(url) });
+    const created = await call(base, { key, headers, body: largestTasksJob(r.url) });
     expect(created.status, created.text).toBe(201);
     const jobId = created.json.id as string;
     expect((await call(`${base}/${jobId}?action=abort`, { key, headers, method: "POST" })).status).toBe(200);
@@ -149,7 +136,7 @@ describe("webhooks of the largest jobs", () => {
     expect(view.tasks).toHaveLength(50);
     const inline = JSON.stringify({ type: "job.canceled", timestamp: view.updated_at, data: view }).length;
 
-    const requests = await waitDelivered(key, jobId, url);
+    const requests = await waitDelivered(key, jobId, r);
     expect(requests).toHaveLength(1);
     // VTK's callback: {job_id, job_url, status}, signed per Standard Webhooks.
     const payload = new Webhook(await secretOf(key)).verify(requests[0]!.body, requests[0]!.headers) as Record<string, unknown>;
@@ -165,12 +152,12 @@ describe("webhooks of the largest jobs", () => {
 describe("the outbox's retries are bounded", () => {
   it("a webhook the Queue keeps refusing is given up with its reason after the maximum; the next one is not held up", { timeout: 30_000 }, async () => {
     const { key } = await seedOrg();
-    const url = receiverUrl();
-    const created = await call("/v1/jobs", { key, body: { input: "https://media.example.com/in.mp4", kind: "video", webhook_url: url } });
+    const r = receiver();
+    const created = await call("/v1/jobs", { key, body: { input: "https://media.example.com/in.mp4", kind: "video", webhook_url: r.url } });
     expect(created.status).toBe(201);
     const jobId = created.json.id as string;
     expect((await call(`/v1/jobs/${jobId}/cancel`, { key, method: "POST" })).status).toBe(200);
-    await waitDelivered(key, jobId, url);
+    await waitDelivered(key, jobId, r);
     const view = (await call(`/v1/jobs/${jobId}`, { key })).json as JobView;
 
     // A Queue that refuses every message, as one over its size limit is refused.

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Env } from "../../worker/env";
 import worker from "../../worker/index";
 import type { JobView } from "../../worker/jobs/job-state";
@@ -14,42 +14,9 @@ import {
 import { recordWebhookDelivery, scheduleWebhook } from "../../worker/webhooks/schedule";
 import { isWebhookUrlAllowed } from "../../worker/webhooks/url-policy";
 import { call, seedOrg, videoJob } from "./helpers";
+import { type Receiver, receiver, useReceivers } from "./scripted-receiver";
 
-/*
- * The receiver is the boundary, not the code under test: outbound fetches to
- * https://receiver.kiln-test.example/… are answered here, in order, from a scripted list
- * of statuses (a thrown string means a network failure). Everything else is real: D1,
- * the Queue consumer, the signing library, the routes.
- */
-interface Receiver {
-  url: string;
-  script: (number | string)[];
-  received: { headers: Record<string, string>; body: string }[];
-}
-const receivers = new Map<string, Receiver>();
-const realFetch = globalThis.fetch;
-
-function receiver(...script: (number | string)[]): Receiver {
-  const r: Receiver = { url: `https://receiver.kiln-test.example/${crypto.randomUUID()}`, script, received: [] };
-  receivers.set(r.url, r);
-  return r;
-}
-
-beforeAll(() => {
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(input, init);
-    const r = receivers.get(request.url);
-    if (!r) return realFetch(input, init);
-    r.received.push({ headers: Object.fromEntries(request.headers), body: await request.text() });
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const step = r.script[Math.min(r.received.length, r.script.length) - 1] ?? 200;
-    if (typeof step === "string") throw new TypeError(step);
-    return new Response(step === 204 ? null : step < 300 ? "ok" : "nope", { status: step });
-  });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-});
+useReceivers();
 
 /**
  * A real job of a fresh org (created and canceled through the API, so its D1 index row

@@ -135,7 +135,11 @@ export const webhookDeliveries = sqliteTable(
     snapshot: text("snapshot"),
     createdAt: text("created_at").notNull(),
   },
-  (t) => [index("webhook_deliveries_job").on(t.jobId, t.createdAt)],
+  (t) => [
+    index("webhook_deliveries_job").on(t.jobId, t.createdAt),
+    // The few deliveries still under way, for the sweep of lost Queue messages (webhooks/sweep.ts).
+    index("webhook_deliveries_pending").on(t.createdAt).where(sql`${t.status} = 'pending'`),
+  ],
 );
 
 export const webhookAttempts = sqliteTable(

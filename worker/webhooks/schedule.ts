@@ -18,6 +18,11 @@ export function webhookDeliveryId(job: Pick<JobView, "id" | "status" | "updated_
   return derivedId("whd", `webhook\n${job.id}\n${eventType}\n${job.status}\n${job.updated_at}`);
 }
 
+/** The Queue message of a delivery: a reference to its row, which holds the job. */
+export function webhookMessage(job: JobView, eventType: WebhookEventType, deliveryId: string, orgId: string): WebhookMessage {
+  return { v: 2, delivery_id: deliveryId, org_id: orgId, job_id: job.id, event_type: eventType, status: job.status, format: job.dialect ?? "standard" };
+}
+
 /**
  * Records the delivery in D1 with the job as it is now (once; a repeat is ignored) and
  * returns the Queue message for it, and whether it has already been enqueued. Null when
@@ -34,15 +39,7 @@ export async function recordWebhookDelivery(
   const owner = orgId ?? (await orm.select({ orgId: jobs.orgId }).from(jobs).where(eq(jobs.id, job.id)).get())?.orgId;
   if (!owner) throw new Error(`cannot schedule a webhook for ${job.id}: no organization given and no index row`);
   const deliveryId = await webhookDeliveryId(job, eventType);
-  const message: WebhookMessage = {
-    v: 2,
-    delivery_id: deliveryId,
-    org_id: owner,
-    job_id: job.id,
-    event_type: eventType,
-    status: job.status,
-    format: job.dialect ?? "standard",
-  };
+  const message = webhookMessage(job, eventType, deliveryId, owner);
   await orm
     .insert(webhookDeliveries)
     .values({ id: deliveryId, orgId: owner, jobId: job.id, eventType, url: job.webhook_url, snapshot: await packSnapshot(job), createdAt: nowIso() })

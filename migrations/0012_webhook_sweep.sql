@@ -1,0 +1,1 @@
+CREATE INDEX `webhook_deliveries_pending` ON `webhook_deliveries` (`created_at`) WHERE "webhook_deliveries"."status" = 'pending';
