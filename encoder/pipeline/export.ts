@@ -6,7 +6,7 @@ import { type ExportedFile, type OutputFacts, type SignRequestInput, type WorkOr
 import { PipelineError } from "../errors";
 import { contentTypeOf } from "../media/content-types";
 import type { NetworkAccess } from "../net/guarded-fetch";
-import { createLimiter, putRange, uploadInParts, uploadNetwork } from "./upload";
+import { createLimiter, postJson, putRange, uploadInParts, uploadNetwork } from "./upload";
 
 /** One output ready to export: its files, relative to the working dir. */
 export interface MadeOutput {
@@ -19,6 +19,8 @@ export interface MadeOutput {
 export type StoredOutput = Omit<OutputFacts, "duration_ms" | "width" | "height" | "codec">;
 
 const UPLOAD_CONCURRENCY = 4;
+/** Signing a large export writes a row per multipart upload: it may take a while. */
+const SIGN_TIMEOUT_MS = 60_000;
 
 /** Every file under `rel` (a file, or a directory such as an HLS package), relative to `dir`. */
 export async function listFiles(dir: string, rel: string): Promise<string[]> {
@@ -54,18 +56,14 @@ async function sha256Of(dir: string, file: string): Promise<string> {
  */
 export async function exportOutputs(order: WorkOrder, dir: string, outputs: MadeOutput[], signal: AbortSignal, network: NetworkAccess): Promise<StoredOutput[]> {
   const described = await Promise.all(outputs.map(async (o) => ({ output: o, files: await Promise.all(o.files.map((f) => describe(dir, f))) })));
-  const signRes = await fetch(order.export.sign_url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${order.export.token}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      job_id: order.job_id,
-      attempt: order.attempt,
-      multipart: true,
-      files: described.flatMap(({ output, files }) => files.map((f) => ({ output_id: output.outputId, path: f.path, content_type: f.content_type, size_bytes: f.size_bytes }))),
-    } satisfies SignRequestInput),
-    signal,
-  }).catch((err: Error) => {
-    throw signal.aborted ? new PipelineError("canceled", "The job was canceled") : new PipelineError("export_failed", `could not reach the signing endpoint: ${err.message}`);
+  const request: SignRequestInput = {
+    job_id: order.job_id,
+    attempt: order.attempt,
+    multipart: true,
+    files: described.flatMap(({ output, files }) => files.map((f) => ({ output_id: output.outputId, path: f.path, content_type: f.content_type, size_bytes: f.size_bytes }))),
+  };
+  const signRes = await postJson(order.export.sign_url, order.export.token, request, SIGN_TIMEOUT_MS, signal).catch((err: Error) => {
+    throw err instanceof PipelineError ? err : new PipelineError("export_failed", `could not reach the signing endpoint: ${err.message}`);
   });
   if (!signRes.ok) {
     // A put that may not overwrite is refused by the signer when an object is there: the user's failure, told as such.

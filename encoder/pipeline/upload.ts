@@ -146,13 +146,31 @@ async function putOnce(dir: string, file: string, target: PutTarget, signal: Abo
   return { etag: typeof etag === "string" ? etag : null, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 }
 
-async function postJson(url: string, token: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-  });
+/**
+ * A POST to the Worker (signing, completing or aborting an upload), tried again on what a
+ * retry can fix (no answer, 408, 429, 5xx) on the PUTs' schedule: a Worker that restarts
+ * or sheds load for a moment is waited out, not a failed export. Answers the last response;
+ * throws the last network error, or at once when `signal` aborts.
+ */
+export async function postJson(url: string, token: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * 2 ** (attempt - 2)));
+    if (signal?.aborted) throw stopped();
+    const last = attempt === PUT_ATTEMPTS;
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      });
+      if (last || !retryable(res.status)) return res;
+      await res.body?.cancel();
+    } catch (err) {
+      if (signal?.aborted) throw stopped();
+      if (last) throw err;
+    }
+  }
 }
 
 /**

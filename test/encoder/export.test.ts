@@ -23,6 +23,7 @@ afterAll(async () => {
 beforeEach(() => {
   sink.setMultipart({ thresholdBytes: 256 * 1024, partBytes: 200 * 1024 });
   sink.setFailPart(() => null);
+  sink.setFailSign(() => null);
 });
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -101,6 +102,33 @@ describe("export in parts", () => {
     await exportOutputs(orderFor("job_export_single"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true });
     expect(sink.multipartUploads.size).toBe(before);
     expect(sink.uploads.get("out_big.mp4")!.sha256).toBe(sha256(big));
+  });
+});
+
+describe("signing", () => {
+  it("waits out a Worker that answers 503 twice (restarting, shedding load), then exports", async () => {
+    const { dir, outputs, big } = madeOutputs();
+    sink.setFailSign((tries) => (tries < 2 ? 503 : null));
+    await exportOutputs(orderFor("job_export_sign_retry"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true });
+    expect(sink.signRequests).toBe(3);
+    expect(sink.uploads.get("out_big.mp4")!.sha256).toBe(sha256(big));
+  });
+
+  it("fails with export_failed once the signing endpoint has answered 503 on every try", async () => {
+    const { dir, outputs } = madeOutputs();
+    sink.setFailSign(() => 503);
+    await expect(exportOutputs(orderFor("job_export_sign_down"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true })).rejects.toMatchObject({
+      code: "export_failed",
+      message: "the signing endpoint answered 503",
+    });
+    expect(sink.signRequests).toBe(PUT_ATTEMPTS);
+  }, 30_000);
+
+  it("does not ask again when refused for good (401 is the answer to a bad token)", async () => {
+    const { dir, outputs } = madeOutputs();
+    sink.setFailSign(() => 401);
+    await expect(exportOutputs(orderFor("job_export_sign_401"), dir, outputs, new AbortController().signal, { allowPrivateNetworks: true })).rejects.toMatchObject({ code: "export_failed" });
+    expect(sink.signRequests).toBe(1);
   });
 });
 

@@ -59,7 +59,8 @@ const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
  * With `multipart` set, large files get multipart plans as the Worker's do: part PUTs
  * answered with an ETag, completion (ETags checked, parts assembled) and abort.
  * `failPart` answers a part PUT with an error status instead (by part number and how
- * many times that part was tried before).
+ * many times that part was tried before); `failSign` does the same for signing requests
+ * (by how many came before).
  */
 export async function startSink() {
   const events: EncoderEvent[] = [];
@@ -67,6 +68,8 @@ export async function startSink() {
   const multipartUploads = new Map<string, SinkMultipartUpload>();
   let multipart: SinkMultipart | null = null;
   let failPart: (partNumber: number, tries: number) => number | null = () => null;
+  let failSign: (tries: number) => number | null = () => null;
+  let signRequests = 0;
   let directive: (event: EncoderEvent) => "continue" | "cancel" = () => "continue";
   const listeners = new Set<() => void>();
   let base = "";
@@ -85,6 +88,8 @@ export async function startSink() {
     }
     if (req.method === "POST" && url.pathname === "/sign") {
       if (req.headers.authorization !== "Bearer export-token-0123456789") return res.writeHead(401).end();
+      const signFailure = failSign(signRequests++);
+      if (signFailure !== null) return res.writeHead(signFailure).end();
       const request = JSON.parse((await body(req)).toString()) as { multipart?: boolean; files: { output_id: string; path: string; size_bytes: number; content_type: string }[] };
       const plan = (f: (typeof request.files)[number]) => {
         if (!multipart || !request.multipart || f.size_bytes <= multipart.thresholdBytes) {
@@ -153,6 +158,13 @@ export async function startSink() {
     },
     setFailPart(fn: typeof failPart) {
       failPart = fn;
+    },
+    setFailSign(fn: typeof failSign) {
+      failSign = fn;
+      signRequests = 0;
+    },
+    get signRequests() {
+      return signRequests;
     },
     order(jobId: string, inputUrl: string, tasks: TranscodeOrderInput["tasks"], attempt = 1): TranscodeOrderInput {
       return {

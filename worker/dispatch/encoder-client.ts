@@ -85,11 +85,17 @@ export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<Se
     if (res.status === 202) return "accepted";
     if (res.status === 429) return "busy";
     if (res.status === 503 && encoder.via === "container") return "busy";
-    if (res.status >= 500) return "unreachable";
+    if (res.status >= 500) return unreachable(order, `the encoder answered ${res.status}`);
     return "rejected";
-  } catch {
-    return "unreachable";
+  } catch (err) {
+    return unreachable(order, String(err));
   }
+}
+
+/** Logged, since the watchdog later counts the attempt as lost without knowing why. */
+function unreachable(order: WorkOrderInput, reason: string): SendOutcome {
+  console.warn(JSON.stringify({ level: "warn", job_id: order.job_id, attempt: order.attempt, message: `work order not delivered: ${reason}` }));
+  return "unreachable";
 }
 
 /** Tells the encoder to stop a job now; the event directive stops it anyway if this is lost. */
