@@ -181,6 +181,53 @@ describe("jobs on the encoder pool", () => {
     await expect.poll(async () => (await ordersFor(second)).length, { timeout: 8000, interval: 50 }).toBe(1);
   });
 
+  it("a job leaving the pool wakes the first job waiting for a slot at once, premium before standard, not at its next backoff try", async () => {
+    const { key } = await limitedOrg({ running_jobs: 1 });
+    const first = (await create(key)).json.id as string;
+    await expect.poll(async () => (await ordersFor(first)).length, { timeout: 8000, interval: 50 }).toBe(1);
+    const order = (await ordersFor<{ attempt: number; lease_token: string }>(first))[0]!;
+    await call(`/internal/jobs/${first}/events`, {
+      headers: { authorization: `Bearer ${order.lease_token}` },
+      body: { v: 1, job_id: first, attempt: order.attempt, seq: 0, at: new Date().toISOString(), type: "task_started", stage: "import", task_id: null },
+    });
+    await expect.poll(async () => (await call(`/v1/jobs/${first}`, { key })).json.status, { timeout: 5000 }).toBe("probing");
+
+    const standard = (await create(key)).json.id as string;
+    const premium = (await create(key, { priority: "premium" })).json.id as string;
+    for (const id of [standard, premium]) await expect.poll(async () => (await call(`/v1/jobs/${id}`, { key })).json.waiting_for_encoder, { timeout: 5000 }).toBe(true);
+    // Both deep in their backoff: without a wake-up neither would ask again for ten minutes.
+    const later = Date.now() + 600_000;
+    for (const id of [standard, premium]) {
+      await runInDurableObject(jobDO(id), async (instance, state) => {
+        const job = (instance as unknown as { job: JobState }).job;
+        job.dispatch!.next_try_at = later;
+        await state.storage.setAlarm(later);
+      });
+    }
+
+    expect((await call(`/v1/jobs/${first}/cancel`, { key, method: "POST" })).status).toBe(200);
+    await expect.poll(async () => (await ordersFor(premium)).length, { timeout: 8000, interval: 50 }).toBe(1);
+    // One slot, taken by the premium job: the standard one was woken too, and waits again behind it.
+    await expect.poll(async () => (await call(`/v1/jobs/${standard}`, { key })).json.waiting_for_encoder, { timeout: 5000 }).toBe(true);
+    expect(await ordersFor(standard)).toEqual([]);
+    await runInDurableObject(jobDO(standard), (instance) => {
+      expect((instance as unknown as { job: JobState }).job.dispatch!.next_try_at).toBeLessThan(later);
+    });
+  });
+
+  it("a job the encoder pool refused gives its place under the cap back at once", async () => {
+    const { key, orgId } = await limitedOrg({ running_jobs: 1 });
+    const idempotencyKey = `refused-${crypto.randomUUID()}`;
+    // An idempotency key names the job, so the encoder double can be told to refuse it in advance.
+    const refusedId = await derivedId("job", `${orgId}\n${idempotencyKey}`);
+    await fetch(`${env.ENCODER_URL}/control`, { method: "POST", body: JSON.stringify({ job_id: refusedId, busy: 1 }) });
+    expect((await create(key, { idempotency_key: idempotencyKey })).json.id).toBe(refusedId);
+    await expect.poll(async () => (await call(`/v1/jobs/${refusedId}`, { key })).json.waiting_for_encoder, { timeout: 5000 }).toBe(true);
+    // Admitted under the cap, then refused by the pool: the place it held for a minute is free now.
+    const next = (await create(key)).json.id as string;
+    await expect.poll(async () => (await ordersFor(next)).length, { timeout: 2500, interval: 50 }).toBe(1);
+  });
+
   it("pins a job by a keyed hash of its id: idempotency keys chosen to crowd one instance spread over the pool", async () => {
     const orgId = "org_pinning";
     // What a tenant could do when the pin was FNV-1a of the job id: pick keys whose job ids all hash to pool-0.

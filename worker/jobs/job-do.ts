@@ -5,7 +5,7 @@ import { cancelOnEncoder, sendWorkOrder } from "../dispatch/encoder-client";
 import { UndispatchableJob, buildWorkOrder } from "../dispatch/work-order";
 import { type DrmKey, openDrmKey, sealDrmKey, takeDrmKeys } from "../drm/keys";
 import type { Env } from "../env";
-import { admitJobRun } from "../limits/admission";
+import { admitJobRun, jobLeftPool, jobNotStarted } from "../limits/admission";
 import type { DispatchMessage } from "../queue/dispatch-message";
 import type { ExportJob } from "../storage/export-uploads";
 import { recordProbeFromJob } from "../uploads/probe";
@@ -46,6 +46,11 @@ const QUEUE_GRACE_MS = 15_000;
  */
 /** How soon the alarm flushes duties a crash left unflushed (the flush that follows normally comes first). */
 const OUTBOX_WAKE_MS = 5_000;
+
+/** Whether the encoder pool holds the job: an attempt it accepted (or may hold), its lease running. */
+function onPool(job: JobState): boolean {
+  return job.lease !== null && job.dispatch === null;
+}
 
 export class JobDO extends DurableObject<Env> {
   private job: JobState | null = null;
@@ -253,6 +258,7 @@ export class JobDO extends DurableObject<Env> {
   private async run(event: MachineEvent): Promise<Reply> {
     const result = step(this.job, event, { now: Date.now(), config: this.config(), newToken: () => randomHex(24), sending: this.sending });
     if (!result.state) return result.reply;
+    const leftPool = onPool(this.job!) && !onPool(result.state);
     // Queued behind a full pool or not is no status change, but lists filter on it (VTK's 5): indexed at once.
     const waitChanged = waitingForEncoder(this.job!) !== waitingForEncoder(result.state);
     this.job = result.state;
@@ -270,7 +276,25 @@ export class JobDO extends DurableObject<Env> {
       if (outcome) reply = outcome;
     }
     await this.settle({ indexDue: waitChanged });
+    if (leftPool) await this.wakeWaiters();
     return reply;
+  }
+
+  /** This job left the encoder pool: the first jobs of its organization waiting for a slot ask now (best effort; their backoff stands behind). */
+  private async wakeWaiters(): Promise<void> {
+    const job = this.job!;
+    try {
+      const waiters = await jobLeftPool(this.env, job.org_id, job.id);
+      // Not through job-stub.ts, which imports this file's type.
+      await Promise.all(waiters.map((id) => (this.env.JOBS.get(this.env.JOBS.idFromName(id)) as DurableObjectStub<JobDO>).slotFreed()));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", job_id: job.id, message: `could not wake the jobs waiting for a slot: ${String(err)}` }));
+    }
+  }
+
+  /** A slot of this job's organization came free (another job's wakeWaiters). */
+  async slotFreed(): Promise<void> {
+    await this.run({ type: "slot_freed" });
   }
 
   /** The effects that are calls out, best effort or answered back into the machine; the outbox keeps the rest. */
@@ -306,7 +330,9 @@ export class JobDO extends DurableObject<Env> {
     try {
       const order = await buildWorkOrder(job, job.lease!, this.env.PUBLIC_URL, this.env);
       // Past its organization's cap of running jobs the job waits as it would for a full pool.
-      result = { outcome: (await admitJobRun(this.env, job.org_id, job.id)) ? await sendWorkOrder(this.env, order) : "busy" };
+      const admitted = await admitJobRun(this.env, job.org_id, job.id, job.spec.priority);
+      result = { outcome: admitted ? await sendWorkOrder(this.env, order) : "busy" };
+      if (admitted && result.outcome !== "accepted") await jobNotStarted(this.env, job.org_id, job.id, job.spec.priority);
     } catch (err) {
       result = err instanceof UndispatchableJob ? { outcome: "undispatchable", error: { code: err.code, message: err.message } } : { outcome: "error", message: String(err) };
       if (result.outcome === "error") console.error(JSON.stringify({ level: "error", job_id: job.id, message: `dispatch failed, tried again later: ${result.message}` }));

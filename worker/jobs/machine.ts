@@ -64,6 +64,8 @@ export type MachineEvent =
   | ({ type: "dispatch_result"; attempt: number } & DispatchOutcome)
   | { type: "encoder_event"; event: EncoderEvent; token: string }
   | { type: "alarm" }
+  /** An encoder slot of the job's organization came free: a job waiting out a full pool asks now. */
+  | { type: "slot_freed" }
   | { type: "expire_outputs"; cutoff: number };
 
 export type Effect =
@@ -192,6 +194,9 @@ class Run {
         return this.encoderEvent(event.event, event.token);
       case "alarm":
         this.alarm();
+        return { kind: "none" };
+      case "slot_freed":
+        this.slotFreed();
         return { kind: "none" };
       case "expire_outputs":
         return this.expireOutputs(event.cutoff);
@@ -437,6 +442,13 @@ class Run {
       return;
     }
     if (lease && lease.expires_at <= this.now && !dispatch) this.loseAttempt();
+  }
+
+  /** A wanted dispatch backing off from a full pool is brought forward to now; the alarm then claims it. */
+  private slotFreed(): void {
+    const dispatch = this.job.dispatch;
+    if (isTerminal(this.job.status) || !dispatch || dispatch.phase !== "wanted" || dispatch.next_try_at <= this.now) return;
+    dispatch.next_try_at = this.now;
   }
 
   private loseAttempt(): void {

@@ -1,3 +1,4 @@
+import type { PriorityName } from "../api/schemas/create-job";
 import type { Env } from "../env";
 import type { OrgLimiter } from "./org-limiter";
 import { RateLimited } from "./rate-limited";
@@ -15,6 +16,16 @@ export async function admitJobCreate(env: AdmissionEnv, orgId: string, keyId: st
 }
 
 /** Whether job `jobId` may take an encoder slot now, under its organization's cap of running jobs. */
-export async function admitJobRun(env: AdmissionEnv, orgId: string, jobId: string): Promise<boolean> {
-  return limiter(env, orgId).admitRun({ orgId, jobId });
+export async function admitJobRun(env: AdmissionEnv, orgId: string, jobId: string, priority: PriorityName): Promise<boolean> {
+  return limiter(env, orgId).admitRun({ orgId, jobId, priority });
+}
+
+/** Job `jobId` was admitted but the encoder pool did not take it: it waits for a freed slot. */
+export async function jobNotStarted(env: AdmissionEnv, orgId: string, jobId: string, priority: PriorityName): Promise<void> {
+  await limiter(env, orgId).notStarted({ jobId, priority });
+}
+
+/** Job `jobId` left the encoder pool; answers the ids of the organization's waiting jobs to wake. */
+export async function jobLeftPool(env: AdmissionEnv, orgId: string, jobId: string): Promise<string[]> {
+  return limiter(env, orgId).slotFreed({ jobId });
 }

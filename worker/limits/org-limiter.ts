@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { PriorityName } from "../api/schemas/create-job";
 import type { Env } from "../env";
 import { terminalStatuses } from "../jobs/model";
 import { type JobLimits, jobLimits } from "./limits";
@@ -11,6 +12,9 @@ const RESERVATION_MS = 60_000;
 const LIMITS_TTL_MS = 30_000;
 /** A client refused for a full organization is told to look again after this long. */
 const FULL_RETRY_AFTER_S = 5;
+/** Waiting jobs woken when one slot comes free: the one for it, and one more in case a woken job has gone. */
+const WAKE_PER_FREED_SLOT = 2;
+const PRIORITY_RANK: Record<PriorityName, number> = { premium: 0, standard: 1, economy: 2 };
 
 interface Bucket {
   tokens: number;
@@ -30,6 +34,11 @@ const TERMINAL = terminalStatuses.map((s) => `'${s}'`).join(", ");
  * knows nothing of its siblings. Workers' rate-limit binding would do for the rates but
  * is not available in local workerd tests and cannot count live jobs.
  *
+ * Jobs refused a slot (by the cap here, or by a full encoder pool) are kept as waiters,
+ * and a job that leaves the pool wakes the first of them, by priority then age, so a
+ * freed slot is taken at once rather than at the next try of a job backing off. The
+ * waiters are a hint kept in memory: each job's own backoff stands behind them.
+ *
  * Buckets live in memory: an object evicted while idle has refilled them anyway. Live
  * jobs are counted from the D1 index, plus the jobs this object admitted that the index
  * does not show yet (their JobDO writes the row within the create), so a burst of
@@ -40,6 +49,8 @@ export class OrgLimiter extends DurableObject<Env> {
   /** Jobs admitted to be created, and to run, that the index may not show yet: id → until when. */
   private readonly creating = new Map<string, number>();
   private readonly starting = new Map<string, number>();
+  /** Jobs refused a slot, in the order they asked: id → priority rank. */
+  private readonly waiting = new Map<string, number>();
   private limits: { value: JobLimits; until: number } | null = null;
 
   /** The organization's limits, read again from D1 at most every LIMITS_TTL_MS. */
@@ -86,8 +97,8 @@ export class OrgLimiter extends DurableObject<Env> {
    * May job `jobId` go to the encoder pool now? It counts as running from here until the
    * index shows it past `pending` (running, or ended), or a minute has passed.
    */
-  async admitRun(command: { orgId: string; jobId: string }): Promise<boolean> {
-    const { orgId, jobId } = command;
+  async admitRun(command: { orgId: string; jobId: string; priority: PriorityName }): Promise<boolean> {
+    const { orgId, jobId, priority } = command;
     const limit = (await this.current(orgId)).runningJobs;
     const rows = await this.env.DB.prepare(
       "SELECT id, status FROM jobs WHERE org_id = ? AND (status IN ('probing', 'processing') OR id IN (SELECT value FROM json_each(?)))",
@@ -99,9 +110,32 @@ export class OrgLimiter extends DurableObject<Env> {
     for (const [id, until] of this.starting) if (moved.has(id) || until <= now) this.starting.delete(id);
     const others = new Set([...rows.results.filter((r) => r.status === "probing" || r.status === "processing").map((r) => r.id), ...this.starting.keys()]);
     others.delete(jobId);
-    if (others.size >= limit) return false;
+    if (others.size >= limit) {
+      this.wait(jobId, priority);
+      return false;
+    }
+    this.waiting.delete(jobId);
     this.starting.set(jobId, now + RESERVATION_MS);
     return true;
+  }
+
+  /** A job admitted here that the encoder pool refused: its reservation goes, and it waits for a slot. */
+  async notStarted(command: { jobId: string; priority: PriorityName }): Promise<void> {
+    this.starting.delete(command.jobId);
+    this.wait(command.jobId, command.priority);
+  }
+
+  /** A job left the encoder pool (ended, or its attempt was lost): answers the waiting jobs to wake, first first. */
+  async slotFreed(command: { jobId: string }): Promise<string[]> {
+    this.starting.delete(command.jobId);
+    this.waiting.delete(command.jobId);
+    const first = [...this.waiting].sort((a, b) => a[1] - b[1]).slice(0, WAKE_PER_FREED_SLOT).map(([id]) => id);
+    for (const id of first) this.waiting.delete(id);
+    return first;
+  }
+
+  private wait(jobId: string, priority: PriorityName): void {
+    if (!this.waiting.has(jobId)) this.waiting.set(jobId, PRIORITY_RANK[priority]);
   }
 
   /** Milliseconds until the bucket holds a whole token (0: now); refills perMinute per minute up to perMinute. */
