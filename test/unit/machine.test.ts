@@ -346,6 +346,23 @@ describe("the job machine's rules", () => {
     expect(delays("economy")).toEqual([10, 20, 40, 80, 120, 120]);
   });
 
+  it("asks now when told a slot came free while backing off a busy pool; otherwise the news changes nothing", () => {
+    const ctx = (now = T0) => context({ now });
+    let waiting = fixture("pending:wanted");
+    waiting = step(waiting, { type: "alarm" }, ctx(waiting.dispatch!.next_try_at)).state!;
+    waiting = step(waiting, { type: "dispatch_result", attempt: 1, outcome: "busy" }, ctx(T0)).state!;
+    expect(waiting.dispatch!.next_try_at).toBe(T0 + 3000);
+    const freed = step(waiting, { type: "slot_freed" }, ctx(T0 + 500));
+    expect(freed.state!.dispatch).toMatchObject({ phase: "wanted", next_try_at: T0 + 500 });
+    expect(freed.effects).toEqual([]);
+    expect(wakeAt(freed.state!)).toBe(T0 + 500);
+    // The alarm that follows claims the attempt.
+    expect(step(freed.state!, { type: "alarm" }, ctx(T0 + 500)).effects.map(effectName)).toEqual(["send_order:1"]);
+    // A send in flight, a job on the pool and an ended job are left as they are.
+    const sending = step(waiting, { type: "alarm" }, ctx(T0 + 3000)).state!;
+    for (const job of [sending, fixture("processing"), fixture("completed")]) expect(step(job, { type: "slot_freed" }, ctx(T0 + 4000)).state).toEqual(job);
+  });
+
   it("keeps trying a busy pool for as long as it stays busy: no retry budget runs out, only the job's deadline", () => {
     let job = fixture("pending:wanted");
     job.deadline_at = T0 + 30 * 86_400_000;
