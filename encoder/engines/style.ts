@@ -5,6 +5,7 @@ import { probeFile, requireStreams } from "../ffmpeg/probe";
 import { networkAccess } from "../net/guarded-fetch";
 import { exportOutputs } from "../pipeline/export";
 import { importInput } from "../pipeline/import";
+import { overDuration, overFrameBudget } from "../pipeline/input-limits";
 import type { Reporter } from "../pipeline/reporter";
 import { factsOf } from "../pipeline/verify";
 import { withWorkDir } from "../pipeline/workdir";
@@ -151,9 +152,8 @@ async function fetchAndCheck(order: StyleOrder, runtime: EngineRuntime, dir: str
       throw err instanceof PipelineError ? new PipelineError(err.code, `${what}: ${err.message}`) : err;
     });
     requireStreams(probed, "video");
-    if (probed.metadata.duration_ms / 1000 > order.limits.max_duration_s) {
-      throw new PipelineError("input_too_large", `${what} lasts ${Math.round(probed.metadata.duration_ms / 1000)} s; the limit is ${order.limits.max_duration_s} s`);
-    }
+    const overLimits = overDuration(probed.metadata, order.limits, what) ?? overFrameBudget(probed.metadata, order.limits, what);
+    if (overLimits) throw overLimits;
     if (name === SOURCE) void runtime.reporter.send({ type: "metadata", input_metadata: probed.metadata });
   }
   progress(0.2);

@@ -8,7 +8,6 @@ import { type TimeWindow, timeWindow, wholeSource } from "../ffmpeg/framing";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
-import { FRAME_BUDGET_FPS } from "../ffmpeg/limits";
 import { runFfmpeg } from "../ffmpeg/runner";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
@@ -21,6 +20,7 @@ import type { Reporter } from "./reporter";
 import { prepareSubtitles } from "./subtitles";
 import { type VerifiedFacts, type VerifyOptions, verifyOutput, verifyRenditions } from "./verify";
 import { withWorkDir } from "./workdir";
+import { overDuration, overFrameBudget } from "./input-limits";
 
 export interface JobRuntime {
   signal: AbortSignal;
@@ -113,21 +113,16 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
         return null;
       });
   const { result: probed, verify } = probedEarly ?? (await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal }));
-  const durationS = probed.metadata.duration_ms / 1000;
-  if (durationS > order.limits.max_duration_s) {
+  const tooLong = overDuration(probed.metadata, order.limits);
+  if (tooLong) {
     // A header can claim hours the data does not hold: a file whose data stops short
     // of what it declares is damaged (input_unreadable), not too long.
     await wholeInput();
     await verify();
-    throw new PipelineError("input_too_large", `The input lasts ${Math.round(durationS)} s; the limit is ${order.limits.max_duration_s} s`);
+    throw tooLong;
   }
-  const frames = durationS * (probed.metadata.framerate ?? 0);
-  const maxFrames = order.limits.max_duration_s * FRAME_BUDGET_FPS;
-  if (frames > maxFrames) {
-    // A few bytes can declare millions of frames (a decompression bomb): the frame count
-    // is bounded by the order's duration limit at FRAME_BUDGET_FPS.
-    throw new PipelineError("input_too_large", `The input declares ${Math.round(frames)} frames (${Math.round(durationS)} s at ${probed.metadata.framerate} fps); the limit is ${maxFrames}`);
-  }
+  const tooManyFrames = overFrameBudget(probed.metadata, order.limits);
+  if (tooManyFrames) throw tooManyFrames;
   void reporter.send({ type: "metadata", input_metadata: probed.metadata });
   // The Worker fails the job on the metadata too; this is the encoder's own word, at the probe.
   if (order.clip && clipOutOfRange(order.clip, probed.metadata.duration_ms)) {

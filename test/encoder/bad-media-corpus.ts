@@ -282,7 +282,7 @@ export function buildCorpus(dir: string): BadMedia[] {
 
   // A decompression bomb: two 64×64 frames six hours apart at a declared 1000 fps, so a constant-rate encode makes 21.6 million.
   ffmpeg(["-f", "lavfi", "-i", "color=c=black:size=64x64:rate=1000:duration=0.002", "-c:v", "libx264", "-preset", "ultrafast", "-bsf:v", "setts=ts=if(eq(N\\,1)\\,21590000\\,0)", "-video_track_timescale", "1000", at("bomb-frames.mkv")]);
-  add("frame-count-bomb", "a tiny Matroska whose two frames 1000 fps apart span six hours", at("bomb-frames.mkv"), { video: "input_too_large", outputs: "input_too_large" });
+  add("frame-count-bomb", "a tiny Matroska whose two frames 1000 fps apart span six hours", at("bomb-frames.mkv"), { video: "input_too_large", outputs: "input_too_large", style: "input_too_large" });
 
   add("gif-huge-canvas", "a 40-byte GIF with a 65535×65535 canvas", write("canvas.gif", gifWithCanvas(65535, 65535)), { video: "input_too_large", image: "input_too_large" });
 
