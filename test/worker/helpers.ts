@@ -106,6 +106,16 @@ export function encoderFor(order: { job_id: string; attempt: number; lease_token
   };
 }
 
+/** A transcode attempt's events up to its outputs' completions: import and probe done, every task's encode started, export started. */
+export const eventsBeforeOutputs = (tasks: { task_id: string }[]): Record<string, unknown>[] => [
+  { type: "task_started", stage: "import", task_id: null },
+  { type: "task_completed", stage: "import", task_id: null, output: null },
+  { type: "task_started", stage: "probe", task_id: null },
+  { type: "task_completed", stage: "probe", task_id: null, output: null },
+  ...tasks.map((t) => ({ type: "task_started", stage: "encode", task_id: t.task_id })),
+  { type: "task_started", stage: "export", task_id: null },
+];
+
 /** What the encoder reports of an MP4 output it verified (ffprobe facts), for tests playing the encoder. */
 export const outputFacts = (outputId: string) => ({
   output_id: outputId,
