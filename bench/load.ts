@@ -6,11 +6,11 @@
 // BENCH_LOAD_JOBS (default 1000) and BENCH_LOAD_MAX_MINUTES (default 90) bound a run;
 // a run that hits the time bound reports how far it got and the rate.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
-import os from "node:os";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { bootStack, r2Objects, serveFiles } from "../test/e2e/harness";
+import { clipPath } from "../test/encoder/clips";
 
 const JOBS = Number(process.env.BENCH_LOAD_JOBS ?? 1000);
 const MAX_MS = Number(process.env.BENCH_LOAD_MAX_MINUTES ?? 90) * 60_000;
@@ -18,26 +18,13 @@ const MAX_MS = Number(process.env.BENCH_LOAD_MAX_MINUTES ?? 90) * 60_000;
 const IN_FLIGHT = 64;
 const TERMINAL = new Set(["completed", "failed", "canceled", "partial"]);
 
-/** 1 s of 160x90 with a tone: the smallest clip every kind can use. */
-function tinyClip(): string {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-bench-load-")), "tiny.mp4");
-  execFileSync("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=15:duration=1",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
-    file,
-  ]);
-  return file;
-}
-
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
 };
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
-const media = await serveFiles({ "tiny.mp4": tinyClip() });
+const media = await serveFiles({ "tiny.mp4": clipPath("tiny") });
 const stack = await bootStack({}, { ENCODER_CONCURRENCY: "2" }, { supervise: true });
 const bodies = [
   { kind: "video", options: { format: "mp4", codec: "h264", width: 160, quality: "low" } },

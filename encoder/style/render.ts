@@ -14,7 +14,7 @@ import {
   measureCommand,
   renderCommand,
 } from "../ffmpeg/style-render";
-import { type StageProgress, type StyleAnalysis, type StyleTools, analyzeStyle } from "./analysis";
+import { type StageProgress, type StyleAnalysis, type StyleTools, type VideoAnalysis, analyzeStyle } from "./analysis";
 import { TRUE_PEAK_DB, bassFor, compressorFor, loudnessTargetOf } from "./apply-audio";
 import { planReframe } from "./apply-frame";
 import { type GradeMap, type GradeTarget, firstGrade, gradeFilter, gradeTarget, refineGrade } from "./apply-grade";
@@ -110,6 +110,33 @@ function fileArg(workDir: string, file: string): string {
   return `file:${relative.startsWith("..") ? path.resolve(workDir, file) : relative}`;
 }
 
+/** The output's shots (null: the whole source as one), the frames each join overlaps, and whether the output came out short. */
+interface Recut {
+  pieces: StyleRenderSpec["pieces"];
+  transitionFrames: number;
+  shortened?: Shortened;
+}
+
+/** The source cut into shots at the target's rhythm (pacing): planCuts over the measured source. */
+function recut(video: VideoAnalysis, target: StyleJson, fps: number, transitionSeconds: number): Recut {
+  const cuts = planCuts({
+    sourceSeconds: video.durationS,
+    sourceCuts: video.cutTimesS,
+    shotSeconds: 60 / target.cut_frequency,
+    wantedSeconds: target.source_duration_seconds,
+    transitionSeconds,
+    frameRate: fps,
+    marginSeconds: 2 / (video.fps || fps),
+  });
+  const cut = cuts.pieces.length > 0;
+  const rendered = cut ? cuts.renderedSeconds : video.durationS;
+  return {
+    pieces: cut ? cuts.pieces : null,
+    transitionFrames: cut ? cuts.transitionFrames : 0,
+    ...(rendered < cuts.wantedSeconds - 1 / fps ? { shortened: { wanted_seconds: cuts.wantedSeconds, rendered_seconds: rendered } } : {}),
+  };
+}
+
 /** Everything but the measured grade and loudness: frame, rate, cut list, zoom, audio shaping. */
 function planSpec(request: RenderRequest, parts: AppliedParts): { spec: StyleRenderSpec; shortened?: Shortened } {
   const { video, audio, motion } = request.source.analysis;
@@ -118,26 +145,8 @@ function planSpec(request: RenderRequest, parts: AppliedParts): { spec: StyleRen
   const frame = planReframe({ width: video.width, height: video.height }, ratio, request.config.position);
   const transition = target.primary_transition;
   const joins = transition.type === "fade" || transition.type === "dissolve";
-  let pieces: StyleRenderSpec["pieces"] = null;
-  let transitionFrames = 0;
-  let shortened: Shortened | undefined;
-  if (parts.pacing && target.cut_frequency > 0) {
-    const cuts = planCuts({
-      sourceSeconds: video.durationS,
-      sourceCuts: video.cutTimesS,
-      shotSeconds: 60 / target.cut_frequency,
-      wantedSeconds: target.source_duration_seconds,
-      transitionSeconds: joins ? transition.duration_ms / 1000 : 0,
-      frameRate: fps,
-      marginSeconds: 2 / (video.fps || fps),
-    });
-    if (cuts.pieces.length > 0) {
-      pieces = cuts.pieces;
-      transitionFrames = cuts.transitionFrames;
-    }
-    const rendered = cuts.pieces.length > 0 ? cuts.renderedSeconds : video.durationS;
-    if (rendered < cuts.wantedSeconds - 1 / fps) shortened = { wanted_seconds: cuts.wantedSeconds, rendered_seconds: rendered };
-  }
+  const { pieces, transitionFrames, shortened }: Recut =
+    parts.pacing && target.cut_frequency > 0 ? recut(video, target, fps, joins ? transition.duration_ms / 1000 : 0) : { pieces: null, transitionFrames: 0 };
   const sourceStyle = request.source.analysis.style;
   const zoomRate = parts.zoom && target.zoom_usage >= ZOOM_USAGE_HIGH ? Math.max(0, zoomRateOf(target.zoom_usage) - motion.zoomRate) : 0;
   const shape = parts.audio && audio.integratedLufs !== null;
@@ -180,6 +189,17 @@ async function measureGrade(request: RenderRequest, target: GradeTarget): Promis
   return map;
 }
 
+/** loudnorm's second pass to `targetLufs`, from what the measuring run printed; null when it measured silence. */
+async function loudnessPass(request: RenderRequest, targetLufs: number): Promise<LoudnessPass | null> {
+  const measured = loudnessOf(parseMetadataPrint(await readFile(path.join(request.workDir, LOUDNESS_FILE), "utf8")));
+  if (measured.integratedLufs === null) return null;
+  return {
+    targetLufs,
+    truePeakDb: TRUE_PEAK_DB,
+    measured: { lufs: measured.integratedLufs, rangeLu: measured.loudnessRangeLu ?? 0, truePeakDb: measured.truePeakDbtp ?? TRUE_PEAK_DB },
+  };
+}
+
 /** style_application: decides every filter and the cut list; measures the re-cut source for the grade and the loudness. */
 export async function planStyle(request: RenderRequest, progress: StageProgress): Promise<StylePlan> {
   const parts = appliedParts(request.fromTemplate, request.config);
@@ -190,16 +210,7 @@ export async function planStyle(request: RenderRequest, progress: StageProgress)
   if (parts.color || targetLufs !== null) {
     try {
       await run(measureCommand(spec, request.source.analysis.video.durationS, targetLufs !== null), request, (f) => progress(0.8 * f));
-      if (targetLufs !== null) {
-        const measured = loudnessOf(parseMetadataPrint(await readFile(path.join(request.workDir, LOUDNESS_FILE), "utf8")));
-        if (measured.integratedLufs !== null) {
-          loudness = {
-            targetLufs,
-            truePeakDb: TRUE_PEAK_DB,
-            measured: { lufs: measured.integratedLufs, rangeLu: measured.loudnessRangeLu ?? 0, truePeakDb: measured.truePeakDbtp ?? TRUE_PEAK_DB },
-          };
-        }
-      }
+      if (targetLufs !== null) loudness = await loudnessPass(request, targetLufs);
       if (parts.color) grade = await measureGrade(request, gradeTarget(request.target.style.color_grade));
     } finally {
       await Promise.all([SAMPLE_FILE, LOUDNESS_FILE].map((f) => rm(path.join(request.workDir, f), { force: true })));

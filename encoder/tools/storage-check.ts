@@ -11,11 +11,12 @@ import type { StepContext, StepEnd, StepOf } from "./step";
  * credentials that may not read it. Nothing is read past the headers.
  */
 async function present(url: string, { order, runtime }: StepContext): Promise<boolean> {
+  const access = networkAccess(runtime);
   let res;
   try {
     res = await guardedRequest(new URL(url), {
-      policy: new AddressPolicy(networkAccess(runtime)),
-      resolve: runtime.testNetwork?.resolve,
+      policy: new AddressPolicy(access),
+      resolve: access.resolve,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
       signal: runtime.signal,

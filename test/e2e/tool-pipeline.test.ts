@@ -1,9 +1,7 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clipPath } from "../encoder/clips";
 import { S3_TEST_CREDENTIALS } from "../worker/s3-bucket";
 import { type S3Server, startS3Server } from "../worker/s3-server";
 import { type E2EStack, bootStack, ffprobeJson, jobWithStatus, saveTemp, sha256 } from "./harness";
@@ -22,22 +20,9 @@ const SECRET = "acme-aws-access-keys";
 const aws = new AwsClient({ accessKeyId: S3_TEST_CREDENTIALS.access_key_id, secretAccessKey: S3_TEST_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
 const bucketUrl = (key: string) => `${s3.url}/${BUCKET}/${key}`;
 
-/** A real QuickTime file: 1.5 s of 320x180 h264 with aac. */
-function sourceMov(): Buffer {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-tools-")), "source.mov");
-  execFileSync("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1.5",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1.5",
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
-    file,
-  ]);
-  return readFileSync(file);
-}
-
 beforeAll(async () => {
   [stack, s3] = await Promise.all([bootStack(), startS3Server([BUCKET])]);
-  const put = await aws.fetch(bucketUrl("in/source.mov"), { method: "PUT", body: sourceMov(), headers: { "content-type": "video/quicktime" } });
+  const put = await aws.fetch(bucketUrl("in/source.mov"), { method: "PUT", body: readFileSync(clipPath("shortMov")), headers: { "content-type": "video/quicktime" } });
   expect(put.status).toBe(200);
   const secret = await stack.api("/v1/secrets", { body: { name: SECRET, credentials: S3_TEST_CREDENTIALS, endpoint: s3.url } });
   expect(secret.status, JSON.stringify(secret.json)).toBe(201);

@@ -1,10 +1,9 @@
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clipPath } from "../encoder/clips";
 import { S3_TEST_CREDENTIALS } from "../worker/s3-bucket";
 import { type S3Server, startS3Server } from "../worker/s3-server";
 import { type E2EStack, bootStack, ffprobeJson, saveTemp, until } from "./harness";
@@ -22,19 +21,6 @@ const ORG = "urn:janus:organization:dev";
 const aws = new AwsClient({ accessKeyId: S3_TEST_CREDENTIALS.access_key_id, secretAccessKey: S3_TEST_CREDENTIALS.secret_access_key, service: "s3", region: "us-east-1", retries: 0 });
 const bucketUrl = (key: string) => `${s3.url}/${BUCKET}/${key}`;
 const run = promisify(execFile);
-
-/** A small QuickTime file: 3 s of 640x360 h264 with aac. */
-function sourceMov(): Buffer {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-vtk-")), "source.mov");
-  execFileSync("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=3",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
-    file,
-  ]);
-  return readFileSync(file);
-}
 
 /** Runs curl with the seed's arguments (no shell), answering the status and the JSON body. */
 async function curl(args: string[]): Promise<{ status: number; json: any }> {
@@ -57,7 +43,7 @@ async function storedOutput(jobId: string) {
 
 beforeAll(async () => {
   [stack, s3] = await Promise.all([bootStack(), startS3Server([BUCKET])]);
-  const put = await aws.fetch(bucketUrl("in/source.mov"), { method: "PUT", body: sourceMov(), headers: { "content-type": "video/quicktime" } });
+  const put = await aws.fetch(bucketUrl("in/source.mov"), { method: "PUT", body: readFileSync(clipPath("mediumMov")), headers: { "content-type": "video/quicktime" } });
   expect(put.status).toBe(200);
   const secret = await stack.api("/v1/secrets", { body: { name: "acme-aws-access-keys", credentials: S3_TEST_CREDENTIALS, endpoint: s3.url } });
   expect(secret.status, JSON.stringify(secret.json)).toBe(201);

@@ -2,10 +2,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncoderEvent, ToolsOrderInput } from "../../encoder/contract";
 import { clipPath } from "./clips";
-import { startEncoder, startMediaServer, startSink } from "./harness";
+import { encoderSuite } from "./encoder-suite";
 import { parseMpd } from "./packages";
 
 /*
@@ -15,36 +15,21 @@ import { parseMpd } from "./packages";
  * representations, the files it names, and the media joined from init and segments.
  */
 
-const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-dash-work-"));
-process.env.KILN_WORK_DIR = workDir;
-const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-dash-media-"));
-
-let media: Awaited<ReturnType<typeof startMediaServer>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
-let encoder: Awaited<ReturnType<typeof startEncoder>>;
-
 type Step = ToolsOrderInput["steps"][number];
 type Package = Extract<Step, { tool: "shaka:package_dash" }>;
 
 const KEY_ID = "0123456789abcdef0123456789abcdef";
 const KEY = "fedcba9876543210fedcba9876543210";
 
-beforeAll(async () => {
+const suite = encoderSuite("dash", (scratch) => {
   const silent = path.join(scratch, "silent.mp4");
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", silent]);
-  media = await startMediaServer({ "source.mp4": clipPath("small"), "silent.mp4": silent });
-  sink = await startSink();
-  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
-});
-afterAll(async () => {
-  await encoder.close();
-  await sink.close();
-  await media.close();
+  return { "source.mp4": clipPath("small"), "silent.mp4": silent };
 });
 
 let n = 0;
 const id = (name: string) => `task_${name}_${++n}`;
-const get = (name = "source.mp4"): Step => ({ tool: "storage:get", task_id: id("get"), files: [{ name, url: media.url(name) }] });
+const get = (name = "source.mp4"): Step => ({ tool: "storage:get", task_id: id("get"), files: [{ name, url: suite.media.url(name) }] });
 const pkg = (extra: Partial<Package> = {}): Package => ({
   tool: "shaka:package_dash",
   task_id: id("dash"),
@@ -60,14 +45,14 @@ const pkg = (extra: Partial<Package> = {}): Package => ({
 const putAll = (dir: string): Step => ({ tool: "storage:put", task_id: id("put"), files: [], patterns: ["*"], base_dir: dir });
 
 async function run(jobId: string, steps: Step[]) {
-  expect((await encoder.call("POST", "/work", sink.toolsOrder(jobId, steps))).status).toBe(202);
-  const end = await sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"), 90_000);
-  return { end, events: sink.events.filter((e) => e.job_id === jobId) };
+  expect((await suite.encoder.call("POST", "/work", suite.sink.toolsOrder(jobId, steps))).status).toBe(202);
+  const end = await suite.sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"), 90_000);
+  return { end, events: suite.eventsOf(jobId) };
 }
 const logOf = (events: EncoderEvent[], taskId: string) => events.flatMap((e) => (e.type === "task_log" && e.task_id === taskId ? e.lines.map((l) => l.text) : []));
 const uploaded = (name: string) => {
-  const file = sink.uploads.get(name);
-  if (!file) throw new Error(`${name} was not stored; stored: ${[...sink.uploads.keys()].join(", ")}`);
+  const file = suite.sink.uploads.get(name);
+  if (!file) throw new Error(`${name} was not stored; stored: ${[...suite.sink.uploads.keys()].join(", ")}`);
   return file.bytes;
 };
 const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1] ?? null;

@@ -2,21 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncodeSpec, EncoderEvent } from "../../encoder/contract";
 import { audioOnlyPath, clipPath, stillImagePath } from "./clips";
+import { encoderSuite } from "./encoder-suite";
 import { ffprobe, videoStream } from "./ffprobe";
-import { ENCODER_TOKEN, startEncoder, startMediaServer, startSink } from "./harness";
 
-const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-service-work-"));
-process.env.KILN_WORK_DIR = workDir;
-
-let media: Awaited<ReturnType<typeof startMediaServer>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
-let encoder: Awaited<ReturnType<typeof startEncoder>>;
-
-beforeAll(async () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-service-media-"));
+const suite = encoderSuite("service", (scratch) => {
   const text = path.join(scratch, "notes.txt");
   writeFileSync(text, "this is not a video\n".repeat(100));
   const empty = path.join(scratch, "empty.mp4");
@@ -34,7 +26,7 @@ beforeAll(async () => {
     writeFileSync(path.join(scratch, `cut.${container}`), bytes.subarray(0, Math.floor(bytes.length * 0.3)));
     return path.join(scratch, `cut.${container}`);
   };
-  media = await startMediaServer({
+  return {
     "landscape.mp4": clipPath("landscape"),
     "notes.txt": text,
     "empty.mp4": empty,
@@ -44,18 +36,10 @@ beforeAll(async () => {
     "cut.mkv": cutShort("mkv"),
     "still.png": stillImagePath(),
     "tone.m4a": audioOnlyPath(),
-  });
-  sink = await startSink();
-  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
+  };
 });
-afterAll(async () => {
-  await encoder.close();
-  await sink.close();
-  await media.close();
-});
-
-const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
-const terminal = (jobId: string) => sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)));
+const { workDir, eventsOf } = suite;
+const terminal = (jobId: string) => suite.sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || (e.type === "task_failed" && e.task_id === null)));
 
 /** Processes whose working directory is inside the encoder's work root: ffmpeg runs there. */
 function processesInWorkDir(): number[] {
@@ -72,18 +56,18 @@ function processesInWorkDir(): number[] {
 
 describe("encoder service", () => {
   it("refuses requests without the shared token and malformed orders", async () => {
-    expect((await encoder.call("POST", "/work", {}, "wrong")).status).toBe(401);
-    expect((await encoder.call("DELETE", "/work/job_x", undefined, "wrong")).status).toBe(401);
-    const bad = await encoder.call("POST", "/work", { v: 1, job_id: "job_x" });
+    expect((await suite.encoder.call("POST", "/work", {}, "wrong")).status).toBe(401);
+    expect((await suite.encoder.call("DELETE", "/work/job_x", undefined, "wrong")).status).toBe(401);
+    const bad = await suite.encoder.call("POST", "/work", { v: 1, job_id: "job_x" });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_work_order");
   });
 
   it("runs import → probe → encode → export and reports verified output facts", async () => {
-    const order = sink.order("job_e2e_video", media.url("landscape.mp4"), [
+    const order = suite.sink.order("job_e2e_video", suite.media.url("landscape.mp4"), [
       { task_id: "task_v", output_id: "out_v", spec: { kind: "video", format: "mp4", codec: "h264", width: 320, quality: "low" } },
     ]);
-    const accepted = await encoder.call("POST", "/work", order);
+    const accepted = await suite.encoder.call("POST", "/work", order);
     expect(accepted.status).toBe(202);
     const end = await terminal("job_e2e_video");
     expect(end.type).toBe("job_completed");
@@ -116,7 +100,7 @@ describe("encoder service", () => {
     expect(facts).toMatchObject({ output_id: "out_v", width: 320, height: 180, codec: "h264" });
     expect(facts.duration_ms).toBeGreaterThan(2900);
     expect(facts.duration_ms).toBeLessThan(3100);
-    const uploaded = sink.uploads.get(facts.main)!;
+    const uploaded = suite.sink.uploads.get(facts.main)!;
     expect(uploaded.sha256).toBe(facts.sha256);
     expect(uploaded.bytes.length).toBe(facts.size_bytes);
     expect(uploaded.contentType).toBe("video/mp4");
@@ -129,20 +113,20 @@ describe("encoder service", () => {
   });
 
   it("fails bad media with a specific code and keeps serving", async () => {
-    await encoder.call("POST", "/work", sink.order("job_bad_text", media.url("notes.txt"), [
+    await suite.encoder.call("POST", "/work", suite.sink.order("job_bad_text", suite.media.url("notes.txt"), [
       { task_id: "t", output_id: "o", spec: { kind: "video", format: "mp4", codec: "h264" } },
     ]));
     const failed = (await terminal("job_bad_text")) as Extract<EncoderEvent, { type: "task_failed" }>;
     expect(failed.type).toBe("task_failed");
     expect(failed.error.code).toBe("input_unreadable");
 
-    await encoder.call("POST", "/work", sink.order("job_bad_404", media.url("missing.mp4"), [
+    await suite.encoder.call("POST", "/work", suite.sink.order("job_bad_404", suite.media.url("missing.mp4"), [
       { task_id: "t", output_id: "o", spec: { kind: "video", format: "mp4", codec: "h264" } },
     ]));
     const missing = (await terminal("job_bad_404")) as Extract<EncoderEvent, { type: "task_failed" }>;
     expect(missing.error.code).toBe("input_unreachable");
 
-    await encoder.call("POST", "/work", sink.order("job_after_bad", media.url("landscape.mp4"), [
+    await suite.encoder.call("POST", "/work", suite.sink.order("job_after_bad", suite.media.url("landscape.mp4"), [
       { task_id: "t", output_id: "o_after", spec: { kind: "audio", format: "mp3" } },
     ]));
     expect((await terminal("job_after_bad")).type).toBe("job_completed");
@@ -166,20 +150,20 @@ describe("encoder service", () => {
           ? { kind, format: "mp3" as const }
           : { kind, format: "gif" as const, end: 1 };
     const jobId = `job_bad_${file.replace(/\W/g, "_")}`;
-    await encoder.call("POST", "/work", sink.order(jobId, media.url(file), [{ task_id: "t", output_id: "o", spec }]));
+    await suite.encoder.call("POST", "/work", suite.sink.order(jobId, suite.media.url(file), [{ task_id: "t", output_id: "o", spec }]));
     const failed = (await terminal(jobId)) as Extract<EncoderEvent, { type: "task_failed" }>;
     expect(failed.type, label).toBe("task_failed");
     expect(failed.error.code).toBe(code);
     expect(failed.error.message.length).toBeGreaterThan(0);
     const next = `${jobId}_next`;
-    await encoder.call("POST", "/work", sink.order(next, media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${next}`, spec: { kind: "image", format: "jpeg" } }]));
+    await suite.encoder.call("POST", "/work", suite.sink.order(next, suite.media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${next}`, spec: { kind: "image", format: "jpeg" } }]));
     expect((await terminal(next)).type).toBe("job_completed");
     expect(readdirSync(workDir)).toEqual([]);
   });
 
   it("finds a cut-short input when an output needs what is missing, not when it needs only what is there", async () => {
     const run = async (jobId: string, spec: EncodeSpec) => {
-      await encoder.call("POST", "/work", sink.order(jobId, media.url("cut-faststart.mp4"), [{ task_id: "t", output_id: `o_${jobId}`, spec }]));
+      await suite.encoder.call("POST", "/work", suite.sink.order(jobId, suite.media.url("cut-faststart.mp4"), [{ task_id: "t", output_id: `o_${jobId}`, spec }]));
       return terminal(jobId);
     };
     // The still at 2.5 s lies past where the data stops (under 1 s of the 3 s clip).
@@ -190,7 +174,7 @@ describe("encoder service", () => {
     expect((await run("job_cut_window", { kind: "video", format: "mp4", codec: "h264", end: 0.4 })).type).toBe("job_completed");
     const done = eventsOf("job_cut_window").find((e) => e.type === "task_completed" && e.stage === "encode") as Extract<EncoderEvent, { type: "task_completed" }>;
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-out-")), "window.mp4");
-    writeFileSync(file, sink.uploads.get(done.output!.main)!.bytes);
+    writeFileSync(file, suite.sink.uploads.get(done.output!.main)!.bytes);
     const probed = ffprobe(file);
     expect(videoStream(probed)).toMatchObject({ codec_name: "h264", width: 640, height: 360 });
     expect(Number(probed.format.duration)).toBeGreaterThan(0.3);
@@ -199,52 +183,52 @@ describe("encoder service", () => {
   });
 
   it("cancels a running encode: ffmpeg is gone within 2 s and the working dir removed", async () => {
-    const order = sink.order("job_cancel", media.url("landscape.mp4"), [
+    const order = suite.sink.order("job_cancel", suite.media.url("landscape.mp4"), [
       { task_id: "t", output_id: "o_slow", spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } },
     ]);
-    await encoder.call("POST", "/work", order);
-    await sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "task_started" && e.stage === "encode");
-    await sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "progress" && e.stage === "encode");
+    await suite.encoder.call("POST", "/work", order);
+    await suite.sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "task_started" && e.stage === "encode");
+    await suite.sink.waitFor((e) => e.job_id === "job_cancel" && e.type === "progress" && e.stage === "encode");
     expect(processesInWorkDir().length).toBeGreaterThan(0);
     const started = Date.now();
-    const res = await encoder.call("DELETE", "/work/job_cancel");
+    const res = await suite.encoder.call("DELETE", "/work/job_cancel");
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(processesInWorkDir()).toEqual([]);
     expect(readdirSync(workDir)).toEqual([]);
     const failed = (await terminal("job_cancel")) as Extract<EncoderEvent, { type: "task_failed" }>;
     expect(failed.error.code).toBe("canceled");
-    expect((await encoder.call("DELETE", "/work/job_cancel")).status).toBe(404);
+    expect((await suite.encoder.call("DELETE", "/work/job_cancel")).status).toBe(404);
   });
 
   it("stops when an event is answered with the cancel directive", async () => {
-    sink.setDirective((e) => (e.job_id === "job_directive" && e.type === "progress" && e.stage === "encode" ? "cancel" : "continue"));
-    await encoder.call("POST", "/work", sink.order("job_directive", media.url("landscape.mp4"), [
+    suite.sink.setDirective((e) => (e.job_id === "job_directive" && e.type === "progress" && e.stage === "encode" ? "cancel" : "continue"));
+    await suite.encoder.call("POST", "/work", suite.sink.order("job_directive", suite.media.url("landscape.mp4"), [
       { task_id: "t", output_id: "o_dir", spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } },
     ]));
     const failed = (await terminal("job_directive")) as Extract<EncoderEvent, { type: "task_failed" }>;
     expect(failed.error.code).toBe("canceled");
-    sink.setDirective(() => "continue");
+    suite.sink.setDirective(() => "continue");
     expect(processesInWorkDir()).toEqual([]);
   });
 
   it("heartbeats while working and answers 429 when every slot is busy", async () => {
-    await expect.poll(() => encoder.running.size, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => suite.encoder.running.size, { timeout: 10_000 }).toBe(0);
     const slow = (id: string) =>
-      sink.order(id, media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${id}`, spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } }]);
-    expect((await encoder.call("POST", "/work", slow("job_slot_1"))).status).toBe(202);
-    expect((await encoder.call("POST", "/work", slow("job_slot_2"))).status).toBe(202);
-    const full = await encoder.call("POST", "/work", slow("job_slot_3"));
+      suite.sink.order(id, suite.media.url("landscape.mp4"), [{ task_id: "t", output_id: `o_${id}`, spec: { kind: "video", format: "mp4", codec: "h265", quality: "very_high" } }]);
+    expect((await suite.encoder.call("POST", "/work", slow("job_slot_1"))).status).toBe(202);
+    expect((await suite.encoder.call("POST", "/work", slow("job_slot_2"))).status).toBe(202);
+    const full = await suite.encoder.call("POST", "/work", slow("job_slot_3"));
     expect(full.status).toBe(429);
     // A redelivered order for a running attempt is accepted without a second run.
-    const again = await encoder.call("POST", "/work", slow("job_slot_1"));
+    const again = await suite.encoder.call("POST", "/work", slow("job_slot_1"));
     expect(again.status).toBe(202);
     expect(((await again.json()) as { duplicate?: boolean }).duplicate).toBe(true);
-    await sink.waitFor((e) => e.job_id === "job_slot_1" && e.type === "heartbeat");
-    const health = (await (await fetch(`${encoder.base}/health`)).json()) as { slots: { busy: number; free: number } };
+    await suite.sink.waitFor((e) => e.job_id === "job_slot_1" && e.type === "heartbeat");
+    const health = (await (await fetch(`${suite.encoder.base}/health`)).json()) as { slots: { busy: number; free: number } };
     expect(health.slots).toMatchObject({ busy: 2, free: 0 });
-    await encoder.call("DELETE", "/work/job_slot_1");
-    await encoder.call("DELETE", "/work/job_slot_2");
-    expect(encoder.running.size).toBe(0);
+    await suite.encoder.call("DELETE", "/work/job_slot_1");
+    await suite.encoder.call("DELETE", "/work/job_slot_2");
+    expect(suite.encoder.running.size).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { type AddressInfo, type Server as NetServer, createServer as createNetSe
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncoderEvent, ToolsOrderInput, TranscodeOrderInput } from "../../encoder/contract";
 import type { Resolver } from "../../encoder/net/guarded-fetch";
+import { nonPublicHosts } from "../shared/ssrf-hosts";
 import { clipPath } from "./clips";
 import { startEncoder } from "./harness";
 
@@ -71,46 +72,9 @@ const resolve: Resolver = async (hostname) => {
 /** Targets that must never be connected to, each in a spelling that reaches loopback or another non-public network. */
 function directTargets(): string[] {
   const hosts = [
-    "127.0.0.1",
-    "2130706433", // decimal
-    "0177.0.0.1", // octal
-    "0x7f000001", // hex
-    "0x7f.1",
-    "127.1", // short
-    "127.0.0.1.", // trailing dot
-    "127.255.255.254",
-    "0",
-    "0.0.0.0",
-    "localhost",
-    "localhost.",
-    "LOCALHOST",
-    "[::1]",
-    "[0:0:0:0:0:0:0:1]",
-    "[::]",
-    "[::ffff:127.0.0.1]",
-    "[::ffff:7f00:1]",
-    "[::ffff:0:7f00:1]", // IPv4-translated
-    "[64:ff9b::7f00:1]", // NAT64
-    "[64:ff9b:1::a9fe:a9fe]", // local-use NAT64 of the metadata address
-    "[2002:7f00:1::]", // 6to4
-    "[100::1]", // discard-only
-    "10.0.0.1",
-    "172.16.0.1",
-    "172.31.255.255",
-    "192.168.1.1",
-    "169.254.169.254",
-    "169.254.0.1",
-    "[::ffff:169.254.169.254]",
-    "[fe80::1]",
-    "[fd00::1]",
-    "[fd00:ec2::254]",
-    "[fc00::1]",
-    "100.64.0.1",
-    "100.100.100.200", // Alibaba's metadata, in CGNAT
-    "168.63.129.16", // Azure's wire server
-    "192.0.0.192", // Oracle's metadata
-    "224.0.0.1",
-    "255.255.255.255",
+    ...nonPublicHosts,
+    "172.31.255.255", // the top of 172.16/12
+    "255.255.255.255", // broadcast
     "loopback.example.test",
     "ipv6-loopback.example.test",
     "metadata.example.test",

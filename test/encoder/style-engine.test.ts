@@ -1,26 +1,17 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncoderEvent } from "../../encoder/contract";
 import { styleJsonSchema } from "../../encoder/style/style-json";
 import { audioStream, ffprobe, videoStream } from "./ffprobe";
-import { startEncoder, startMediaServer, startSink } from "./harness";
+import { encoderSuite } from "./encoder-suite";
 
 /*
  * The style engine through the real encoder app: a source and a template made by
  * ffmpeg, fetched over HTTP, measured stage by stage and rendered; the events it posts
  * and the MP4 it exports are what the Worker would see.
  */
-const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-style-work-"));
-process.env.KILN_WORK_DIR = workDir;
-const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-style-media-"));
-
-let media: Awaited<ReturnType<typeof startMediaServer>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
-let encoder: Awaited<ReturnType<typeof startEncoder>>;
-
 type Measured = Extract<EncoderEvent, { type: "style_measured" }>;
 type Failed = Extract<EncoderEvent, { type: "task_failed" }>;
 type Completed = Extract<EncoderEvent, { type: "task_completed" }>;
@@ -36,7 +27,7 @@ function makeClip(file: string, video: string, audio: string): string {
   return out;
 }
 
-beforeAll(async () => {
+const suite = encoderSuite("style", (scratch) => {
   // A 16:9 source at ordinary levels, and a warm, loud 9:16 template.
   const source = makeClip("source.mp4", "testsrc2=size=320x180:rate=25:duration=4", "sine=frequency=330:sample_rate=48000:duration=4,volume=-20dB");
   const template = makeClip(
@@ -47,18 +38,10 @@ beforeAll(async () => {
   const corrupt = path.join(scratch, "corrupt.mp4");
   // An MP4's first bytes and then noise: it sniffs as video and is not.
   writeFileSync(corrupt, Buffer.concat([Buffer.from("0000001c6674797069736f6d0000020069736f6d69736f32", "hex"), Buffer.alloc(4096, 7)]));
-  media = await startMediaServer({ "source.mp4": source, "template.mp4": template, "corrupt.mp4": corrupt });
-  sink = await startSink();
-  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
+  return { "source.mp4": source, "template.mp4": template, "corrupt.mp4": corrupt };
 });
-afterAll(async () => {
-  await encoder.close();
-  await sink.close();
-  await media.close();
-});
-
-const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
-const terminal = (jobId: string) => sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"), 120_000);
+const { scratch, eventsOf } = suite;
+const terminal = (jobId: string) => suite.sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"), 120_000);
 
 /** The events that mark the stages' lives. */
 const milestones = (events: EncoderEvent[]) =>
@@ -66,7 +49,7 @@ const milestones = (events: EncoderEvent[]) =>
 
 describe("style engine", { timeout: 180_000 }, () => {
   it("measures a source alone: four stages, its own StyleJSON, no output", async () => {
-    const accepted = await encoder.call("POST", "/work", sink.styleOrder("job_style_alone", media.url("source.mp4"), null, null));
+    const accepted = await suite.encoder.call("POST", "/work", suite.sink.styleOrder("job_style_alone", suite.media.url("source.mp4"), null, null));
     expect(accepted.status).toBe(202);
     expect((await terminal("job_style_alone")).type).toBe("job_completed");
     const events = eventsOf("job_style_alone");
@@ -94,8 +77,8 @@ describe("style engine", { timeout: 180_000 }, () => {
   });
 
   it("renders the source in the template's style, exports an H.264/AAC MP4 and compares it", async () => {
-    const order = sink.styleOrder("job_style_render", media.url("source.mp4"), media.url("template.mp4"), { output_id: "out_styled", config: {} });
-    expect((await encoder.call("POST", "/work", order)).status).toBe(202);
+    const order = suite.sink.styleOrder("job_style_render", suite.media.url("source.mp4"), suite.media.url("template.mp4"), { output_id: "out_styled", config: {} });
+    expect((await suite.encoder.call("POST", "/work", order)).status).toBe(202);
     const end = await terminal("job_style_render");
     expect(end.type, JSON.stringify(end)).toBe("job_completed");
     const events = eventsOf("job_style_render");
@@ -111,7 +94,7 @@ describe("style engine", { timeout: 180_000 }, () => {
 
     const completed = events.find((e): e is Completed => e.type === "task_completed" && e.task_id === "task_rendering")!;
     expect(completed.output).toMatchObject({ output_id: "out_styled", codec: "h264" });
-    const upload = sink.uploads.get(completed.output!.main)!;
+    const upload = suite.sink.uploads.get(completed.output!.main)!;
     expect(upload.sha256).toBe(completed.output!.sha256);
     const file = path.join(scratch, "styled.mp4");
     writeFileSync(file, upload.bytes);
@@ -125,16 +108,16 @@ describe("style engine", { timeout: 180_000 }, () => {
   });
 
   it("fails the stage that found a corrupt template with input_unreadable, and keeps serving", async () => {
-    const order = sink.styleOrder("job_style_corrupt", media.url("source.mp4"), media.url("corrupt.mp4"), { output_id: "out_never", config: {} });
-    expect((await encoder.call("POST", "/work", order)).status).toBe(202);
+    const order = suite.sink.styleOrder("job_style_corrupt", suite.media.url("source.mp4"), suite.media.url("corrupt.mp4"), { output_id: "out_never", config: {} });
+    expect((await suite.encoder.call("POST", "/work", order)).status).toBe(202);
     const end = (await terminal("job_style_corrupt")) as Failed;
     expect(end.type).toBe("task_failed");
     expect(end.task_id).toBe("task_video_analysis");
     expect(end.error.code).toBe("input_unreadable");
     expect(end.error.message).toMatch(/^The template: /);
-    expect((await encoder.call("GET", "/health")).status).toBe(200);
-    const next = sink.styleOrder("job_style_after", media.url("source.mp4"), null, null);
-    expect((await encoder.call("POST", "/work", next)).status).toBe(202);
+    expect((await suite.encoder.call("GET", "/health")).status).toBe(200);
+    const next = suite.sink.styleOrder("job_style_after", suite.media.url("source.mp4"), null, null);
+    expect((await suite.encoder.call("POST", "/work", next)).status).toBe(202);
     expect((await terminal("job_style_after")).type).toBe("job_completed");
   });
 });

@@ -2,24 +2,16 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncoderEvent, ToolsOrderInput } from "../../encoder/contract";
 import { discoveredOutputId } from "../../encoder/tools/storage-put";
+import { encoderSuite } from "./encoder-suite";
 import { audioStream, ffprobe, videoStream } from "./ffprobe";
-import { startEncoder, startMediaServer, startSink } from "./harness";
 
 /*
  * The VTK tool set through the real encoder app: real bwrap, real ffmpeg and tar, tiny
  * lavfi media. The sink stands in for the Worker (events, export signing, uploads).
  */
-
-const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-toolset-work-"));
-process.env.KILN_WORK_DIR = workDir;
-const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-toolset-media-"));
-
-let media: Awaited<ReturnType<typeof startMediaServer>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
-let encoder: Awaited<ReturnType<typeof startEncoder>>;
 
 type Steps = ToolsOrderInput["steps"];
 type Step = Steps[number];
@@ -37,7 +29,7 @@ function measureLufs(file: string): number {
   return Number(/I:\s+(-?[\d.]+)/.exec(lines.at(-1)!)![1]);
 }
 
-beforeAll(async () => {
+const suite = encoderSuite("toolset", (scratch) => {
   const source = path.join(scratch, "source.mov");
   ff("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", source);
@@ -58,21 +50,13 @@ beforeAll(async () => {
   execFileSync("tar", ["-cf", path.join(scratch, "link.tar"), "-C", evil, "note.txt", "link"]);
   execFileSync("tar", ["-cPf", path.join(scratch, "abs.tar"), path.join(evil, "note.txt")]);
   execFileSync("tar", ["-cPf", path.join(scratch, "dots.tar"), "-C", path.join(evil, "sub"), "../note.txt"]);
-  media = await startMediaServer(Object.fromEntries(["source.mov", "tone.wav", "corrupt.ts", "link.tar", "abs.tar", "dots.tar"].map((n) => [n, path.join(scratch, n)])));
-  sink = await startSink();
-  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
+  return Object.fromEntries(["source.mov", "tone.wav", "corrupt.ts", "link.tar", "abs.tar", "dots.tar"].map((n) => [n, path.join(scratch, n)]));
 });
-afterAll(async () => {
-  await encoder.close();
-  await sink.close();
-  await media.close();
-});
-
-const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
-const terminal = (jobId: string) => sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"));
+const { workDir, scratch, eventsOf } = suite;
+const terminal = (jobId: string) => suite.sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"));
 let n = 0;
 const id = (name: string) => `task_${name}_${++n}`;
-const get = (...names: string[]): Step => ({ tool: "storage:get", task_id: id("get"), files: names.map((name) => ({ name, url: media.url(name) })) });
+const get = (...names: string[]): Step => ({ tool: "storage:get", task_id: id("get"), files: names.map((name) => ({ name, url: suite.media.url(name) })) });
 const cmd = (args: string[], extra: Partial<Extract<Step, { tool: "ffmpeg:cmd" }>> = {}): Step => ({ tool: "ffmpeg:cmd", task_id: id("cmd"), arguments: args, ...extra });
 const put = (files: { name: string; output_id: string }[], patterns?: string[], baseDir?: string): Step => ({
   tool: "storage:put",
@@ -83,7 +67,7 @@ const put = (files: { name: string; output_id: string }[], patterns?: string[], 
 });
 
 async function run(jobId: string, steps: Steps) {
-  const accepted = await encoder.call("POST", "/work", sink.toolsOrder(jobId, steps));
+  const accepted = await suite.encoder.call("POST", "/work", suite.sink.toolsOrder(jobId, steps));
   expect(accepted.status).toBe(202);
   const end = await terminal(jobId);
   return { end, events: eventsOf(jobId) };
@@ -94,7 +78,7 @@ const logOf = (events: EncoderEvent[], taskId: string) =>
 
 function saved(name: string): string {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), "kiln-toolset-out-")), name);
-  writeFileSync(file, sink.uploads.get(name)!.bytes);
+  writeFileSync(file, suite.sink.uploads.get(name)!.bytes);
   return file;
 }
 
@@ -127,7 +111,7 @@ describe("the VTK tool set", { timeout: 90_000 }, () => {
     expect(facts["wild_1.mp4"]).toMatchObject({ codec: "h264", width: 160, height: 90 });
     expect(facts["wild_2.mp4"]).toMatchObject({ codec: "h264", width: 128, height: 72 });
     expect(facts["wild_poster.png"]).toMatchObject({ codec: "png", width: 160, height: 90 });
-    for (const name of ["wild_1.mp4", "wild_2.mp4", "wild_poster.png"]) expect(sink.uploads.get(name)!.sha256).toBe(facts[name]!.sha256);
+    for (const name of ["wild_1.mp4", "wild_2.mp4", "wild_poster.png"]) expect(suite.sink.uploads.get(name)!.sha256).toBe(facts[name]!.sha256);
     expect(videoStream(ffprobe(saved("wild_2.mp4")))).toMatchObject({ codec_name: "h264", width: 128, height: 72 });
     expect(logOf(events, putStep.task_id).join("\n")).toMatch(/wild_\?\.mp4, \*\.png matched wild_1\.mp4, wild_2\.mp4/);
     expect(readdirSync(workDir)).toEqual([]);
@@ -157,7 +141,7 @@ describe("the VTK tool set", { timeout: 90_000 }, () => {
       tool: "storage:check",
       task_id: id("check"),
       mode,
-      files: names.map((name) => ({ name, url: media.url(name) })),
+      files: names.map((name) => ({ name, url: suite.media.url(name) })),
     });
 
     it("FAIL_ON_PRESENCE fails when a file is there and passes when none is", async () => {

@@ -2,27 +2,20 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EncoderEvent, ToolsOrderInput } from "../../encoder/contract";
 import { audioStream, ffprobe, videoStream } from "./ffprobe";
-import { startEncoder, startMediaServer, startSink } from "./harness";
+import { encoderSuite } from "./encoder-suite";
+import { startEncoder } from "./harness";
 
 /** The tools engine through the real encoder app: real bwrap, real ffmpeg, tiny lavfi clips. */
-
-const workDir = mkdtempSync(path.join(os.tmpdir(), "kiln-tools-work-"));
-process.env.KILN_WORK_DIR = workDir;
-const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-tools-media-"));
-
-let media: Awaited<ReturnType<typeof startMediaServer>>;
-let sink: Awaited<ReturnType<typeof startSink>>;
-let encoder: Awaited<ReturnType<typeof startEncoder>>;
 
 type Steps = ToolsOrderInput["steps"];
 type Limits = ToolsOrderInput["tool_limits"];
 type Failed = Extract<EncoderEvent, { type: "task_failed" }>;
 type Log = Extract<EncoderEvent, { type: "task_log" }>;
 
-beforeAll(async () => {
+const suite = encoderSuite("tools", (scratch) => {
   // A real QuickTime file with H.264 and AAC, as a camera or editor hands it over.
   const source = path.join(scratch, "source.mov");
   execFileSync("ffmpeg", [
@@ -32,24 +25,16 @@ beforeAll(async () => {
     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", source,
   ]);
   writeFileSync(path.join(scratch, "notes.txt"), "not media, stored all the same\n");
-  media = await startMediaServer({ "source.mov": source, "notes.txt": path.join(scratch, "notes.txt") });
-  sink = await startSink();
-  encoder = await startEncoder({ concurrency: 2, heartbeatMs: 200 });
+  return { "source.mov": source, "notes.txt": path.join(scratch, "notes.txt") };
 });
-afterAll(async () => {
-  await encoder.close();
-  await sink.close();
-  await media.close();
-});
-
-const eventsOf = (jobId: string) => sink.events.filter((e) => e.job_id === jobId);
-const terminal = (jobId: string) => sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"));
-const get = (name = "source.mov"): Steps[number] => ({ tool: "storage:get", task_id: "task_get", files: [{ name, url: media.url(name) }] });
+const { workDir, scratch, eventsOf } = suite;
+const terminal = (jobId: string) => suite.sink.waitFor((e) => e.job_id === jobId && (e.type === "job_completed" || e.type === "task_failed"));
+const get = (name = "source.mov"): Steps[number] => ({ tool: "storage:get", task_id: "task_get", files: [{ name, url: suite.media.url(name) }] });
 const cmd = (...args: string[]): Steps[number] => ({ tool: "ffmpeg:cmd", task_id: "task_cmd", arguments: args });
 const put = (name: string, outputId = `out_${name.replace(/\W/g, "_")}`): Steps[number] => ({ tool: "storage:put", task_id: "task_put", files: [{ name, output_id: outputId }] });
 
-async function run(jobId: string, steps: Steps, limits: Limits = {}, on = encoder) {
-  const accepted = await on.call("POST", "/work", sink.toolsOrder(jobId, steps, limits));
+async function run(jobId: string, steps: Steps, limits: Limits = {}, on = suite.encoder) {
+  const accepted = await on.call("POST", "/work", suite.sink.toolsOrder(jobId, steps, limits));
   expect(accepted.status).toBe(202);
   const end = await terminal(jobId);
   return { end, events: eventsOf(jobId) };
@@ -118,7 +103,7 @@ describe("tools engine", { timeout: 60_000 }, () => {
     expect(output).toMatchObject({ output_id: "out_720p", main: "source_720p.mp4", codec: "h264", width: 320, height: 180 });
     expect(output.duration_ms).toBeGreaterThan(900);
     expect(output.duration_ms).toBeLessThan(1200);
-    const uploaded = sink.uploads.get("source_720p.mp4")!;
+    const uploaded = suite.sink.uploads.get("source_720p.mp4")!;
     expect(uploaded.sha256).toBe(output.sha256);
     expect(uploaded.bytes.length).toBe(output.size_bytes);
     expect(uploaded.contentType).toBe("video/mp4");
@@ -135,7 +120,7 @@ describe("tools engine", { timeout: 60_000 }, () => {
     expect(end.type).toBe("job_completed");
     const { output } = events.find((e) => e.type === "output_completed") as Extract<EncoderEvent, { type: "output_completed" }>;
     expect(output).toMatchObject({ output_id: "out_notes", duration_ms: null, width: null, height: null, codec: null, size_bytes: 31 });
-    expect(output.sha256).toBe(sink.uploads.get("notes.txt")!.sha256);
+    expect(output.sha256).toBe(suite.sink.uploads.get("notes.txt")!.sha256);
   });
 
   it("fails bad arguments with encode_failed and ffmpeg's stderr, stops there, and serves the next order", async () => {
@@ -180,7 +165,7 @@ describe("tools engine", { timeout: 60_000 }, () => {
       expect((end as Failed).error.message).toMatch(/no-such-bwrap/);
       expect(existsSync(ran)).toBe(false);
       expect(events.some((e) => e.type === "task_log" && e.task_id === "task_cmd")).toBe(false);
-      expect(sink.uploads.has("copy.mp4")).toBe(false);
+      expect(suite.sink.uploads.has("copy.mp4")).toBe(false);
     } finally {
       await unsandboxed.close();
     }
@@ -204,23 +189,23 @@ describe("tools engine", { timeout: 60_000 }, () => {
 
   it("keeps the slot, duplicate and heartbeat behaviour, and a cancel kills the sandboxed ffmpeg at once", async () => {
     const marker = "kiln-cancel-marker-7f3a";
-    const order = sink.toolsOrder("job_tools_cancel", [cmd("-re", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:duration=60", "-metadata", `comment=${marker}`, "-f", "null", "-")]);
-    expect((await encoder.call("POST", "/work", order)).status).toBe(202);
-    const again = await encoder.call("POST", "/work", order);
+    const order = suite.sink.toolsOrder("job_tools_cancel", [cmd("-re", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:duration=60", "-metadata", `comment=${marker}`, "-f", "null", "-")]);
+    expect((await suite.encoder.call("POST", "/work", order)).status).toBe(202);
+    const again = await suite.encoder.call("POST", "/work", order);
     expect(((await again.json()) as { duplicate?: boolean }).duplicate).toBe(true);
-    await sink.waitFor((e) => e.job_id === "job_tools_cancel" && e.type === "task_log");
-    await sink.waitFor((e) => e.job_id === "job_tools_cancel" && e.type === "heartbeat");
+    await suite.sink.waitFor((e) => e.job_id === "job_tools_cancel" && e.type === "task_log");
+    await suite.sink.waitFor((e) => e.job_id === "job_tools_cancel" && e.type === "heartbeat");
     expect(processesWith(marker).length).toBeGreaterThan(0);
-    const health = (await (await fetch(`${encoder.base}/health`)).json()) as { slots: { busy: number } };
+    const health = (await (await fetch(`${suite.encoder.base}/health`)).json()) as { slots: { busy: number } };
     expect(health.slots.busy).toBe(1);
 
     const startedCancel = Date.now();
-    expect((await encoder.call("DELETE", "/work/job_tools_cancel")).status).toBe(200);
+    expect((await suite.encoder.call("DELETE", "/work/job_tools_cancel")).status).toBe(200);
     expect(Date.now() - startedCancel).toBeLessThan(2_000);
     expect(processesWith(marker)).toEqual([]);
     const end = (await terminal("job_tools_cancel")) as Failed;
     expect(end).toMatchObject({ type: "task_failed", stage: "encode", task_id: "task_cmd", error: { code: "canceled" } });
     expect(readdirSync(workDir)).toEqual([]);
-    expect(encoder.running.size).toBe(0);
+    expect(suite.encoder.running.size).toBe(0);
   });
 });

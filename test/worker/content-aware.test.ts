@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, seedOrg, orderNumber } from "./helpers";
+import { call, encoderFor, eventsBeforeOutputs, orderNumber, seedOrg } from "./helpers";
 
 /**
  * Content-aware outputs in the Worker: the request's `content_aware` reaches the
@@ -16,17 +16,6 @@ interface Order {
 }
 
 const firstOrder = (jobId: string) => orderNumber<Order>(jobId);
-
-function encoderFor(order: Order) {
-  let seq = 0;
-  return async (body: Record<string, unknown>) => {
-    const res = await call(`/internal/jobs/${order.job_id}/events`, {
-      headers: { authorization: `Bearer ${order.lease_token}` },
-      body: { v: 1, job_id: order.job_id, attempt: order.attempt, seq: seq++, at: new Date().toISOString(), ...body },
-    });
-    return res.status;
-  };
-}
 
 const file = (path: string, type: string) => ({ path, content_type: type, size_bytes: 10, sha256: "b".repeat(64) });
 const facts = (outputId: string, main: string, files: ReturnType<typeof file>[]) => ({
@@ -75,23 +64,14 @@ describe("content-aware outputs", () => {
     expect(mp4!.spec).not.toHaveProperty("content_aware");
 
     const send = encoderFor(order);
-    for (const event of [
-      { type: "task_started", stage: "import", task_id: null },
-      { type: "task_completed", stage: "import", task_id: null, output: null },
-      { type: "task_started", stage: "probe", task_id: null },
-      { type: "task_completed", stage: "probe", task_id: null, output: null },
-      ...order.tasks.map((t) => ({ type: "task_started", stage: "encode", task_id: t.task_id })),
-      { type: "task_started", stage: "export", task_id: null },
-    ]) {
-      expect(await send(event)).toBe(200);
-    }
+    for (const event of eventsBeforeOutputs(order.tasks)) expect((await send(event)).status).toBe(200);
     const dir = hls!.output_id;
     const hlsFacts = facts(dir, `${dir}/master.m3u8`, [file(`${dir}/master.m3u8`, "application/vnd.apple.mpegurl"), file(`${dir}/h264_360p/seg_000.m4s`, "video/iso.segment")]);
-    expect(await send({ type: "task_completed", stage: "encode", task_id: hls!.task_id, output: { ...hlsFacts, content_aware: decision } })).toBe(200);
+    expect((await send({ type: "task_completed", stage: "encode", task_id: hls!.task_id, output: { ...hlsFacts, content_aware: decision } })).status).toBe(200);
     const mp4Facts = facts(mp4!.output_id, `${mp4!.output_id}.mp4`, [file(`${mp4!.output_id}.mp4`, "video/mp4")]);
-    expect(await send({ type: "task_completed", stage: "encode", task_id: mp4!.task_id, output: mp4Facts })).toBe(200);
-    expect(await send({ type: "task_completed", stage: "export", task_id: null, output: null })).toBe(200);
-    expect(await send({ type: "job_completed" })).toBe(200);
+    expect((await send({ type: "task_completed", stage: "encode", task_id: mp4!.task_id, output: mp4Facts })).status).toBe(200);
+    expect((await send({ type: "task_completed", stage: "export", task_id: null, output: null })).status).toBe(200);
+    expect((await send({ type: "job_completed" })).status).toBe(200);
 
     const view = (await call(`/v1/jobs/${job.id}`, { key })).json;
     expect(view.status).toBe("completed");
@@ -116,7 +96,7 @@ describe("content-aware outputs", () => {
     const [task] = order.tasks;
     const send = encoderFor(order);
     const output = { ...facts(task!.output_id, `${task!.output_id}.mp4`, [file(`${task!.output_id}.mp4`, "video/mp4")]), content_aware: { ...decision, complexity: 101 } };
-    expect(await send({ type: "task_completed", stage: "encode", task_id: task!.task_id, output })).toBe(400);
+    expect((await send({ type: "task_completed", stage: "encode", task_id: task!.task_id, output })).status).toBe(400);
     const view = (await call(`/v1/jobs/${job.id}`, { key })).json;
     expect(view.outputs[0]).toMatchObject({ status: "pending", content_aware: null, facts: null });
   });

@@ -9,26 +9,38 @@ export interface TestOrg {
   key: string;
 }
 
-/** Creates an organization and an API key in D1, the way `npm start` seeds the dev org. */
-export async function seedOrg(statements: PolicyStatement[] = fullAccess, extraOrgIds: string[] = []): Promise<TestOrg> {
-  const orgId = newId("org");
+/** A new API key of `orgIds`: its secret, and the D1 statements that store it. */
+async function apiKeyRows(name: string, statements: PolicyStatement[], orgIds: string[], now: string): Promise<{ key: string; rows: D1PreparedStatement[] }> {
   const keyId = newId("key");
   const key = `sk_test_${crypto.randomUUID().replaceAll("-", "")}`;
-  const now = new Date().toISOString();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)").bind(orgId, `org ${orgId}`, now),
+  const rows = [
     env.DB.prepare("INSERT INTO api_keys (id, name, secret_hash, secret_prefix, statements, created_at) VALUES (?, ?, ?, ?, ?, ?)").bind(
       keyId,
-      "test",
+      name,
       await sha256Hex(key),
       key.slice(0, 11),
       JSON.stringify(statements),
       now,
     ),
-    env.DB.prepare("INSERT INTO api_key_organizations (key_id, org_id) VALUES (?, ?)").bind(keyId, orgId),
-    ...extraOrgIds.map((extra) => env.DB.prepare("INSERT INTO api_key_organizations (key_id, org_id) VALUES (?, ?)").bind(keyId, extra)),
-  ]);
+    ...orgIds.map((orgId) => env.DB.prepare("INSERT INTO api_key_organizations (key_id, org_id) VALUES (?, ?)").bind(keyId, orgId)),
+  ];
+  return { key, rows };
+}
+
+/** Creates an organization and an API key in D1, the way `npm start` seeds the dev org. */
+export async function seedOrg(statements: PolicyStatement[] = fullAccess, extraOrgIds: string[] = []): Promise<TestOrg> {
+  const orgId = newId("org");
+  const now = new Date().toISOString();
+  const { key, rows } = await apiKeyRows("test", statements, [orgId, ...extraOrgIds], now);
+  await env.DB.batch([env.DB.prepare("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)").bind(orgId, `org ${orgId}`, now), ...rows]);
   return { orgId, key };
+}
+
+/** Another API key (full access) of an organization already seeded. */
+export async function seedKey(orgId: string, name: string): Promise<string> {
+  const { key, rows } = await apiKeyRows(name, fullAccess, [orgId], new Date().toISOString());
+  await env.DB.batch(rows);
+  return key;
 }
 
 export async function seedBareOrg(): Promise<string> {
@@ -105,6 +117,16 @@ export function encoderFor(order: { job_id: string; attempt: number; lease_token
     return { status: res.status, directive: res.json?.directive as string };
   };
 }
+
+/** A transcode attempt's events up to its outputs' completions: import and probe done, every task's encode started, export started. */
+export const eventsBeforeOutputs = (tasks: { task_id: string }[]): Record<string, unknown>[] => [
+  { type: "task_started", stage: "import", task_id: null },
+  { type: "task_completed", stage: "import", task_id: null, output: null },
+  { type: "task_started", stage: "probe", task_id: null },
+  { type: "task_completed", stage: "probe", task_id: null, output: null },
+  ...tasks.map((t) => ({ type: "task_started", stage: "encode", task_id: t.task_id })),
+  { type: "task_started", stage: "export", task_id: null },
+];
 
 /** What the encoder reports of an MP4 output it verified (ffprobe facts), for tests playing the encoder. */
 export const outputFacts = (outputId: string) => ({

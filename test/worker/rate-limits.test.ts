@@ -1,12 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fullAccess } from "../../worker/auth/policy";
 import { encoderInstanceName, encoderPin } from "../../worker/dispatch/encoder-client";
-import { derivedId, newId, sha256Hex } from "../../worker/ids";
+import { derivedId } from "../../worker/ids";
 import type { JobState } from "../../worker/jobs/job-state";
 import { media } from "./clipzy-media";
-import { call, jobDO, ordersFor, seedOrg, videoJob } from "./helpers";
+import { call, jobDO, ordersFor, seedKey, seedOrg, videoJob } from "./helpers";
 
 /*
  * Job limits per organization (worker/limits/): create rates per key and per org, jobs
@@ -27,22 +26,7 @@ async function limitedOrg(limits: Limits) {
 }
 
 /** A second API key of the same organization. */
-async function anotherKey(orgId: string): Promise<string> {
-  const keyId = newId("key");
-  const key = `sk_test_${crypto.randomUUID().replaceAll("-", "")}`;
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO api_keys (id, name, secret_hash, secret_prefix, statements, created_at) VALUES (?, ?, ?, ?, ?, ?)").bind(
-      keyId,
-      "second",
-      await sha256Hex(key),
-      key.slice(0, 11),
-      JSON.stringify(fullAccess),
-      new Date().toISOString(),
-    ),
-    env.DB.prepare("INSERT INTO api_key_organizations (key_id, org_id) VALUES (?, ?)").bind(keyId, orgId),
-  ]);
-  return key;
-}
+const anotherKey = (orgId: string) => seedKey(orgId, "second");
 
 function expectRetryAfter(res: { status: number; headers: Headers }, max = 60) {
   expect(res.status).toBe(429);

@@ -5,7 +5,7 @@ import type { Env } from "../../worker/env";
 import type { JobState, JobView } from "../../worker/jobs/job-state";
 import { OUTBOX_MAX_ATTEMPTS, Outbox } from "../../worker/jobs/outbox";
 import { recordWebhookDelivery } from "../../worker/webhooks/schedule";
-import { call, encoderFor, jobDO, orderNumber, seedOrg } from "./helpers";
+import { call, encoderFor, eventsBeforeOutputs, jobDO, orderNumber, seedOrg } from "./helpers";
 import { type Receiver, receiver, useReceivers } from "./scripted-receiver";
 
 /*
@@ -67,16 +67,7 @@ async function secretOf(key: string): Promise<string> {
 async function completeOutputs(jobId: string) {
   const order = await orderNumber<{ job_id: string; attempt: number; lease_token: string; tasks: { task_id: string; output_id: string }[] }>(jobId);
   const send = encoderFor(order);
-  for (const event of [
-    { type: "task_started", stage: "import", task_id: null },
-    { type: "task_completed", stage: "import", task_id: null, output: null },
-    { type: "task_started", stage: "probe", task_id: null },
-    { type: "task_completed", stage: "probe", task_id: null, output: null },
-    ...order.tasks.map((t) => ({ type: "task_started", stage: "encode", task_id: t.task_id })),
-    { type: "task_started", stage: "export", task_id: null },
-  ]) {
-    expect((await send(event)).status).toBe(200);
-  }
+  for (const event of eventsBeforeOutputs(order.tasks)) expect((await send(event)).status).toBe(200);
   for (const task of order.tasks) {
     const dir = task.output_id;
     const files = [`${dir}/master.m3u8`, ...Array.from({ length: 20 }, (_, v) => `${dir}/v${v}/index.m3u8`)].map((path) => ({

@@ -102,6 +102,16 @@ function depthOf(prefix: string): string {
   return stem === 0 ? String(segments) : `${segments}.${stem}`;
 }
 
+/** The prefix a `depth` path segment marks out of the key's segments (depthOf read back); null when it is malformed. */
+function prefixAt(depthText: string, keySegments: string[]): string | null {
+  const [segmentText, stemText, ...extra] = depthText.split(".");
+  const depth = parseIntStrict(segmentText ?? null);
+  const stem = stemText === undefined ? 0 : parseIntStrict(stemText);
+  if (depth === null || stem === null || extra.length > 0 || depth < 1 || depth >= keySegments.length) return null;
+  if (stemText !== undefined && (stem < 1 || stem > keySegments[depth]!.length)) return null;
+  return keySegments.slice(0, depth).join("/") + "/" + keySegments[depth]!.slice(0, stem);
+}
+
 interface Canonical {
   method: StorageMethod;
   scope: "object" | "prefix";
@@ -260,13 +270,9 @@ export async function verifyStorageUrl(env: Pick<Env, "STORAGE_SIGNING_SECRET" |
     if (!segments || segments[0] !== PREFIX_MARKER || segments.length < 5) return invalid("The URL carries no signature");
     const [, expiresText, depthText, sig, ...keySegments] = segments as [string, string, string, string, ...string[]];
     const expires = parseIntStrict(expiresText);
-    const [segmentText, stemText, ...extra] = depthText.split(".");
-    const depth = parseIntStrict(segmentText ?? null);
-    const stem = stemText === undefined ? 0 : parseIntStrict(stemText);
-    if (expires === null || depth === null || stem === null || extra.length > 0 || depth < 1 || depth >= keySegments.length) return invalid("Malformed prefix-scoped URL");
-    if (stemText !== undefined && (stem < 1 || stem > keySegments[depth]!.length)) return invalid("Malformed prefix-scoped URL");
+    const prefix = prefixAt(depthText, keySegments);
+    if (expires === null || prefix === null) return invalid("Malformed prefix-scoped URL");
     key = keySegments.join("/");
-    const prefix = keySegments.slice(0, depth).join("/") + "/" + keySegments[depth]!.slice(0, stem);
     sigText = sig;
     canonical = { method: "GET", scope: "prefix", subject: prefix, expires };
   }

@@ -1,13 +1,14 @@
 import type { Caller } from "../../auth/caller";
 import type { Env } from "../../env";
 import type { JobView } from "../../jobs/job-state";
+import { jobStatuses, terminalStatuses } from "../../jobs/model";
 import { JobService } from "../../jobs/service";
 import { resolveUploadInput } from "../../uploads/store";
 import { ClipzyError, videoNotFound } from "./envelope";
 import { type ClipzyJobRequest, nativeRequest } from "./request";
 
 /** The native statuses of a job that has not ended: Clipzy's `queued` and `processing`. */
-const live = ["pending", "probing", "awaiting_confirmation", "processing"];
+const live = jobStatuses.filter((s) => !terminalStatuses.includes(s));
 
 /** The video must be a ready upload of the caller's organization. */
 export async function assertVideo(env: Env, caller: Caller, id: string): Promise<void> {
