@@ -3,6 +3,7 @@ import { contentAwareDecisionSchema, engines } from "../../../encoder/contract";
 import { dialects } from "../../jobs/dialects";
 import { jobStatuses, outputStatuses, taskStatuses } from "../../jobs/model";
 import { priorityNames } from "./create-job";
+import { errorCodes } from "../../errors";
 
 /** Response shapes, declared for the OpenAPI document. */
 const isoTime = z.string().openapi({ format: "date-time" });
@@ -193,6 +194,12 @@ export const jobListSchema = z
 
 export const errorEnvelopeSchema = z
   .object({
-    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional(), request_id: z.string() }),
+    error: z.object({
+      // The full set, so clients (sdk/) can type their errors by code.
+      code: z.enum(errorCodes),
+      message: z.string(),
+      details: z.unknown().optional(),
+      request_id: z.string(),
+    }),
   })
   .openapi("Error");

@@ -1,0 +1,1 @@
+export function sdkTypes(document: object): Promise<string>;
