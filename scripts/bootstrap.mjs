@@ -39,6 +39,11 @@ export function ensureFfmpeg() {
   aptInstall(missing);
 }
 
+/** Installs tmux when it is missing: the CLI's tests run `kiln` in a real terminal with it. */
+export function ensureTmux() {
+  if (!works("tmux", ["-V"])) aptInstall(["tmux"]);
+}
+
 /**
  * Installs Debian's protoc (protobuf-compiler) when it is missing, with the well-known
  * types' .proto files it includes (libprotobuf-dev: google/protobuf/timestamp.proto), for
@@ -81,7 +86,7 @@ export function migrateLocal(stateDir) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, protoc: ensureProtoc, migrate: migrateLocal };
+  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, tmux: ensureTmux, protoc: ensureProtoc, migrate: migrateLocal };
   for (const name of process.argv.slice(2)) {
     if (!steps[name]) throw new Error(`unknown step ${name}; use ${Object.keys(steps).join(", ")}`);
     steps[name]();
