@@ -25,18 +25,19 @@ export async function uploadFile(kiln: Kiln, config: Config, file: string, out: 
       throw new UsageError(`no such file: ${file}`);
     },
   );
+  // The bar starts with the first byte, so a line about resuming (said before it) is not drawn over.
   const bars = new Bars(!out.json);
-  const bar = bars.bar("upload", "upload", size);
   let sent = 0;
   let reported = -1;
   try {
-    const { upload, resumedFrom } = await kiln.uploads.tus(file, {
+    const { upload } = await kiln.uploads.tus(file, {
       store: new FileResumeStore(config.resumeFile),
       chunkSize: options.chunkSize,
       signal: options.signal,
+      onResume: (offset) => out.event("upload_resumed", { resumed_from: offset, bytes_total: size }, `resuming upload of ${file} from byte ${offset} of ${size}`),
       onProgress: (bytes, total) => {
         sent = bytes;
-        bar.update(bytes, { detail: `${megabytes(bytes)} / ${megabytes(total)}` });
+        bars.bar("upload", "upload", total).update(bytes, { detail: `${megabytes(bytes)} / ${megabytes(total)}` });
         // Scripts get a line per tenth, not one per chunk.
         const tenth = Math.floor((bytes / total) * 10);
         if (out.json && tenth > reported) {
@@ -46,7 +47,6 @@ export async function uploadFile(kiln: Kiln, config: Config, file: string, out: 
       },
     });
     bars.stop();
-    if (resumedFrom !== null) out.event("upload_resumed", { upload_id: upload.id, resumed_from: resumedFrom }, `resumed upload ${upload.id} from byte ${resumedFrom} of ${size}`);
     out.event("uploaded", { upload_id: upload.id, size_bytes: upload.size_bytes }, `uploaded ${file} as ${upload.id}`);
     return upload;
   } catch (error) {

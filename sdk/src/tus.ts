@@ -18,6 +18,8 @@ export interface TusUploadOptions extends CallOptions {
   chunkSize?: number;
   /** Bytes the server has, of the total: resumed bytes count from the start. */
   onProgress?: (bytesSent: number, bytesTotal: number) => void;
+  /** Called once, before any byte is sent, when this run resumes an earlier one's upload: the server's offset. */
+  onResume?: (offset: number) => void;
   /** Remembers the upload's URL so a later run resumes it (a FileResumeStore); without one, only this run can. */
   store?: UrlStorage;
   /** Waits before each retry of a failed PATCH or HEAD (tus-js-client's; default 0, 1, 3, 5 s). */
@@ -56,6 +58,7 @@ export async function tusUpload(transport: Transport, getUpload: (id: string) =>
         if (resuming && request.getMethod() === "HEAD" && response.getStatus() === 200) {
           resumedFrom = Number(response.getHeader("Upload-Offset"));
           resuming = false;
+          options.onResume?.(resumedFrom);
         }
       },
       onSuccess: () => resolve(upload.url!),

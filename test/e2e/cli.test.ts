@@ -123,7 +123,7 @@ describe("the kiln CLI", () => {
 
     const again = await terminal(args).exit();
     expect(again.code, again.text).toBe(0);
-    const resumedFrom = Number(/resumed upload (vid_\w+) from byte (\d+) of (\d+)/.exec(again.text)![2]);
+    const resumedFrom = Number(/resuming upload of .+ from byte (\d+) of (\d+)/.exec(again.text)![1]);
     expect(resumedFrom).toBe(offset);
     console.log(`resume: Ctrl-C at ${interruptedAt} bytes, server offset ${offset}, resumed from ${resumedFrom} of ${size}`);
     const uploadId = remembered[0]!.uploadUrl.split("/").pop()!;

@@ -200,8 +200,11 @@ describe("the SDK", () => {
     expect(await kiln.uploads.get(id)).toMatchObject({ status: "uploading", bytes_received: offset });
 
     const reported: number[] = [];
-    const second = await kiln.uploads.tus(file, { store, chunkSize, onProgress: (sent) => reported.push(sent) });
+    const resumes: { offset: number; progressSeen: number }[] = [];
+    const second = await kiln.uploads.tus(file, { store, chunkSize, onProgress: (sent) => reported.push(sent), onResume: (at) => resumes.push({ offset: at, progressSeen: reported.length }) });
     expect(second.resumedFrom).toBe(offset);
+    // Told once, before the first byte of this run.
+    expect(resumes).toEqual([{ offset, progressSeen: 0 }]);
     expect(second.upload).toMatchObject({ id, status: "ready", size_bytes: size, protocol: "tus" });
     expect(Math.min(...reported)).toBeGreaterThanOrEqual(offset);
     expect(await store.findAllUploads()).toEqual([]);
