@@ -5,6 +5,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
+import { S3_TEST_CREDENTIALS } from "../worker/s3-bucket";
+import { type S3Server, startS3Server } from "../worker/s3-server";
 import { type E2EStack, bootStack, ffprobeJson, until } from "./harness";
 
 /*
@@ -14,6 +16,8 @@ import { type E2EStack, bootStack, ffprobeJson, until } from "./harness";
  * command again, which resumes from the server's offset).
  */
 let stack: E2EStack;
+let s3: S3Server;
+const BUCKET = "kiln-cli";
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "bin/kiln.mjs");
 const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-cli-"));
@@ -21,11 +25,12 @@ const tmuxSocket = `kiln-cli-test-${process.pid}`;
 const BAR = /\|█+░*\| +\d+%/;
 
 beforeAll(async () => {
-  stack = await bootStack();
+  [stack, s3] = await Promise.all([bootStack(), startS3Server([BUCKET])]);
 });
 afterAll(async () => {
   // Each session ends with its test; this ends one a failed test left behind.
   spawnSync("tmux", ["-L", tmuxSocket, "kill-server"], { stdio: "ignore" });
+  await s3?.close();
   await stack?.stop();
 });
 
@@ -134,7 +139,7 @@ describe("the kiln CLI", () => {
     expect(video).toMatchObject({ width: 320, height: 180 });
   });
 
-  it("makes an adaptive job from an upload id and downloads the whole HLS package; jobs, watch, keys and origins answer JSON lines", async () => {
+  it("makes an adaptive job from an upload id and downloads the whole HLS package; writes to -o s3://; jobs, watch, keys and origins answer JSON lines", async () => {
     const env = { ...process.env, KILN_URL: stack.url, KILN_API_KEY: stack.devKey, KILN_CLI_STATE_DIR: path.join(scratch, "state") };
     const kiln = (...args: string[]) => promisify(execFile)("node", [bin, ...args], { cwd: scratch, env });
     const lines = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line));
@@ -162,6 +167,17 @@ describe("the kiln CLI", () => {
     expect(lines(created.stdout)).toEqual([expect.objectContaining({ kind: "image", status: "pending" })]);
     expect(lines((await kiln("keys", "--json")).stdout).map((k) => k.secret_prefix)).toContainEqual(expect.stringMatching(/^sk_dev/));
     expect((await kiln("origins", "--json")).stdout).toBe("");
+
+    // -o s3://… is the job's output location, written through the org's origin for that bucket; nothing is downloaded.
+    const origin = await stack.api("/v1/origins", { body: { name: "cli", provider: "s3", bucket: BUCKET, endpoint: s3.url, credentials: S3_TEST_CREDENTIALS, permissions: ["read", "write"] } });
+    expect(origin.status, JSON.stringify(origin.json)).toBe(201);
+    expect(lines((await kiln("origins", "--json")).stdout)).toEqual([expect.objectContaining({ id: origin.json.id, bucket: BUCKET })]);
+    const toBucket = lines((await kiln("image", "-i", upload.id, "--width", "64", "-o", `s3://${BUCKET}/cli/{job_id}/`, "--json")).stdout);
+    const stored = toBucket.at(-1);
+    expect(stored).toMatchObject({ event: "done", status: "completed" });
+    expect(toBucket.some((r) => r.event === "downloaded")).toBe(false);
+    const { json: imageJob } = await stack.api(`/v1/jobs/${stored.job_id}`);
+    expect(imageJob.outputs[0].location).toMatch(new RegExp(`^s3://${BUCKET}/cli/${stored.job_id}/.+\\.jpe?g$`));
   });
 
   it("exits 2 on usage errors, through npx from the repo", async () => {
