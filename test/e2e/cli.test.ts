@@ -21,7 +21,8 @@ const BUCKET = "kiln-cli";
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "bin/kiln.mjs");
 const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-cli-"));
-const tmuxSocket = `kiln-cli-test-${process.pid}`;
+// A tmux server of the tests' own, its socket in the scratch directory.
+const tmuxSocket = path.join(scratch, "tmux.sock");
 const BAR = /\|█+░*\| +\d+%/;
 
 beforeAll(async () => {
@@ -29,13 +30,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Each session ends with its test; this ends one a failed test left behind.
-  spawnSync("tmux", ["-L", tmuxSocket, "kill-server"], { stdio: "ignore" });
+  spawnSync("tmux", ["-S", tmuxSocket, "kill-server"], { stdio: "ignore" });
   await s3?.close();
   await stack?.stop();
 });
 
 function tmux(...args: string[]): string {
-  return execFileSync("tmux", ["-u", "-L", tmuxSocket, ...args], { encoding: "utf8", env: { ...process.env, LANG: "C.UTF-8" } });
+  return execFileSync("tmux", ["-u", "-S", tmuxSocket, ...args], { encoding: "utf8", env: { ...process.env, LANG: "C.UTF-8" } });
 }
 
 const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
