@@ -56,6 +56,14 @@ export function ensureProtoc() {
   aptInstall(missing);
 }
 
+/** Debian's Chromium, which the e2e suite's browser tests drive with playwright-core. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Installs Debian's chromium when it is missing, for the dashboard's browser tests. */
+export function ensureChromium() {
+  if (!works(CHROMIUM, ["--version"])) aptInstall(["chromium"]);
+}
+
 /** The include directory where Debian's libprotobuf-dev puts the well-known types. */
 export const PROTOBUF_INCLUDE = "/usr/include";
 
@@ -86,7 +94,7 @@ export function migrateLocal(stateDir) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, tmux: ensureTmux, protoc: ensureProtoc, migrate: migrateLocal };
+  const steps = { deps: ensureDependencies, ffmpeg: ensureFfmpeg, tmux: ensureTmux, chromium: ensureChromium, protoc: ensureProtoc, migrate: migrateLocal };
   for (const name of process.argv.slice(2)) {
     if (!steps[name]) throw new Error(`unknown step ${name}; use ${Object.keys(steps).join(", ")}`);
     steps[name]();

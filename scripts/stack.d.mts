@@ -11,6 +11,16 @@ export interface StackOptions {
   log?: "inherit" | "ignore" | number;
   supervise?: boolean;
   cronTickMs?: number;
+  organizations?: SeededOrganization[];
+}
+
+/** An organization and its one key (every action allowed), in the local database. */
+export interface SeededOrganization {
+  orgId: string;
+  name: string;
+  keyId: string;
+  keyName: string;
+  key: string;
 }
 
 export interface Stack {

@@ -22,7 +22,9 @@ const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!
  * workDir (the encoder's working directories), vars (extra Worker vars), encoderEnv
  * (extra encoder environment), log (a writable fd or "inherit"), supervise (restart
  * an encoder that exits, as `npm start` does; off, a dead encoder stays dead until
- * `startEncoder()`), cronTickMs (how often the every-minute cron fires; 60000).
+ * `startEncoder()`), cronTickMs (how often the every-minute cron fires; 60000),
+ * organizations (more organizations with a key each, seeded beside the dev one before
+ * wrangler starts: tests of tenancy).
  */
 export async function startStack(options = {}) {
   const port = options.port ?? 8787;
@@ -34,7 +36,9 @@ export async function startStack(options = {}) {
   const encoderUrl = `http://127.0.0.1:${encoderPort}`;
 
   migrateLocal(options.stateDir);
-  seedDevOrganization(devKey, options.stateDir);
+  for (const org of [{ orgId: DEV_ORG, name: "Local development", keyId: "key_dev", keyName: "dev (npm start)", key: devKey }, ...(options.organizations ?? [])]) {
+    seedOrganization(org, options.stateDir);
+  }
 
   const vars = {
     KILN_ENV: "development",
@@ -199,21 +203,24 @@ export function processesUnder(dir) {
   return pids;
 }
 
-/** The dev org and key exist only in the local database, created (or updated) here. */
-function seedDevOrganization(devKey, stateDir) {
-  const hash = createHash("sha256").update(devKey).digest("hex");
+/**
+ * An organization with one all-powerful API key in the local database, created (or its key
+ * updated). The dev org and key exist only here.
+ */
+function seedOrganization({ orgId, name, keyId, keyName, key }, stateDir) {
+  const hash = createHash("sha256").update(key).digest("hex");
   const now = new Date().toISOString();
   const quote = (text) => `'${text.replaceAll("'", "''")}'`;
   const statements = JSON.stringify([{ effect: "allow", actions: ["*"], resources: ["*"] }]);
   const sql = `
-INSERT INTO organizations (id, name, created_at) VALUES (${quote(DEV_ORG)}, 'Local development', ${quote(now)}) ON CONFLICT(id) DO NOTHING;
-INSERT INTO api_keys (id, name, secret_hash, secret_prefix, statements, created_at) VALUES ('key_dev', 'dev (npm start)', ${quote(hash)}, ${quote(devKey.slice(0, 11))}, ${quote(statements)}, ${quote(now)})
+INSERT INTO organizations (id, name, created_at) VALUES (${quote(orgId)}, ${quote(name)}, ${quote(now)}) ON CONFLICT(id) DO NOTHING;
+INSERT INTO api_keys (id, name, secret_hash, secret_prefix, statements, created_at) VALUES (${quote(keyId)}, ${quote(keyName)}, ${quote(hash)}, ${quote(key.slice(0, 11))}, ${quote(statements)}, ${quote(now)})
   ON CONFLICT(id) DO UPDATE SET secret_hash = excluded.secret_hash, secret_prefix = excluded.secret_prefix, revoked_at = NULL;
-INSERT INTO api_key_organizations (key_id, org_id) VALUES ('key_dev', ${quote(DEV_ORG)}) ON CONFLICT DO NOTHING;
+INSERT INTO api_key_organizations (key_id, org_id) VALUES (${quote(keyId)}, ${quote(orgId)}) ON CONFLICT DO NOTHING;
 `;
   const dir = path.join(root, ".wrangler", "tmp");
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `seed-dev-${process.pid}.sql`);
+  const file = path.join(dir, `seed-${orgId}-${process.pid}.sql`);
   writeFileSync(file, sql);
   wrangler(["d1", "execute", "DB", "--local", ...persistArgs(stateDir), `--file=${file}`], { stdio: ["ignore", "ignore", "inherit"] });
 }

@@ -33,6 +33,7 @@ const sample = JSON.stringify({ input: "https://example.com/video.mp4", kind: "v
 console.log(`
   Kiln is serving ${url}   (OpenAPI: ${url}/v1/openapi.json; encoder: ${stack.encoderUrl})
   Dev organization: ${devOrg}   API key: ${devKey}
+  Dashboard: ${url}/   API reference: ${url}/docs
 
   Create a job (any http(s) URL this machine can reach, including one served from it):
     curl -s ${url}/v1/jobs -H 'Authorization: Bearer ${devKey}' -H 'Content-Type: application/json' -d '${sample}'

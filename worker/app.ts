@@ -4,6 +4,7 @@ import { envelope, errorResponse, noRoute } from "./errors";
 import { renderErrors } from "./middleware/render-errors";
 import { requestId } from "./middleware/request-id";
 import { clipzy } from "./dialects/clipzy/app";
+import { apiReference } from "./docs/api-reference";
 import { ittybit } from "./dialects/ittybit/app";
 import { vtk } from "./dialects/vtk/app";
 import { transcodelyJobService } from "./dialects/transcodely/job-service";
@@ -22,6 +23,9 @@ import { VERSION } from "./version";
 export const app = new Hono<AppEnv>();
 app.use(requestId);
 app.get("/health", (c) => c.json({ ok: true, service: "kiln", version: VERSION }));
+// The API reference, a page over /v1's OpenAPI document. The dashboard at / is static
+// assets, answered before the Worker runs (wrangler.toml [assets]).
+app.route("/docs", apiReference);
 // Signed URLs carry their own authorization, so /storage sits outside the API.
 app.route("/storage", storageRoutes);
 app.route("/v1", v1);

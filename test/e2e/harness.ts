@@ -9,7 +9,7 @@ import { Parser } from "m3u8-parser";
 import { Webhook } from "standardwebhooks";
 import S3rver from "s3rver";
 import WebSocket from "ws";
-import { type Stack, startStack } from "../../scripts/stack.mjs";
+import { type SeededOrganization, type Stack, startStack } from "../../scripts/stack.mjs";
 
 /** A free loopback port, found by letting the OS pick one. */
 export async function freePort(): Promise<number> {
@@ -28,7 +28,11 @@ export interface E2EStack extends Stack {
 }
 
 /** The whole local stack, started the way `npm start` starts it, in its own state directory. */
-export async function bootStack(vars: Record<string, string> = {}, encoderEnv: Record<string, string> = {}, options: { supervise?: boolean; cronTickMs?: number } = {}): Promise<E2EStack> {
+export async function bootStack(
+  vars: Record<string, string> = {},
+  encoderEnv: Record<string, string> = {},
+  options: { supervise?: boolean; cronTickMs?: number; organizations?: SeededOrganization[] } = {},
+): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
   // Tool runs are sandboxed as uid 65534, which must pass through to the job's
   // directory, as it does through /tmp in `npm start`: searchable, not listable.
@@ -40,7 +44,7 @@ export async function bootStack(vars: Record<string, string> = {}, encoderEnv: R
   const logFile = path.join(scratch, "stack.log");
   const stateDir = path.join(scratch, "state");
   const log = openSync(logFile, "a");
-  const stack = await startStack({ port, encoderPort, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise, cronTickMs: options.cronTickMs });
+  const stack = await startStack({ port, encoderPort, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise, cronTickMs: options.cronTickMs, organizations: options.organizations });
   const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${stack.url}${p}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),

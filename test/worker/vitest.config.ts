@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ensureDashboard } from "../../scripts/build-dashboard.mjs";
 import { startEncoderDouble } from "./encoder-double";
 import { S3_TEST_BUCKET } from "./s3-bucket";
 import { startConnectionCounter } from "./connection-counter";
@@ -9,6 +10,8 @@ import { startS3Server } from "./s3-server";
 const root = path.resolve(import.meta.dirname, "../..");
 
 export default defineConfig(async () => {
+  // wrangler.toml's [assets] directory must exist before the pool reads it; the pool runs no custom build.
+  await ensureDashboard();
   const encoderUrl = await startEncoderDouble();
   // A real S3 server for origins, secrets and multipart; tests make their own buckets in it.
   const s3 = await startS3Server([S3_TEST_BUCKET]);

@@ -1,0 +1,10 @@
+export const root: string;
+export const CHROMIUM: string;
+export const PROTOBUF_INCLUDE: string;
+export function ensureDependencies(): void;
+export function ensureFfmpeg(): void;
+export function ensureChromium(): void;
+export function ensureProtoc(): void;
+export function wrangler(args: string[], options?: object): void;
+export function persistArgs(stateDir?: string): string[];
+export function migrateLocal(stateDir?: string): void;
