@@ -201,7 +201,7 @@ const rows: Row[] = [
 ];
 
 /** Routes no organization's key reaches: public, or authorised by a lease token (lease.test.ts). */
-const keyless = new Set(["GET /health", "GET /v1/openapi.json", "GET /api/v1/health", "POST /internal/jobs/:id/events", "POST /internal/jobs/:id/sign", "POST /internal/jobs/:id/multipart/complete", "POST /internal/jobs/:id/multipart/abort"]);
+const keyless = new Set(["GET /health", "GET /v1/openapi.json", "GET /docs", "GET /docs/openapi.json", "GET /api/v1/health", "POST /internal/jobs/:id/events", "POST /internal/jobs/:id/sign", "POST /internal/jobs/:id/multipart/complete", "POST /internal/jobs/:id/multipart/abort"]);
 
 async function fixture(): Promise<Fixture> {
   const a = await seedOrg();
