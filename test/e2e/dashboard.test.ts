@@ -148,9 +148,10 @@ describe("the dashboard in Chromium", () => {
     await page.getByRole("heading", { name: "New job" }).waitFor();
 
     // The drop zone is reached with Tab and opens the file chooser with Enter.
-    await page.locator("#drop-zone").focus();
+    // The view settles first (its presets load); then focus and key go to the drop zone in one step.
+    await page.waitForLoadState("networkidle");
     const chooser = page.waitForEvent("filechooser");
-    await page.keyboard.press("Enter");
+    await page.locator("#drop-zone").press("Enter");
     expect((await chooser).isMultiple()).toBe(false);
 
     // A real file, dropped on the drop zone as a DataTransfer (as a desktop drag would).
