@@ -248,6 +248,10 @@ describe("OriginService reads", () => {
     const notJson = await call("/transcodely.v1.OriginService/Get", { key: owner.key, rawBody: "{not json" });
     expect(notJson.status).toBe(400);
     expect(notJson.json.code).toBe("invalid_argument");
+    // The depth guard every Transcodely service reads its message through (json-message.ts).
+    const deep = await call("/transcodely.v1.OriginService/Get", { key: owner.key, rawBody: `{"id":${"[".repeat(20_000)}${"]".repeat(20_000)}}` });
+    expect(deep.status).toBe(400);
+    expect(deep.json).toMatchObject({ code: "invalid_argument", message: "the request message nests more than 32 levels deep" });
   });
 
   it("keeps an organization's key to what its statements allow", async () => {

@@ -483,6 +483,36 @@ describe("Transcodely JobService: errors", () => {
     });
   });
 
+  it("answers invalid_argument, not a 500, for a message nested deeper than any request, in JSON and under Connect's framing", async () => {
+    const { key } = await seedOrg();
+    // Found by the fuzz suite: reading field names recursed once per level and overflowed the stack.
+    const deep = (depth: number) => `{"id":"job_aaaaaaaaaaaaaaaaaaaa","metadata":{"a":"b"},"outputs":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    for (const method of ["Create", "Get", "Cancel", "Confirm", "List", "Watch"]) {
+      const res = await call(`${JOB}/${method}`, { key, rawBody: deep(20_000) });
+      expect(res.status, `${method}: ${res.text.slice(0, 200)}`).toBe(400);
+      expect(connectError(res.json)).toMatchObject({ code: "invalid_argument", message: "the request message nests more than 32 levels deep", details: [{ debug: { code: "validation_error" } }] });
+    }
+    const framed = await exports.default.fetch(
+      new Request(`https://kiln.test${JOB}/Watch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/connect+json" },
+        body: (() => {
+          const json = new TextEncoder().encode(deep(20_000));
+          const out = new Uint8Array(5 + json.length);
+          new DataView(out.buffer).setUint32(1, json.length);
+          out.set(json, 5);
+          return out;
+        })(),
+      }),
+    );
+    const frames = envelopes(new Uint8Array(await framed.arrayBuffer()));
+    expect(frames).toEqual([{ flags: 2, json: { error: expect.objectContaining({ code: "invalid_argument", message: "the request message nests more than 32 levels deep" }) } }]);
+    // As deep as the limit is still read: refused for what it says, not for its depth.
+    const atLimit = await call(`${JOB}/Create`, { key, rawBody: `{"input_url":"https://media.example.com/in.mp4","outputs":[${"[".repeat(30)}${"]".repeat(30)}]}` });
+    expect(atLimit.status).toBe(400);
+    expect(atLimit.json.message).not.toMatch(/levels deep/);
+  });
+
   it("reads X-Organization-ID like /v1 and answers other paths and methods unimplemented", async () => {
     const extra = await seedBareOrg();
     const { key, orgId } = await seedOrg(undefined, [extra]);

@@ -50,9 +50,6 @@ export default defineConfig(async () => {
     name: "worker",
     root: import.meta.dirname,
     include: ["**/*.test.ts"],
-    // The fuzz suite (10,650 bodies) runs by hand with `npm run test:fuzz` until the 500s
-    // it still finds are fixed and it fits in `npm test`'s time (issue 17).
-    exclude: process.env.KILN_FUZZ === "1" ? [] : ["fuzz.test.ts"],
     setupFiles: ["./setup.ts"],
     // The queue consumer logs every dispatch decision as structured info; tests assert on
     // those decisions directly, so the lines are noise here. Errors still print.

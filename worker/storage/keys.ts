@@ -8,12 +8,17 @@ export const MAX_KEY_BYTES = 1024;
 // Control characters (C0, DEL, C1) and the backslash, which URL parsers treat as "/".
 export const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\\]/;
 
+// A surrogate with no partner (a JSON "\ud800" parses to one): it has no UTF-8 form, so
+// no URL path can carry the key and no store would keep the name as given.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** Why `key` is not an acceptable object key, or null when it is. */
 export function keyProblem(key: string): string | null {
   if (typeof key !== "string" || key.length === 0) return "key is empty";
   if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes`;
   if (key.startsWith("/")) return "key must not start with /";
   if (FORBIDDEN_CHARS.test(key)) return "key contains a control character or backslash";
+  if (LONE_SURROGATE.test(key)) return "key is not well-formed Unicode (it holds a lone surrogate)";
   for (const segment of key.split("/")) {
     if (segment === "") return "key has an empty segment (// or a trailing /)";
     if (segment === "." || segment === "..") return `key has a "${segment}" segment`;

@@ -178,9 +178,9 @@ export function endStream(error?: ConnectError): Uint8Array<ArrayBuffer> {
   return envelope({ error: { code, message, details } }, true);
 }
 
-/** The messages of an enveloped request body (a server-streaming call sends exactly one). */
-export function readEnvelopes(body: Uint8Array): { flags: number; message: unknown }[] {
-  const messages: { flags: number; message: unknown }[] = [];
+/** The messages of an enveloped request body (a server-streaming call sends exactly one), as their JSON text. */
+export function readEnvelopes(body: Uint8Array): { flags: number; text: string }[] {
+  const messages: { flags: number; text: string }[] = [];
   let offset = 0;
   while (offset < body.length) {
     if (body.length - offset < 5) throw new Error("truncated envelope");
@@ -188,8 +188,7 @@ export function readEnvelopes(body: Uint8Array): { flags: number; message: unkno
     const length = new DataView(body.buffer, body.byteOffset + offset + 1, 4).getUint32(0);
     const start = offset + 5;
     if (start + length > body.length) throw new Error("truncated envelope");
-    const text = new TextDecoder().decode(body.subarray(start, start + length));
-    messages.push({ flags, message: text === "" ? {} : JSON.parse(text) });
+    messages.push({ flags, text: new TextDecoder().decode(body.subarray(start, start + length)) });
     offset = start + length;
   }
   return messages;

@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { isConnectStreaming } from "./app";
-import { ConnectException, invalidArgument, readEnvelopes } from "./connect";
+import { invalidArgument, readEnvelopes } from "./connect";
 import { simplifyEnums } from "./enums";
+import { parseMessageJson } from "./json-message";
 
 export type Message = Record<string, unknown>;
 
@@ -64,21 +65,19 @@ export function normalizeMessage(body: unknown): Message {
  */
 export async function readMessage(c: Context<AppEnv>): Promise<Message> {
   const bytes = new Uint8Array(await c.req.arrayBuffer());
-  let body: unknown;
+  const text = isConnectStreaming(c) ? envelopedMessage(bytes) : new TextDecoder().decode(bytes);
+  return normalizeMessage(text.trim() === "" ? {} : parseMessageJson(text));
+}
+
+/** The text of the one message a server-streaming call's body carries. */
+function envelopedMessage(bytes: Uint8Array): string {
   try {
-    if (isConnectStreaming(c)) {
-      const messages = readEnvelopes(bytes);
-      if (messages.length !== 1) throw new Error(`expected one message, got ${messages.length}`);
-      body = messages[0]!.message;
-    } else {
-      const text = new TextDecoder().decode(bytes);
-      body = text.trim() === "" ? {} : JSON.parse(text);
-    }
+    const messages = readEnvelopes(bytes);
+    if (messages.length !== 1) throw new Error(`expected one message, got ${messages.length}`);
+    return messages[0]!.text;
   } catch (err) {
-    if (err instanceof ConnectException) throw err;
     throw invalidArgument([{ field: "", description: `the request body is not a JSON message: ${(err as Error).message}` }]);
   }
-  return normalizeMessage(body);
 }
 
 /** A `{id}` request's job id. */

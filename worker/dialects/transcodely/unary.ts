@@ -4,6 +4,7 @@ import type { AppEnv } from "../../env";
 import { validationFailure } from "../../errors";
 import type { ConnectMethod } from "./app";
 import { ConnectException, invalidArgument } from "./connect";
+import { parseMessageJson } from "./json-message";
 
 /**
  * A unary method of a resource service (origins, presets): the JSON request message
@@ -23,8 +24,6 @@ export function unary<Request>(request: ZodType<Request>, handle: (c: Context<Ap
   };
 }
 
-const MAX_MESSAGE_DEPTH = 32;
-
 /** A method of Transcodely's service Kiln does not offer, with the reason and what to do instead. */
 export function unoffered(reason: string): ConnectMethod {
   return async () => {
@@ -36,12 +35,7 @@ export function unoffered(reason: string): ConnectMethod {
 async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw invalidArgument([{ field: "", description: "the request body is not JSON" }]);
-  }
+  const body = parseMessageJson(text);
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw invalidArgument([{ field: "", description: "the request body must be a JSON object (the request message)" }]);
   }
@@ -53,14 +47,12 @@ async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
  * lowerCamelCase JSON name as well as its snake_case name, and reads `null` as unset.
  * (These messages hold no maps, whose keys would be data, not field names.)
  */
-function protoJsonFields(value: unknown, depth = 0): unknown {
-  // No request message nests this deep; a body that does would overflow the stack below.
-  if (depth > MAX_MESSAGE_DEPTH) throw invalidArgument([{ field: "", description: `the request message nests more than ${MAX_MESSAGE_DEPTH} levels deep` }]);
-  if (Array.isArray(value)) return value.map((v) => protoJsonFields(v, depth + 1));
+function protoJsonFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(protoJsonFields);
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(
     Object.entries(value)
       .filter(([, v]) => v !== null)
-      .map(([k, v]) => [k.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), protoJsonFields(v, depth + 1)]),
+      .map(([k, v]) => [k.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), protoJsonFields(v)]),
   );
 }
