@@ -183,7 +183,8 @@ export async function startStack(options = {}) {
  * is skipped, as a cron that found the Worker down would be.
  */
 function tickCrons(url, minuteMs) {
-  const fire = (cron) => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`).then((r) => r.body?.cancel()).catch(() => {});
+  // With no `time`, miniflare hands the handler no scheduledTime: the sweep's clock would read 1970.
+  const fire = (cron) => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}&time=${Date.now()}`).then((r) => r.body?.cancel()).catch(() => {});
   const timers = [setInterval(() => fire("* * * * *"), minuteMs), setInterval(() => fire("17 * * * *"), 3_600_000)];
   for (const timer of timers) timer.unref();
   return { stop: () => timers.forEach(clearInterval) };
