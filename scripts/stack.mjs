@@ -65,6 +65,8 @@ export async function startStack(options = {}) {
         // The encoder runs as the process below (ENCODER_URL), not as the [[containers]]
         // image, so wrangler must not look for Docker to build it.
         "--enable-containers=false",
+        // The crons' route (see tickCrons): /cdn-cgi/handler/scheduled fails before the Worker once it has [assets].
+        "--test-scheduled",
         ...persistArgs(options.stateDir),
         ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ],
@@ -178,13 +180,12 @@ export async function startStack(options = {}) {
 
 /**
  * wrangler dev runs no cron by itself, so the stack fires wrangler.toml's crons through
- * its scheduled-handler route: the webhook sweep's every `minuteMs` (a minute, as
+ * `--test-scheduled`'s /__scheduled route: the webhook sweep's every `minuteMs` (a minute, as
  * deployed; tests shorten it), retention's hourly. A tick the Worker misses (restarting)
  * is skipped, as a cron that found the Worker down would be.
  */
 function tickCrons(url, minuteMs) {
-  // With no `time`, miniflare hands the handler no scheduledTime: the sweep's clock would read 1970.
-  const fire = (cron) => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}&time=${Date.now()}`).then((r) => r.body?.cancel()).catch(() => {});
+  const fire = (cron) => fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`).then((r) => r.body?.cancel()).catch(() => {});
   const timers = [setInterval(() => fire("* * * * *"), minuteMs), setInterval(() => fire("17 * * * *"), 3_600_000)];
   for (const timer of timers) timer.unref();
   return { stop: () => timers.forEach(clearInterval) };
