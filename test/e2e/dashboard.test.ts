@@ -4,7 +4,7 @@ import { type Browser, type BrowserContext, type Page, chromium } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, ensureChromium, root } from "../../scripts/bootstrap.mjs";
 import { clipPath } from "../encoder/clips";
-import { type E2EStack, bootStack, jobWithStatus, serveFiles, webhookReceiver } from "./harness";
+import { bootStack, type E2EStack, encryptedPackagesJob, jobWithStatus, serveFiles, webhookReceiver } from "./harness";
 
 /**
  * The dashboard in real Chromium (Debian's, driven by playwright-core) against the whole
@@ -242,13 +242,7 @@ describe("the dashboard in Chromium", () => {
 
   it("plays an AES-128 HLS output in hls.js and a CENC DASH output in dash.js, keys from the signed key URLs", async () => {
     const created = await stack.api("/v1/jobs", {
-      body: {
-        input: media.url("clip.mp4"),
-        outputs: [
-          { type: "hls", video: [{ codec: "h264", height: 360 }], drm: { scheme: "aes-128" } },
-          { type: "dash", video: [{ codec: "h264", height: 360 }], drm: { scheme: "cenc" } },
-        ],
-      },
+      body: encryptedPackagesJob(media.url("clip.mp4")),
     });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const job = await jobWithStatus(stack, created.json.id, ["completed"]);

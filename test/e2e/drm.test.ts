@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clipPath } from "../encoder/clips";
 import { parseMpd } from "../encoder/packages";
-import { type E2EStack, bootStack, download, parsePlaylist, saveTemp, serveFiles, watchJob } from "./harness";
+import { bootStack, download, type E2EStack, encryptedPackagesJob, parsePlaylist, saveTemp, serveFiles, watchJob } from "./harness";
 
 /**
  * Encrypted streaming outputs through the whole local stack: an AES-128 HLS package a
@@ -33,13 +33,7 @@ const fromBase64url = (text: string) => Buffer.from(text.replace(/-/g, "+").repl
 describe("encrypted outputs through the whole local stack", () => {
   it("AES-128 HLS decrypted by ffmpeg with the key the playlist points at; CENC DASH decrypted with the ClearKey license's key", async () => {
     const created = await stack.api("/v1/jobs", {
-      body: {
-        input: media.url("clip.mp4"),
-        outputs: [
-          { type: "hls", video: [{ codec: "h264", height: 360 }], drm: { scheme: "aes-128" } },
-          { type: "dash", video: [{ codec: "h264", height: 360 }], drm: { scheme: "cenc" } },
-        ],
-      },
+      body: encryptedPackagesJob(media.url("clip.mp4")),
     });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const watch = await watchJob(stack, created.json.id);

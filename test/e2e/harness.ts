@@ -266,3 +266,12 @@ export function sha256(bytes: Buffer): string {
 export function ffprobeJson(file: string): any {
   return JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", file], { encoding: "utf8" }));
 }
+
+/** One AES-128 HLS and one CENC DASH output of `input`: the encrypted packages the DRM and dashboard tests play. */
+export const encryptedPackagesJob = (input: string) => ({
+  input,
+  outputs: [
+    { type: "hls", video: [{ codec: "h264", height: 360 }], drm: { scheme: "aes-128" } },
+    { type: "dash", video: [{ codec: "h264", height: 360 }], drm: { scheme: "cenc" } },
+  ],
+});
