@@ -87,6 +87,28 @@ describe("Watch over a WebSocket", () => {
     expect(new Uint8Array(await download.arrayBuffer())).toEqual(uploaded);
   });
 
+  it("still sends the progress a job made when it ends inside the progress debounce", async () => {
+    const { key } = await seedOrg();
+    const job = (await call("/v1/jobs", { key, body: videoJob() })).json;
+    const order = await firstOrder(job.id);
+    const res = await exports.default.fetch(new Request(`https://kiln.test/v1/jobs/${job.id}/watch`, { headers: { upgrade: "websocket", authorization: `Bearer ${key}` } }));
+    const socket = res.webSocket!;
+    const messages: WatchMessage[] = [];
+    const closed = new Promise<number>((resolve) => socket.addEventListener("close", (e) => resolve(e.code)));
+    socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
+    socket.accept();
+
+    await runToCompletion(order);
+    expect(await closed).toBe(1000);
+    const names = messages.map((m) => m.event);
+    const shown = messages.filter((m) => m.event === "progress");
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.at(-1)!.job.progress).toBe(80);
+    expect(names.indexOf("progress")).toBeLessThan(names.lastIndexOf("status_change"));
+    const progress = messages.map((m) => m.job.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
   it("accepts a short-lived watch token instead of a key, for browsers, and only for its job", async () => {
     const { key } = await seedOrg();
     const job = (await call("/v1/jobs", { key, body: videoJob() })).json;

@@ -194,8 +194,8 @@ export class WatchHub {
     this.watchers.broadcast(line, close);
   }
 
-  /** Tells watchers what changed since they were last told. */
-  private tell(job: JobState): void {
+  /** Tells watchers what changed since they were last told; `before` is the state they may not have seen. */
+  private tell(job: JobState, before: JobState | null): void {
     if (this.watchers.count === 0) {
       // Nobody to tell; a watcher that connects later starts from a snapshot.
       this.notified.status = job.status;
@@ -203,6 +203,12 @@ export class WatchHub {
       return;
     }
     if (job.status !== this.notified.status) {
+      // Progress still waiting out its debounce is news from the status before this
+      // one: it goes out first, so a job that ends inside the debounce still shows
+      // the progress it made.
+      const owed = this.notified.timer && before && before.status === this.notified.status && before.progress !== this.notified.progress ? before : null;
+      clearTimeout(this.notified.timer);
+      this.notified.timer = undefined;
       this.notified.status = job.status;
       this.notified.progress = job.progress;
       this.notified.at = Date.now();
@@ -210,6 +216,7 @@ export class WatchHub {
       // Sent in order: each broadcast waits for the one before it.
       this.broadcasting = this.broadcasting
         .then(async () => {
+          if (owed) await this.send(watchEvent("progress", await this.present(owed)), false);
           const view = await this.present(job);
           await this.send(watchEvent("status_change", view), false);
           if (done) this.watchers.broadcast(watchEvent("completed", view), true);
@@ -233,8 +240,9 @@ export class WatchHub {
 
   /** Records the newest state (the shell replaces its state on every step) and tells watchers. */
   update(job: JobState): void {
+    const before = this.latest;
     this.latest = job;
-    this.tell(job);
+    this.tell(job, before);
   }
 }
 
