@@ -27,11 +27,14 @@ export interface E2EStack extends Stack {
   api: (path: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; json: any }>;
 }
 
-/** The whole local stack, started the way `npm start` starts it, in its own state directory. */
+/**
+ * The whole local stack, started the way `npm start` starts it, in its own state directory,
+ * or in `stateDir` that an earlier stack left (bench:list seeds D1 between two).
+ */
 export async function bootStack(
   vars: Record<string, string> = {},
   encoderEnv: Record<string, string> = {},
-  options: { supervise?: boolean; cronTickMs?: number; organizations?: SeededOrganization[] } = {},
+  options: { supervise?: boolean; cronTickMs?: number; organizations?: SeededOrganization[]; stateDir?: string } = {},
 ): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
   // Tool runs are sandboxed as uid 65534, which must pass through to the job's
@@ -42,7 +45,7 @@ export async function bootStack(
   let encoderPort = await freePort();
   while (encoderPort === port) encoderPort = await freePort();
   const logFile = path.join(scratch, "stack.log");
-  const stateDir = path.join(scratch, "state");
+  const stateDir = options.stateDir ?? path.join(scratch, "state");
   const log = openSync(logFile, "a");
   const stack = await startStack({ port, encoderPort, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise, cronTickMs: options.cronTickMs, organizations: options.organizations });
   const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {

@@ -82,7 +82,7 @@ export const jobs = sqliteTable(
   },
   (t) => [
     index("jobs_org_created").on(t.orgId, t.createdAt, t.id),
-    index("jobs_org_status").on(t.orgId, t.status),
+    index("jobs_org_status_created").on(t.orgId, t.status, t.createdAt, t.id),
     index("jobs_org_bundle").on(t.orgId, t.bundle),
     index("jobs_completed").on(t.completedAt),
     index("jobs_org_updated").on(t.orgId, t.updatedAt, t.id),
@@ -90,15 +90,36 @@ export const jobs = sqliteTable(
   ],
 );
 
-/** Lower-cased tags, one row each, so "all of these tags" is an indexed lookup per tag. */
+/**
+ * Lower-cased tags, one row each, so "all of these tags" is an indexed lookup per tag. The
+ * job's `created_at` is copied here so that a page of one tag walks this table's index in
+ * list order instead of every job of the organization.
+ */
 export const jobTags = sqliteTable(
   "job_tags",
   {
     jobId: text("job_id").notNull(),
     orgId: text("org_id").notNull(),
     tag: text("tag").notNull(),
+    createdAt: text("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.jobId, t.tag] }), index("job_tags_org_tag").on(t.orgId, t.tag)],
+  (t) => [primaryKey({ columns: [t.jobId, t.tag] }), index("job_tags_org_tag_created").on(t.orgId, t.tag, t.createdAt, t.jobId)],
+);
+
+/**
+ * How many index rows each organization has in each status, kept by SQLite triggers on
+ * `jobs` (migrations/0014_job_counts_search.sql) so a list's `total_count` is a lookup, not
+ * a scan. The same migration keeps `job_search`, an FTS5 trigram index of job ids and
+ * tags for substring search, which drizzle cannot declare.
+ */
+export const orgJobCounts = sqliteTable(
+  "org_job_counts",
+  {
+    orgId: text("org_id").notNull(),
+    status: text("status").notNull(),
+    total: integer("total").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.status] })],
 );
 
 /**

@@ -39,7 +39,7 @@ export async function writeJobIndex(db: D1Database, job: JobState, withTags: boo
     upsert,
     orm
       .insert(jobTags)
-      .values(job.spec.tags.map((tag) => ({ jobId: job.id, orgId: job.org_id, tag: tag.toLowerCase() })))
+      .values(job.spec.tags.map((tag) => ({ jobId: job.id, orgId: job.org_id, tag: tag.toLowerCase(), createdAt: job.created_at })))
       .onConflictDoNothing(),
   ]);
 }

@@ -1,6 +1,7 @@
-import { type SQL, and, asc, count, desc, eq, exists, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import { type SQL, type SQLWrapper, and, asc, count, desc, eq, exists, getTableColumns, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { jobTags, jobs } from "../db/schema";
+import { type SQLiteSelectQueryBuilder, alias } from "drizzle-orm/sqlite-core";
+import { jobTags, jobs, orgJobCounts } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
 import type { JobStatus } from "./model";
 
@@ -53,70 +54,115 @@ function rowMatch(match: JobRowMatch): SQL {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
+/**
+ * `total_count` is counted up to this many jobs when the filter is more than an
+ * organization's statuses (which org_job_counts answers exactly); beyond it the list
+ * reports this number, a lower bound (see the route's description of total_count).
+ */
+export const COUNT_BOUND = 10_000;
+
+/** The FTS5 trigram index (job_search) finds substrings of at least three characters; shorter ones scan. */
+const TRIGRAM = 3;
+
 type Orm = ReturnType<typeof drizzle>;
 
-function tagExists(orm: Orm, condition: SQL): SQL {
+function tagExists(orm: Orm, jobId: SQLWrapper, condition: SQL): SQL {
   return exists(
     orm
       .select({ one: sql`1` })
       .from(jobTags)
-      .where(and(eq(jobTags.jobId, jobs.id), condition)),
+      .where(and(eq(jobTags.jobId, jobId as typeof jobTags.jobId), condition)),
   );
+}
+
+/** The job ids whose id or a tag holds `text` (case-insensitive): a superset of the LIKE test, from job_search. */
+function searchCandidates(id: SQLWrapper, text: string): SQL {
+  const phrase = `"${text.replaceAll('"', '""')}"`;
+  return sql`${id} IN (SELECT job_id FROM job_search WHERE job_search MATCH ${phrase})`;
 }
 
 /**
  * The jobs after (`before`: before) the job `id` in `(created_at, id)` order, ascending
  * or descending; an id not in the organization matches nothing.
  */
-function beyondJob(orgId: string, id: string, ascending: boolean): SQL {
+function beyondJob(orgId: string, id: string, ascending: boolean, createdAt: SQLWrapper, jobId: SQLWrapper): SQL {
   const place = sql`((SELECT j.created_at FROM jobs j WHERE j.id = ${id} AND j.org_id = ${orgId}), ${id})`;
-  return ascending ? sql`(${jobs.createdAt}, ${jobs.id}) > ${place}` : sql`(${jobs.createdAt}, ${jobs.id}) < ${place}`;
+  return ascending ? sql`(${createdAt}, ${jobId}) > ${place}` : sql`(${createdAt}, ${jobId}) < ${place}`;
 }
 
 /** Newest first (or oldest first), ties broken by id, so pages never skip or repeat a job. */
 export async function listJobs(db: D1Database, query: JobListQuery) {
   const orm = drizzle(db);
-  const filters: SQL[] = [eq(jobs.orgId, query.orgId)];
-  if (query.statuses.length > 0) filters.push(inArray(jobs.status, query.statuses));
-  if (query.bundle !== null) filters.push(eq(jobs.bundle, query.bundle));
-  for (const tag of query.tags) filters.push(tagExists(orm, eq(jobTags.tag, tag.toLowerCase())));
+  const [firstTag, ...moreTags] = query.tags.map((tag) => tag.toLowerCase());
+  // A tag's page walks job_tags in its (org, tag, created_at, job_id) order and looks up each
+  // job, instead of walking every job of the organization to test it for the tag.
+  const byTag = firstTag !== undefined && query.sortBy !== "modified" ? alias(jobTags, "by_tag") : null;
+  // Filters on the row beyond its organization and status: with none, org_job_counts counts.
+  const narrowing: SQL[] = [];
+  if (query.bundle !== null) narrowing.push(eq(jobs.bundle, query.bundle));
+  for (const tag of byTag ? moreTags : query.tags.map((t) => t.toLowerCase())) narrowing.push(tagExists(orm, jobs.id, eq(jobTags.tag, tag)));
+  let indexedSearch = false;
   if (query.search !== null) {
     const pattern = `%${escapeLike(query.search.toLowerCase())}%`;
-    filters.push(
+    narrowing.push(
       or(
         eq(jobs.id, query.search),
         sql`${jobs.id} LIKE ${pattern} ESCAPE '\\'`,
-        tagExists(orm, sql`${jobTags.tag} LIKE ${pattern} ESCAPE '\\'`),
+        tagExists(orm, jobs.id, sql`${jobTags.tag} LIKE ${pattern} ESCAPE '\\'`),
       )!,
     );
+    indexedSearch = [...query.search].length >= TRIGRAM;
+    if (indexedSearch) narrowing.push(searchCandidates(jobs.id, query.search));
   }
-  if (query.kind) filters.push(eq(jobs.kind, query.kind));
-  if (query.input) filters.push(eq(jobs.input, query.input));
-  if (query.dialect) filters.push(eq(jobs.dialect, query.dialect));
-  if (query.createdAfter) filters.push(gte(jobs.createdAt, query.createdAfter));
-  if (query.createdBefore) filters.push(lte(jobs.createdAt, query.createdBefore));
-  if (query.anyOf && query.anyOf.length > 0) filters.push(or(...query.anyOf.map(rowMatch))!);
+  if (query.kind) narrowing.push(eq(jobs.kind, query.kind));
+  if (query.input) narrowing.push(eq(jobs.input, query.input));
+  if (query.dialect) narrowing.push(eq(jobs.dialect, query.dialect));
+  if (query.createdAfter) narrowing.push(gte(jobs.createdAt, query.createdAfter));
+  if (query.createdBefore) narrowing.push(lte(jobs.createdAt, query.createdBefore));
+  if (query.anyOf && query.anyOf.length > 0) narrowing.push(or(...query.anyOf.map(rowMatch))!);
   for (const [key, value] of Object.entries(query.metadata ?? {})) {
-    filters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
+    narrowing.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
   }
+  // A search's few candidates are looked up by id and sorted; the unary + keeps SQLite from
+  // walking the organization's index instead and testing every job against them.
+  const inOrg = indexedSearch && !byTag ? sql`+${jobs.orgId} = ${query.orgId}` : eq(jobs.orgId, query.orgId);
+  const statuses = query.statuses.length > 0 ? [inArray(jobs.status, query.statuses)] : [];
+  const filters = [inOrg, ...statuses, ...narrowing];
+  const matching = <T extends SQLiteSelectQueryBuilder>(select: T) =>
+    byTag ? select.innerJoin(byTag, and(eq(byTag.jobId, jobs.id), eq(byTag.orgId, query.orgId), eq(byTag.tag, firstTag!))) : select;
+  // Order and cursor on the driving table's columns, so SQLite reads its index in order.
+  const createdAt = byTag ? byTag.createdAt : jobs.createdAt;
+  const jobId = byTag ? byTag.jobId : jobs.id;
   // A page before a job is read walking away from it (the reverse order), then turned back.
   const backwards = Boolean(query.beforeId);
   const ascending = (query.order === "asc") !== backwards;
   const by = ascending ? asc : desc;
   const page = [...filters];
-  if (query.cursor !== null) page.push(afterCursor(jobs.createdAt, jobs.id, query.cursor));
+  if (query.cursor !== null) page.push(afterCursor(createdAt, jobId, query.cursor));
   const anchor = query.beforeId || query.afterId;
-  if (anchor) page.push(beyondJob(query.orgId, anchor, ascending));
-  const time = query.sortBy === "modified" ? jobs.updatedAt : jobs.createdAt;
+  if (anchor) page.push(beyondJob(query.orgId, anchor, ascending, createdAt, jobId));
+  const time = query.sortBy === "modified" ? jobs.updatedAt : createdAt;
+  const exact = narrowing.length === 0 && !byTag;
+  const counted = exact
+      ? orm
+          .select({ total: sql<number>`coalesce(sum(${orgJobCounts.total}), 0)` })
+          .from(orgJobCounts)
+          .where(and(eq(orgJobCounts.orgId, query.orgId), query.statuses.length > 0 ? inArray(orgJobCounts.status, query.statuses) : undefined))
+      : orm
+          .select({ total: count() })
+          .from(
+            matching(orm.select({ one: sql`1`.as("one") }).from(jobs).$dynamic())
+              .where(and(...filters))
+              .limit(COUNT_BOUND + 1)
+              .as("matching"),
+          );
   const [rows, totals] = await orm.batch([
-    orm
-      .select()
-      .from(jobs)
+    matching(orm.select(getTableColumns(jobs)).from(jobs).$dynamic())
       .where(and(...page))
-      .orderBy(by(time), by(jobs.id))
+      .orderBy(by(time), by(jobId))
       .limit(query.limit + 1)
       .offset(query.offset ?? 0),
-    orm.select({ total: count() }).from(jobs).where(and(...filters)),
+    counted,
   ]);
   const { page: walked, next_cursor } = pageOf(rows, query.limit);
   const pageRows = backwards ? walked.reverse() : walked;
@@ -142,6 +188,6 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       completed_at: row.completedAt,
     })),
     next_cursor,
-    total_count: totals[0]?.total ?? 0,
+    total_count: exact ? Number(totals[0]?.total ?? 0) : Math.min(totals[0]?.total ?? 0, COUNT_BOUND),
   };
 }

@@ -188,7 +188,10 @@ export const jobListSchema = z
     object: z.literal("list"),
     data: z.array(jobSummarySchema),
     next_cursor: z.string().nullable(),
-    total_count: z.number().int(),
+    total_count: z.number().int().openapi({
+      description:
+        "How many jobs match the filter. Exact with no filter or only `status`; with `tag`, `search` or `bundle` it counts at most 10,000 jobs, and 10,000 means at least that many.",
+    }),
   })
   .openapi("JobList");
 
