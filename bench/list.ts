@@ -51,11 +51,12 @@ const ID_SYMBOLS = Array.from({ length: 20 }, () => "substr('0123456789abcdefghj
  */
 function seedJobs(file: string, org: string, from: number, to: number, stride = 1, offset = 0) {
   const at = (plus: number) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${EPOCH_S} + (i * ${stride} + ${offset}) * ${SPACING_S} + ${plus}, 'unixepoch')`;
+  // MATERIALIZED: each job's random draws are made once, not again wherever the CTE is read.
   sqlite(
     file,
     `BEGIN;
 WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${to}),
-drawn AS (SELECT i, 'job_' || ${ID_SYMBOLS} AS id, abs(random()) % 100 AS r, abs(random()) % ${CUSTOMERS} AS customer FROM n),
+drawn AS MATERIALIZED (SELECT i, 'job_' || ${ID_SYMBOLS} AS id, abs(random()) % 100 AS r, abs(random()) % ${CUSTOMERS} AS customer FROM n),
 shaped AS (SELECT *, CASE WHEN r < 80 THEN 'completed' WHEN r < 85 THEN 'failed' WHEN r < 88 THEN 'canceled' WHEN r < 90 THEN 'partial' WHEN r < 95 THEN 'pending' ELSE 'processing' END AS status FROM drawn)
 INSERT INTO jobs (id, org_id, status, progress, current_stage, mode, kind, priority, bundle, input, tags, error_code, created_at, updated_at, started_at, completed_at,
                   metadata, dialect, waiting_for_encoder, bytes_in, bytes_out, execution_ms, compute_units)

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { COUNT_BOUND } from "../../worker/jobs/job-list";
+import { COUNT_BOUND, COUNT_WINDOW } from "../../worker/jobs/job-count";
+import { SEARCH_HITS } from "../../worker/jobs/job-list";
 import { call, seedOrg, videoJob } from "./helpers";
 
 /** The org's per-status counters (org_job_counts), statuses with no job left included as 0. */
@@ -55,32 +56,54 @@ describe("total_count from the per-org status counters", () => {
 });
 
 describe("total_count of other filters is bounded", () => {
-  /** `n` index rows of the org tagged `tag`, written straight into D1 (as job-index.ts shapes them). */
-  async function indexRows(orgId: string, n: number, tag: string) {
+  /**
+   * `n` index rows of the org written straight into D1 (as job-index.ts shapes them), job i
+   * created i seconds after the first and tagged "all" and `tagOf(i)`.
+   */
+  async function indexRows(orgId: string, n: number, tagOf: string) {
     await env.DB.prepare(
       `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?2)
        INSERT INTO jobs (id, org_id, status, mode, kind, priority, tags, created_at, updated_at)
-       SELECT 'job_bulk' || ?1 || i, ?1, 'completed', 'kind', 'video', 'normal', json_array(?3),
+       SELECT 'job_row' || ?1 || '_' || i, ?1, 'completed', 'kind', 'video', 'normal', json_array('all', ${tagOf}),
               strftime('%Y-%m-%dT%H:%M:%fZ', 1735689600 + i, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', 1735689600 + i, 'unixepoch') FROM k`,
     )
-      .bind(orgId, n, tag)
+      .bind(orgId, n)
       .run();
-    await env.DB.prepare("INSERT INTO job_tags (job_id, org_id, tag, created_at) SELECT id, org_id, ?2, created_at FROM jobs WHERE org_id = ?1").bind(orgId, tag).run();
+    await env.DB.prepare("INSERT INTO job_tags (job_id, org_id, tag, created_at) SELECT j.id, j.org_id, t.value, j.created_at FROM jobs j, json_each(j.tags) t WHERE j.org_id = ?")
+      .bind(orgId)
+      .run();
   }
+  const n = COUNT_BOUND + 2;
+  const id = (orgId: string, i: number) => `job_row${orgId}_${i}`;
 
   it("reports the bound, a lower bound, when more jobs match; exact below it and for statuses", async () => {
     const { orgId, key } = await seedOrg();
-    await indexRows(orgId, COUNT_BOUND + 1, "bulk");
-    expect(await totalCount("/v1/jobs?tag=bulk", key)).toBe(COUNT_BOUND);
-    expect(await totalCount("/v1/jobs?search=bulk", key)).toBe(COUNT_BOUND);
+    await indexRows(orgId, n, "CASE i % 2 WHEN 0 THEN 'even' ELSE 'odd' END");
+    expect(await totalCount("/v1/jobs?tag=all", key)).toBe(COUNT_BOUND);
+    expect(await totalCount("/v1/jobs?tag=even", key)).toBe(n / 2);
+    expect(await totalCount("/v1/jobs?tag=all,odd", key)).toBe(n / 2);
+    expect(await totalCount("/v1/jobs?tag=all&status=completed", key)).toBe(COUNT_BOUND);
     // The counters are exact at any size.
-    expect(await totalCount("/v1/jobs", key)).toBe(COUNT_BOUND + 1);
-    expect(await totalCount("/v1/jobs?status=completed", key)).toBe(COUNT_BOUND + 1);
-    // Two jobs fewer match: counted exactly.
-    await env.DB.prepare("DELETE FROM job_tags WHERE org_id = ? AND job_id IN (?, ?)").bind(orgId, `job_bulk${orgId}0`, `job_bulk${orgId}1`).run();
-    expect(await totalCount("/v1/jobs?tag=bulk", key)).toBe(COUNT_BOUND - 1);
-    const page = await call("/v1/jobs?tag=bulk&limit=2", { key });
-    expect(page.json.data.map((j: { id: string }) => j.id)).toEqual([`job_bulk${orgId}${COUNT_BOUND}`, `job_bulk${orgId}${COUNT_BOUND - 1}`]);
+    expect(await totalCount("/v1/jobs", key)).toBe(n);
+    expect(await totalCount("/v1/jobs?status=completed", key)).toBe(n);
+    const page = await call("/v1/jobs?tag=even&limit=2", { key });
+    expect(page.json.data.map((j: { id: string }) => j.id)).toEqual([id(orgId, n - 2), id(orgId, n - 4)]);
+  });
+
+  it(`estimates a search with more than ${SEARCH_HITS} hits from the org's ${COUNT_WINDOW} newest jobs`, async () => {
+    const { orgId, key } = await seedOrg();
+    // The newest 1,500 jobs are "recent": the newest 1,000 all match, so the estimate is the org's size.
+    await indexRows(orgId, n, `CASE WHEN i >= ${n - 1500} THEN 'recent' ELSE 'older' END`);
+    expect(await totalCount("/v1/jobs?search=recent", key)).toBe(n);
+    const page = await call("/v1/jobs?search=recent&limit=2", { key });
+    expect(page.json.data.map((j: { id: string }) => j.id)).toEqual([id(orgId, n - 1), id(orgId, n - 2)]);
+    // Half of the window matches: half the org, estimated.
+    // Short terms are walked and estimated alike (ids hold no "o": worker/ids.ts). None of the
+    // newest 1,000 is "older", so the estimate is what the page saw: 20 and more.
+    expect(await totalCount("/v1/jobs?search=ol", key)).toBe(21);
+    expect(await totalCount("/v1/jobs?search=nt", key)).toBe(n);
+    // Few hits: looked up and counted exactly.
+    expect(await totalCount(`/v1/jobs?search=${id(orgId, n - 3)}`, key)).toBe(1);
   });
 });
 

@@ -1,8 +1,9 @@
 import { type SQL, type SQLWrapper, and, asc, count, desc, eq, exists, getTableColumns, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { type SQLiteSelectQueryBuilder, alias } from "drizzle-orm/sqlite-core";
-import { jobTags, jobs, orgJobCounts } from "../db/schema";
+import type { SQLiteSelectQueryBuilder } from "drizzle-orm/sqlite-core";
+import { jobTags, jobs } from "../db/schema";
 import { afterCursor, pageOf } from "../pagination";
+import { type JobCount, byTag as tagRows, countByStatus, countMatching, countTagged, estimateFromNewest } from "./job-count";
 import type { JobStatus } from "./model";
 
 export interface JobListQuery {
@@ -54,15 +55,14 @@ function rowMatch(match: JobRowMatch): SQL {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
-/**
- * `total_count` is counted up to this many jobs when the filter is more than an
- * organization's statuses (which org_job_counts answers exactly); beyond it the list
- * reports this number, a lower bound (see the route's description of total_count).
- */
-export const COUNT_BOUND = 10_000;
-
-/** The FTS5 trigram index (job_search) finds substrings of at least three characters; shorter ones scan. */
+/** The FTS5 trigram index (job_search) finds substrings of at least three characters; shorter ones walk. */
 const TRIGRAM = 3;
+/**
+ * A search with at most this many hits in job_search (every organization's) looks each up
+ * and sorts them; one with more (a common word) walks the organization's jobs newest first
+ * instead, where matches are dense enough to fill a page soon.
+ */
+export const SEARCH_HITS = 1_000;
 
 type Orm = ReturnType<typeof drizzle>;
 
@@ -75,11 +75,20 @@ function tagExists(orm: Orm, jobId: SQLWrapper, condition: SQL): SQL {
   );
 }
 
-/** The job ids whose id or a tag holds `text` (case-insensitive): a superset of the LIKE test, from job_search. */
-function searchCandidates(id: SQLWrapper, text: string): SQL {
-  const phrase = `"${text.replaceAll('"', '""')}"`;
-  return sql`${id} IN (SELECT job_id FROM job_search WHERE job_search MATCH ${phrase})`;
+/** The FTS5 query for `text` anywhere: one phrase, its quotes doubled. */
+const phrase = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/** How many job_search rows hold `text`, counted up to SEARCH_HITS + 1. */
+async function searchHits(db: D1Database, text: string): Promise<number> {
+  const row = await db
+    .prepare("SELECT count(*) AS hits FROM (SELECT 1 FROM job_search WHERE job_search MATCH ? LIMIT ?)")
+    .bind(phrase(text), SEARCH_HITS + 1)
+    .first<{ hits: number }>();
+  return row?.hits ?? 0;
 }
+
+/** The job ids whose id or a tag holds `text` (case-insensitive): a superset of the LIKE test. */
+const inSearchIndex = (id: SQLWrapper, text: string): SQL => sql`${id} IN (SELECT job_id FROM job_search WHERE job_search MATCH ${phrase(text)})`;
 
 /**
  * The jobs after (`before`: before) the job `id` in `(created_at, id)` order, ascending
@@ -93,41 +102,42 @@ function beyondJob(orgId: string, id: string, ascending: boolean, createdAt: SQL
 /** Newest first (or oldest first), ties broken by id, so pages never skip or repeat a job. */
 export async function listJobs(db: D1Database, query: JobListQuery) {
   const orm = drizzle(db);
-  const [firstTag, ...moreTags] = query.tags.map((tag) => tag.toLowerCase());
+  const tags = query.tags.map((tag) => tag.toLowerCase());
   // A tag's page walks job_tags in its (org, tag, created_at, job_id) order and looks up each
   // job, instead of walking every job of the organization to test it for the tag.
-  const byTag = firstTag !== undefined && query.sortBy !== "modified" ? alias(jobTags, "by_tag") : null;
-  // Filters on the row beyond its organization and status: with none, org_job_counts counts.
-  const narrowing: SQL[] = [];
-  if (query.bundle !== null) narrowing.push(eq(jobs.bundle, query.bundle));
-  for (const tag of byTag ? moreTags : query.tags.map((t) => t.toLowerCase())) narrowing.push(tagExists(orm, jobs.id, eq(jobTags.tag, tag)));
-  let indexedSearch = false;
+  const byTag = tags.length > 0 && query.sortBy !== "modified" ? tagRows : null;
+  const [firstTag, ...moreTags] = tags;
+  const tagFilters = (jobId: SQLWrapper) => (byTag ? moreTags : tags).map((tag) => tagExists(orm, jobId, eq(jobTags.tag, tag)));
+  // Filters on the row itself beyond its organization and status.
+  const rowFilters: SQL[] = [];
+  if (query.bundle !== null) rowFilters.push(eq(jobs.bundle, query.bundle));
+  let search: "indexed" | "walked" | null = null;
   if (query.search !== null) {
     const pattern = `%${escapeLike(query.search.toLowerCase())}%`;
-    narrowing.push(
+    rowFilters.push(
       or(
         eq(jobs.id, query.search),
         sql`${jobs.id} LIKE ${pattern} ESCAPE '\\'`,
         tagExists(orm, jobs.id, sql`${jobTags.tag} LIKE ${pattern} ESCAPE '\\'`),
       )!,
     );
-    indexedSearch = [...query.search].length >= TRIGRAM;
-    if (indexedSearch) narrowing.push(searchCandidates(jobs.id, query.search));
+    search = [...query.search].length >= TRIGRAM && (await searchHits(db, query.search)) <= SEARCH_HITS ? "indexed" : "walked";
+    if (search === "indexed") rowFilters.push(inSearchIndex(jobs.id, query.search));
   }
-  if (query.kind) narrowing.push(eq(jobs.kind, query.kind));
-  if (query.input) narrowing.push(eq(jobs.input, query.input));
-  if (query.dialect) narrowing.push(eq(jobs.dialect, query.dialect));
-  if (query.createdAfter) narrowing.push(gte(jobs.createdAt, query.createdAfter));
-  if (query.createdBefore) narrowing.push(lte(jobs.createdAt, query.createdBefore));
-  if (query.anyOf && query.anyOf.length > 0) narrowing.push(or(...query.anyOf.map(rowMatch))!);
+  if (query.kind) rowFilters.push(eq(jobs.kind, query.kind));
+  if (query.input) rowFilters.push(eq(jobs.input, query.input));
+  if (query.dialect) rowFilters.push(eq(jobs.dialect, query.dialect));
+  if (query.createdAfter) rowFilters.push(gte(jobs.createdAt, query.createdAfter));
+  if (query.createdBefore) rowFilters.push(lte(jobs.createdAt, query.createdBefore));
+  if (query.anyOf && query.anyOf.length > 0) rowFilters.push(or(...query.anyOf.map(rowMatch))!);
   for (const [key, value] of Object.entries(query.metadata ?? {})) {
-    narrowing.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
+    rowFilters.push(sql`EXISTS (SELECT 1 FROM json_each(${jobs.metadata}) WHERE json_each.key = ${key} AND CAST(json_each.value AS TEXT) = ${value})`);
   }
-  // A search's few candidates are looked up by id and sorted; the unary + keeps SQLite from
+  // A search's few hits are looked up by id and sorted; the unary + keeps SQLite from
   // walking the organization's index instead and testing every job against them.
-  const inOrg = indexedSearch && !byTag ? sql`+${jobs.orgId} = ${query.orgId}` : eq(jobs.orgId, query.orgId);
+  const inOrg = search === "indexed" && !byTag ? sql`+${jobs.orgId} = ${query.orgId}` : eq(jobs.orgId, query.orgId);
   const statuses = query.statuses.length > 0 ? [inArray(jobs.status, query.statuses)] : [];
-  const filters = [inOrg, ...statuses, ...narrowing];
+  const filters = [inOrg, ...statuses, ...tagFilters(jobs.id), ...rowFilters];
   const matching = <T extends SQLiteSelectQueryBuilder>(select: T) =>
     byTag ? select.innerJoin(byTag, and(eq(byTag.jobId, jobs.id), eq(byTag.orgId, query.orgId), eq(byTag.tag, firstTag!))) : select;
   // Order and cursor on the driving table's columns, so SQLite reads its index in order.
@@ -142,27 +152,19 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
   const anchor = query.beforeId || query.afterId;
   if (anchor) page.push(beyondJob(query.orgId, anchor, ascending, createdAt, jobId));
   const time = query.sortBy === "modified" ? jobs.updatedAt : createdAt;
-  const exact = narrowing.length === 0 && !byTag;
-  const counted = exact
-      ? orm
-          .select({ total: sql<number>`coalesce(sum(${orgJobCounts.total}), 0)` })
-          .from(orgJobCounts)
-          .where(and(eq(orgJobCounts.orgId, query.orgId), query.statuses.length > 0 ? inArray(orgJobCounts.status, query.statuses) : undefined))
-      : orm
-          .select({ total: count() })
-          .from(
-            matching(orm.select({ one: sql`1`.as("one") }).from(jobs).$dynamic())
-              .where(and(...filters))
-              .limit(COUNT_BOUND + 1)
-              .as("matching"),
-          );
+
+  let counting: JobCount;
+  if (!byTag && filters.length === 1 + statuses.length) counting = countByStatus(orm, query.orgId, query.statuses);
+  else if (byTag && statuses.length === 0 && rowFilters.length === 0) counting = countTagged(orm, query.orgId, firstTag!, tagFilters(byTag.jobId));
+  else if (search === "walked" && !byTag) counting = estimateFromNewest(orm, query.orgId, filters);
+  else counting = countMatching(orm, matching(orm.select({ one: sql`1`.as("one") }).from(jobs).$dynamic()).where(and(...filters)));
   const [rows, totals] = await orm.batch([
     matching(orm.select(getTableColumns(jobs)).from(jobs).$dynamic())
       .where(and(...page))
       .orderBy(by(time), by(jobId))
       .limit(query.limit + 1)
       .offset(query.offset ?? 0),
-    counted,
+    counting.statement,
   ]);
   const { page: walked, next_cursor } = pageOf(rows, query.limit);
   const pageRows = backwards ? walked.reverse() : walked;
@@ -188,6 +190,6 @@ export async function listJobs(db: D1Database, query: JobListQuery) {
       completed_at: row.completedAt,
     })),
     next_cursor,
-    total_count: exact ? Number(totals[0]?.total ?? 0) : Math.min(totals[0]?.total ?? 0, COUNT_BOUND),
+    total_count: counting.total(totals, walked.length + (next_cursor ? 1 : 0)),
   };
 }

@@ -2533,6 +2533,7 @@ export interface components {
             object: "list";
             data: components["schemas"]["JobSummary"][];
             next_cursor: string | null;
+            /** @description How many jobs match the filter. Exact with no filter or only `status`. With `tag`, `search` or `bundle` it counts at most 10,000 jobs: 10,000 means at least that many. A `search` that is a common word (more than 1,000 hits in the search index) or shorter than 3 characters is an estimate: the share of the organization's 1,000 newest jobs that match, times its job count (at least the jobs this page holds, plus one if there are more). */
             total_count: number;
         };
         JobSummary: {

@@ -190,7 +190,7 @@ export const jobListSchema = z
     next_cursor: z.string().nullable(),
     total_count: z.number().int().openapi({
       description:
-        "How many jobs match the filter. Exact with no filter or only `status`; with `tag`, `search` or `bundle` it counts at most 10,000 jobs, and 10,000 means at least that many.",
+        "How many jobs match the filter. Exact with no filter or only `status`. With `tag`, `search` or `bundle` it counts at most 10,000 jobs: 10,000 means at least that many. A `search` that is a common word (more than 1,000 hits in the search index) or shorter than 3 characters is an estimate: the share of the organization's 1,000 newest jobs that match, times its job count (at least the jobs this page holds, plus one if there are more).",
     }),
   })
   .openapi("JobList");
