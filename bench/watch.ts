@@ -17,7 +17,7 @@
 // another, each with every watcher open.
 //
 // BENCH_WATCH_EVENTS (default 500), BENCH_WATCH_SOCKETS (100) and BENCH_WATCH_STREAMS (10)
-// size a run. The last line is the fan-out's p99.
+// size a run; BENCH_WATCH_DEFLATE=1 has the sockets offer compression. The last line is the fan-out's p99.
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -28,6 +28,12 @@ import { bootStack, saveTemp, serveFiles } from "../test/e2e/harness";
 const EVENTS = Number(process.env.BENCH_WATCH_EVENTS ?? 500);
 const SOCKETS = Number(process.env.BENCH_WATCH_SOCKETS ?? 100);
 const STREAMS = Number(process.env.BENCH_WATCH_STREAMS ?? 10);
+/**
+ * Every watcher runs in this one process, where ws inflates compressed messages through
+ * a shared zlib pool ten at a time: 110 separate clients would not queue behind each
+ * other so. Off unless BENCH_WATCH_DEFLATE=1 (browsers offer permessage-deflate).
+ */
+const DEFLATE = process.env.BENCH_WATCH_DEFLATE === "1";
 const BASELINE_EVENTS = Math.min(EVENTS, 100);
 const BURST_EVENTS = Math.min(EVENTS, 100);
 const PACE_MS = 250;
@@ -108,7 +114,7 @@ class Watcher {
 }
 
 async function openSocket(base: string, key: string, jobId: string): Promise<Watcher> {
-  const socket = new WebSocket(`${base.replace(/^http/, "ws")}/v1/jobs/${jobId}/watch`, { headers: { authorization: `Bearer ${key}` } });
+  const socket = new WebSocket(`${base.replace(/^http/, "ws")}/v1/jobs/${jobId}/watch`, { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: DEFLATE });
   const w = new Watcher(() => socket.terminate());
   socket.once("close", () => w.end());
   socket.once("upgrade", (res) => (extensions = res.headers["sec-websocket-extensions"] ?? "none"));
@@ -233,7 +239,7 @@ try {
   for (let done = 0; done < EVENTS; done += 100) await runJob(fanout, Math.min(100, EVENTS - done), SOCKETS, STREAMS, PACE_MS);
   console.log(`fan-out, ${SOCKETS} WebSocket + ${STREAMS} NDJSON watchers on one job: every watcher has it ${summary(fanout.all)}`);
   console.log(`  the first watcher has it p50 ${ms(percentile(fanout.first, 50))}; any one watcher p50 ${ms(percentile(fanout.each, 50))}, p99 ${ms(percentile(fanout.each, 99))}; the event POST's round trip p50 ${ms(percentile(fanout.post, 50))}`);
-  console.log(`  WebSocket extensions agreed: ${extensions}`);
+  console.log(`  WebSocket extensions agreed: ${extensions}${DEFLATE ? "" : " (compression not offered: the watchers share one process; BENCH_WATCH_DEFLATE=1 offers it)"}`);
   console.log(`  p99 fan-out ÷ baseline: ${(percentile(fanout.all, 99) / percentile(baseline.all, 99)).toFixed(2)}`);
 
   const burst = emptyRun();

@@ -1,4 +1,5 @@
 import type { JobState, JobView } from "./job-state";
+import { KeyStanding, type LapsedKeys } from "./key-standing";
 import { terminalStatuses } from "./model";
 
 export type WatchEventName = "snapshot" | "progress" | "status_change" | "completed" | "heartbeat";
@@ -37,8 +38,6 @@ export const WATCH_CLOSE = {
  */
 export const WATCH_BACKLOG = 32;
 
-/** Which of these API keys no longer stand (revoked or gone). */
-export type LapsedKeys = (keyIds: string[]) => Promise<Set<string>>;
 
 /** The credential the job service passed along with the watch request. */
 export function watchCredential(request: Request): WatchCredential {
@@ -128,7 +127,7 @@ class Watchers {
   }
 
   /** Closes every watcher whose token has expired or whose key no longer stands. */
-  async closeLapsed(now: number, lapsedKeys: LapsedKeys): Promise<void> {
+  async closeLapsed(now: number, lapsedKeys: (keyIds: string[], now: number) => Promise<Set<string>>): Promise<void> {
     const open = [];
     for (const watcher of this.credentials()) {
       if (watcher.credential.expires !== undefined && watcher.credential.expires * 1000 <= now) watcher.close(WATCH_CLOSE.expired);
@@ -136,7 +135,7 @@ class Watchers {
     }
     const keyIds = [...new Set(open.flatMap(({ credential }) => (credential.keyId ? [credential.keyId] : [])))];
     if (keyIds.length === 0) return;
-    const lapsed = await lapsedKeys(keyIds);
+    const lapsed = await lapsedKeys(keyIds, now);
     for (const watcher of open) if (watcher.credential.keyId && lapsed.has(watcher.credential.keyId)) watcher.close(WATCH_CLOSE.revoked);
   }
 
@@ -184,11 +183,12 @@ export const HEARTBEAT_MS = 30_000;
  * every PROGRESS_DEBOUNCE_MS, a heartbeat every HEARTBEAT_MS. It reads the job only
  * through `present`, so it never changes it.
  *
- * A watcher's credential is checked before every broadcast and heartbeat (one D1 read
- * of its keys' standing, `lapsedKeys`), and the shell's alarm is armed for the earliest
- * token expiry: an expired token's watcher is closed at its expiry (4001), a revoked
- * key's at the next event or heartbeat (4003, within HEARTBEAT_MS when the job is
- * quiet), and neither is sent anything after.
+ * A watcher's credential is checked before every broadcast and heartbeat (its keys'
+ * standing, `lapsedKeys`: a D1 read at every heartbeat, at most STANDING_TTL_MS old for
+ * a broadcast, see KeyStanding), and the shell's alarm is armed for the earliest token
+ * expiry: an expired token's watcher is closed at its expiry (4001), a revoked key's at
+ * the next event or heartbeat (4003, within HEARTBEAT_MS when the job is quiet); neither
+ * is sent anything after, nor anything STANDING_TTL_MS after the revocation is in D1.
  */
 export class WatchHub {
   private readonly watchers: Watchers;
@@ -199,6 +199,8 @@ export class WatchHub {
   private opening = 0;
   /** The newest state the shell has told this hub of; a debounced progress event shows it. */
   private latest: JobState | null = null;
+  /** Key standing for broadcasts; heartbeats read D1 afresh. */
+  private readonly standing: KeyStanding;
 
   constructor(
     ctx: DurableObjectState,
@@ -207,6 +209,7 @@ export class WatchHub {
     private readonly lapsedKeys: LapsedKeys,
   ) {
     this.watchers = new Watchers(ctx);
+    this.standing = new KeyStanding(lapsedKeys);
     // Watchers (hibernated sockets) have seen the state as it was when this instance
     // woke: only changes from here on are news to them.
     this.notified.status = job?.status ?? null;
@@ -278,9 +281,9 @@ export class WatchHub {
     await sent;
   }
 
-  /** Broadcasts to the watchers whose credential still stands. */
+  /** Broadcasts to the watchers whose credential still stands (key standing at most STANDING_TTL_MS old). */
   private async send(message: WatchMessage, close: boolean): Promise<void> {
-    await this.watchers.closeLapsed(Date.now(), this.lapsedKeys);
+    await this.watchers.closeLapsed(Date.now(), this.standing.lapsed);
     this.watchers.broadcast(message, close);
   }
 
@@ -316,16 +319,23 @@ export class WatchHub {
     }
     if (job.progress === this.notified.progress || this.notified.timer) return;
     const wait = Math.max(0, this.notified.at + PROGRESS_DEBOUNCE_MS - Date.now());
+    // Past the debounce already: out now, without waiting a timer's turn behind the rest of the event's handling.
+    if (wait === 0) return this.tellProgress();
     this.notified.timer = setTimeout(() => {
       this.notified.timer = undefined;
-      const current = this.latest;
-      if (!current || terminalStatuses.includes(current.status) || current.progress === this.notified.progress) return;
-      this.notified.progress = current.progress;
-      this.notified.at = Date.now();
-      this.broadcasting = this.broadcasting
-        .then(async () => this.send(watchEvent("progress", await this.present(current)), false))
-        .catch((err) => logFailure(current.id, err));
+      this.tellProgress();
     }, wait);
+  }
+
+  /** Sends the newest progress, if it is news. */
+  private tellProgress(): void {
+    const current = this.latest;
+    if (!current || terminalStatuses.includes(current.status) || current.progress === this.notified.progress) return;
+    this.notified.progress = current.progress;
+    this.notified.at = Date.now();
+    this.broadcasting = this.broadcasting
+      .then(async () => this.send(watchEvent("progress", await this.present(current)), false))
+      .catch((err) => logFailure(current.id, err));
   }
 
   /** Records the newest state (the shell replaces its state on every step) and tells watchers. */
