@@ -1,4 +1,4 @@
-import { type SQL, type SQLWrapper, and, eq, lt, or } from "drizzle-orm";
+import { type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import { fromBase64Url, toBase64Url } from "./bytes";
 import { ApiError } from "./errors";
 
@@ -25,10 +25,13 @@ export function decodeCursor(text: string): Cursor {
   throw new ApiError(400, "validation_error", "cursor is not one this API returned");
 }
 
-/** The rows after `cursorText` in (created_at DESC, id DESC) order. */
+/**
+ * The rows after `cursorText` in (created_at DESC, id DESC) order, as a row-value comparison:
+ * SQLite seeks a (…, created_at, id) index to it on both columns.
+ */
 export function afterCursor(createdAt: SQLWrapper, id: SQLWrapper, cursorText: string): SQL {
   const cursor = decodeCursor(cursorText);
-  return or(lt(createdAt as never, cursor.created_at), and(eq(createdAt as never, cursor.created_at), lt(id as never, cursor.id)))!;
+  return sql`(${createdAt}, ${id}) < (${cursor.created_at}, ${cursor.id})`;
 }
 
 /** Splits `limit + 1` fetched rows into the page and the cursor for the next one. */

@@ -1,4 +1,4 @@
-import { type SQL, type SQLWrapper, and, asc, count, desc, eq, exists, getTableColumns, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
+import { type SQL, type SQLWrapper, and, asc, desc, eq, exists, getTableColumns, gte, inArray, isNull, lte, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteSelectQueryBuilder } from "drizzle-orm/sqlite-core";
 import { jobTags, jobs } from "../db/schema";
@@ -71,7 +71,7 @@ function tagExists(orm: Orm, jobId: SQLWrapper, condition: SQL): SQL {
     orm
       .select({ one: sql`1` })
       .from(jobTags)
-      .where(and(eq(jobTags.jobId, jobId as typeof jobTags.jobId), condition)),
+      .where(and(eq(jobTags.jobId, jobId), condition)),
   );
 }
 
