@@ -13,6 +13,8 @@ const { app, running, warmProbes } = createEncoderApp({
   // Local development serves inputs from this machine; production never sets this.
   allowPrivateNetworks: allowPrivateNetworksFromEnv(process.env),
   heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,
+  // How long an input still arriving may pause before its encode is run again from the whole file (default 5 s): an origin that sends in bursts wants longer.
+  growingInputWaitMs: process.env.GROWING_INPUT_WAIT_MS ? Number(process.env.GROWING_INPUT_WAIT_MS) : undefined,
   ffmpeg: process.env.FFMPEG_PATH,
   ffprobe: process.env.FFPROBE_PATH,
 });

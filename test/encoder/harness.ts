@@ -65,6 +65,8 @@ const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 export async function startSink() {
   const events: EncoderEvent[] = [];
   const uploads = new Map<string, Received>();
+  /** Every single PUT stored, in order, with the number of events received before it. */
+  const puts: (Received & { eventsBefore: number })[] = [];
   const multipartUploads = new Map<string, SinkMultipartUpload>();
   let multipart: SinkMultipart | null = null;
   let failPart: (partNumber: number, tries: number) => number | null = () => null;
@@ -137,7 +139,10 @@ export async function startSink() {
     }
     if (req.method === "PUT" && url.pathname.startsWith("/upload/")) {
       const path = decodeURIComponent(url.pathname.slice("/upload/".length));
-      uploads.set(path, received(path, req.headers["content-type"] ?? "", await body(req)));
+      const stored = received(path, req.headers["content-type"] ?? "", await body(req));
+      uploads.set(path, stored);
+      puts.push({ ...stored, eventsBefore: events.length });
+      for (const l of listeners) l();
       return res.writeHead(200).end();
     }
     res.writeHead(404).end();
@@ -148,6 +153,7 @@ export async function startSink() {
   return {
     events,
     uploads,
+    puts,
     multipartUploads,
     setDirective(fn: typeof directive) {
       directive = fn;
@@ -208,6 +214,23 @@ export async function startSink() {
         export: { sign_url: `${base}/sign`, token: "export-token-0123456789" },
         callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
       };
+    },
+    /** Resolves once `ok` holds, looked at after every event and PUT. */
+    until(what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!ok()) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`${what} did not happen within ${timeoutMs} ms`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
     },
     /** Resolves with the first event matching `predicate`, waiting for it if need be. */
     waitFor(predicate: (e: EncoderEvent) => boolean, timeoutMs = 60_000): Promise<EncoderEvent> {
