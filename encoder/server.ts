@@ -10,6 +10,7 @@ if (!token) {
 const { app, running, warmProbes } = createEncoderApp({
   token,
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
+  cores: process.env.ENCODER_CORES ? Number(process.env.ENCODER_CORES) : undefined,
   // Local development serves inputs from this machine; production never sets this.
   allowPrivateNetworks: allowPrivateNetworksFromEnv(process.env),
   heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,

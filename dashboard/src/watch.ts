@@ -8,7 +8,8 @@ export type WatchState = "connecting" | "live" | "reconnecting" | "ended" | "una
  * each connection first mints a watch token (POST …/watch-token, under the key) and opens
  * the `watch_url` it returns: a 5-minute token for this job alone, never the key, is what
  * the URL carries. A socket that closes before the job ends (an expired token, a network
- * drop, a restarted Worker) is opened again with a fresh token, backing off to 30 s.
+ * drop, a restarted Worker, 4008 for a page too slow to keep up) is opened again with a
+ * fresh token, backing off to 30 s.
  */
 export function watchJob(jobId: string, onEvent: (event: WatchEvent) => void, onState: (state: WatchState, detail?: string) => void): () => void {
   let socket: WebSocket | null = null;
@@ -44,6 +45,8 @@ export function watchJob(jobId: string, onEvent: (event: WatchEvent) => void, on
       const event = JSON.parse(String(message.data)) as WatchEvent;
       if (event.event === "completed") ended = true;
       onEvent(event);
+      // Handled: a page that falls behind (a busy tab) is closed 4008 and reconnects to a snapshot instead of being buffered for.
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ack: event.server_time }));
     });
     ws.addEventListener("close", () => {
       if (socket === ws) socket = null;

@@ -3,12 +3,13 @@ import path from "node:path";
 import { type ContentAwareDecision, type EncodeSpec, type OutputFacts, type OutputSpec, type TranscodeOrder, clipOutOfRange, publishedProgressively } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
+import type { Cores } from "../ffmpeg/cores";
 import { buildEncodeCommand } from "../ffmpeg/encode";
 import { type TimeWindow, timeWindow, wholeSource } from "../ffmpeg/framing";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
-import { runFfmpeg } from "../ffmpeg/runner";
+import { type GrowingInput, runFfmpeg } from "../ffmpeg/runner";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
 import { type TestNetwork, networkAccess } from "../net/guarded-fetch";
@@ -35,6 +36,8 @@ export interface JobRuntime {
   growingInputWaitMs?: number;
   /** ffprobe processes already started, for the input and outputs that read front to back. */
   warmProbes?: WarmProbes;
+  /** The encoder's cores, shared by its jobs: every encode waits for one (see Cores). */
+  cores?: Cores;
 }
 
 /** Shares of overall progress per stage; encode is split between tasks by media duration. */
@@ -191,7 +194,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     try {
       // It seeks through the input: all of it must be there.
       await wholeInput();
-      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg, clip });
+      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg, clip, cores: runtime.cores });
       for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
     } catch (err) {
       if (signal.aborted) throw err;
@@ -224,29 +227,36 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
     // A shared run is every output's progress at once: reported once, for the stage.
     const progressTask = unit.outputs.length === 1 ? unit.outputs[0]!.task.task_id : null;
-    const growing = input.growing();
+    let growing: GrowingInput | undefined;
     let failure: unknown = null;
     let short = false;
     let published = new Map<string, ReadonlyMap<string, string>>();
     try {
       await unit.prepare?.();
-      const publisher =
-        unit.progressive && unit.progressive.length > 0
-          ? new ProgressivePublisher(order, dir, unit.progressive, {
-              signal: input.readSignal,
-              network: networkAccess(runtime),
-              onPlayable: (pkg) => void reporter.send({ type: "output_playable", task_id: pkg.taskId, output_id: pkg.outputId, main: pkg.main }),
-            })
-          : null;
-      const outcome = await runFfmpeg(unit.command, {
-        cwd: dir,
-        signal: input.readSignal,
-        ffmpeg: runtime.ffmpeg,
-        growingInput: growing,
-        onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
-      }).finally(async () => {
-        if (publisher) published = await publisher.finish();
-      });
+      const run = async () => {
+        // Decided once the run holds its core: an input that arrived meanwhile is read whole.
+        growing = input.growing();
+        const publisher =
+          unit.progressive && unit.progressive.length > 0
+            ? new ProgressivePublisher(order, dir, unit.progressive, {
+                signal: input.readSignal,
+                network: networkAccess(runtime),
+                onPlayable: (pkg) => void reporter.send({ type: "output_playable", task_id: pkg.taskId, output_id: pkg.outputId, main: pkg.main }),
+              })
+            : null;
+        try {
+          return await runFfmpeg(unit.command, {
+            cwd: dir,
+            signal: input.readSignal,
+            ffmpeg: runtime.ffmpeg,
+            growingInput: growing,
+            onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
+          });
+        } finally {
+          if (publisher) published = await publisher.finish();
+        }
+      };
+      const outcome = await (runtime.cores ? runtime.cores.hold(input.readSignal, run) : run());
       // ffmpeg ends without an error where a cut-short input's data ends.
       short = fallsShort(outcome.reachedS, unit.command.durationS);
       // Of an input still arriving, it also skips what came later than it would wait.

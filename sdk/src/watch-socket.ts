@@ -9,6 +9,7 @@ export interface WebSocketLike {
   onmessage: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
+  send(data: string): void;
   close(code?: number, reason?: string): void;
   /** `ws` only: drops the connection at once instead of waiting for the server's close. */
   terminate?: () => void;
@@ -21,14 +22,22 @@ export interface SocketClose {
   reason: string;
 }
 
+const OPEN = 1;
 const CLOSING = 2;
 const ignore = () => undefined;
 
 /**
  * The text messages of a WebSocket, in order, until it closes; how it closed is written to
- * `closed`. Leaving the loop closes the socket.
+ * `closed`. Once the consumer has handled a message (asks for the next), `reply` may name
+ * what to send back. Leaving the loop closes the socket.
  */
-export async function* socketMessages(WebSocket: WebSocketConstructor, url: string, closed: SocketClose, signal?: AbortSignal): AsyncGenerator<string, void, undefined> {
+export async function* socketMessages(
+  WebSocket: WebSocketConstructor,
+  url: string,
+  closed: SocketClose,
+  signal?: AbortSignal,
+  reply?: (message: string) => string,
+): AsyncGenerator<string, void, undefined> {
   const socket = new WebSocket(url);
   const queue: string[] = [];
   let ended: SocketClose | null = null;
@@ -52,6 +61,7 @@ export async function* socketMessages(WebSocket: WebSocketConstructor, url: stri
       const message = queue.shift();
       if (message !== undefined) {
         yield message;
+        if (reply && socket.readyState === OPEN) socket.send(reply(message));
         continue;
       }
       if (signal?.aborted) throw signal.reason;

@@ -11,9 +11,16 @@ export interface WatchOptions {
   reconnects?: number;
 }
 
-/** The close codes a Watch socket ends with when its credential does (worker/jobs/watch-hub.ts). */
+/** The close codes a Watch socket ends with when its credential does, or when it falls behind (worker/jobs/watch-hub.ts). */
 const TOKEN_EXPIRED = 4001;
 const KEY_REVOKED = 4003;
+const TOO_SLOW = 4008;
+
+/**
+ * What tells the server an event was handled: a consumer that falls behind is then dropped
+ * (4008) and starts again from a snapshot, instead of the server holding events for it.
+ */
+const acknowledge = (message: string) => JSON.stringify({ ack: (JSON.parse(message) as WatchEvent).server_time });
 
 /** How one connection of a Watch ended without the job's `completed` event. */
 interface Ending {
@@ -54,10 +61,11 @@ async function* socketEvents(transport: Transport, id: string, ending: Ending, s
   // The key never goes in a URL: a short-lived token for this one job does.
   const minted = await mintWatchToken(transport, id, signal);
   const closed: SocketClose = { code: 1006, reason: "" };
-  for await (const message of socketMessages(transport.WebSocket!, minted.watch_url, closed, signal)) yield JSON.parse(message) as WatchEvent;
+  for await (const message of socketMessages(transport.WebSocket!, minted.watch_url, closed, signal, acknowledge)) yield JSON.parse(message) as WatchEvent;
   if (closed.code === KEY_REVOKED) throw new KilnError(401, "token_invalid", `Watch closed: ${closed.reason || "api key revoked"}`, null, null);
-  // An expired token is routine on a long job: a new one continues the Watch at once.
-  ending.reconnect = closed.code === TOKEN_EXPIRED ? "now" : "later";
+  // An expired token is routine on a long job, and a consumer that fell behind wants the
+  // job as it is now: a new connection continues the Watch at once.
+  ending.reconnect = closed.code === TOKEN_EXPIRED || closed.code === TOO_SLOW ? "now" : "later";
   ending.reason = `socket closed with ${closed.code}${closed.reason ? ` (${closed.reason})` : ""}`;
 }
 

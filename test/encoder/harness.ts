@@ -151,6 +151,8 @@ export async function startSink() {
   base = await listen(server);
 
   return {
+    /** Where it listens; `PUT /upload/<path>` stores a file without a signing round trip. */
+    base,
     events,
     uploads,
     puts,
@@ -256,7 +258,7 @@ export async function startSink() {
 }
 
 export async function startEncoder(options: Partial<EncoderOptions> = {}) {
-  const { app, running, warmProbes } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
+  const { app, running, warmProbes, cores } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
@@ -271,5 +273,5 @@ export async function startEncoder(options: Partial<EncoderOptions> = {}) {
     warmProbes.close();
     return new Promise<void>((r) => server.close(() => r()));
   };
-  return { base, running, warmProbes, call, close };
+  return { base, running, warmProbes, cores, call, close };
 }

@@ -116,6 +116,31 @@ describe("a Watch ends with its credential", () => {
     other.socket.close();
   }, 30_000);
 
+  it("closes a revoked key's socket while the job is busy, though broadcasts go by a recent reading of key standing", async () => {
+    const { key: admin } = await seedOrg();
+    const created = (await call("/v1/keys", { key: admin, body: { name: "busy" } })).json as { id: string; secret: string };
+    const job = await runningJob(admin);
+    const revoked = await openSocket(`/v1/jobs/${job.id}/watch`, created.secret);
+    const other = await openSocket(`/v1/jobs/${job.id}/watch`, admin);
+    // Each news its own broadcast (past the progress debounce), seen by the spared socket.
+    const news = async () => {
+      const before = other.events.length;
+      await job.news();
+      await vi.waitFor(() => expect(other.events.length).toBeGreaterThan(before), { timeout: 3000, interval: 20 });
+    };
+    for (let i = 0; i < 3; i++) await news();
+    expect((await call(`/v1/keys/${created.id}`, { key: admin, method: "DELETE" })).status).toBe(200);
+    let closed: { code: number; reason: string } | null = null;
+    void revoked.closed.then((how) => {
+      closed = how;
+    });
+    // Events keep coming, each within STANDING_TTL_MS of the last: the reading is renewed beside them.
+    // (runningJob has news for ten events: three before, seven after.)
+    for (let i = 0; i < 7 && closed === null; i++) await news();
+    expect(closed).toEqual(WATCH_CLOSE.revoked);
+    other.socket.close();
+  }, 30_000);
+
   it("closes a revoked key's socket at the next heartbeat when the job is quiet", async () => {
     const { key: admin } = await seedOrg();
     const created = (await call("/v1/keys", { key: admin, body: { name: "quiet" } })).json as { id: string; secret: string };

@@ -131,10 +131,12 @@ export class JobDO extends DurableObject<Env> {
 
   override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
     if (message === "ping") socket.send(JSON.stringify({ event: "pong", server_time: new Date().toISOString() }));
+    else this.watch.acknowledge(socket, message);
   }
 
   override webSocketClose(socket: WebSocket, code: number): void {
-    // Completes the closing handshake a watcher started; nothing else to forget.
+    this.watch.forget(socket);
+    // Completes the closing handshake a watcher started.
     try {
       socket.close(code === 1005 ? 1000 : code, "closed");
     } catch {

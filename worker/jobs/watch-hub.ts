@@ -1,5 +1,6 @@
 import { publishedProgressively } from "../../encoder/contract";
 import type { JobState, JobView } from "./job-state";
+import { KeyStanding, type LapsedKeys } from "./key-standing";
 import { terminalStatuses } from "./model";
 
 export type WatchEventName = "snapshot" | "progress" | "status_change" | "playable" | "completed" | "heartbeat";
@@ -16,8 +17,15 @@ export function everyPackagePlayable(job: JobState): boolean {
   return packages.length > 0 && packages.every((o) => o.playable_at);
 }
 
-export function watchEvent(event: WatchEventName, job: JobView): string {
-  return JSON.stringify({ event, job, server_time: new Date().toISOString() });
+/** An event as it goes out, presented once for every watcher, and its `server_time`, which a socket acknowledges it by. */
+export interface WatchMessage {
+  line: string;
+  at: string;
+}
+
+export function watchEvent(event: WatchEventName, job: JobView): WatchMessage {
+  const at = new Date().toISOString();
+  return { line: JSON.stringify({ event, job, server_time: at }), at };
 }
 
 const encoder = new TextEncoder();
@@ -28,14 +36,21 @@ export interface WatchCredential {
   expires?: number;
 }
 
-/** The close codes (private range) a Watch ends with when its credential does. */
+/** The close codes (private range) a Watch ends with when its credential does, or when it falls behind. */
 export const WATCH_CLOSE = {
   expired: { code: 4001, reason: "watch token expired" },
   revoked: { code: 4003, reason: "api key revoked" },
+  tooSlow: { code: 4008, reason: "too slow" },
 } as const;
 
-/** Which of these API keys no longer stand (revoked or gone). */
-export type LapsedKeys = (keyIds: string[]) => Promise<Set<string>>;
+/**
+ * How many events a watcher may have outstanding before it is dropped: an NDJSON stream's
+ * events not yet read off it, an acknowledging socket's events not yet acknowledged. At
+ * most one progress event per PROGRESS_DEBOUNCE_MS, so this is seconds behind a busy job;
+ * a watcher dropped reconnects to a snapshot, which is all it had to catch up to.
+ */
+export const WATCH_BACKLOG = 32;
+
 
 /** The credential the job service passed along with the watch request. */
 export function watchCredential(request: Request): WatchCredential {
@@ -53,11 +68,28 @@ export function watchCredential(request: Request): WatchCredential {
  */
 class Watchers {
   private readonly streams = new Map<WritableStreamDefaultWriter<Uint8Array>, WatchCredential>();
+  /** The `server_time`s of the events each acknowledging socket has not acknowledged yet (memory only: see acknowledge). */
+  private readonly unacked = new Map<WebSocket, string[]>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
   get count(): number {
     return this.ctx.getWebSockets().length + this.streams.size;
+  }
+
+  /**
+   * A socket has handled every event up to `serverTime`. workerd gives a socket no
+   * `bufferedAmount` (cloudflare/workerd#988), so the DO cannot see what a socket has not
+   * read: acknowledgements are the closest it gets. A socket that has acknowledged once is
+   * held to WATCH_BACKLOG from then on; one that never does is not judged. After the DO
+   * hibernates (nothing outstanding then) a socket is judged again from its next one.
+   */
+  acknowledge(socket: WebSocket, serverTime: string): void {
+    this.unacked.set(socket, (this.unacked.get(socket) ?? []).filter((at) => at > serverTime));
+  }
+
+  forget(socket: WebSocket): void {
+    this.unacked.delete(socket);
   }
 
   acceptSocket(first: string, credential: WatchCredential): Response {
@@ -69,7 +101,9 @@ class Watchers {
   }
 
   openStream(first: string, closeAfter: boolean, credential: WatchCredential): Response {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    // The writable side queues what the reader has not taken yet: its desiredSize counts
+    // down from WATCH_BACKLOG as events wait there.
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, new CountQueuingStrategy({ highWaterMark: WATCH_BACKLOG }));
     const writer = writable.getWriter();
     void writer.write(encoder.encode(`${first}\n`));
     if (closeAfter) void writer.close();
@@ -106,7 +140,7 @@ class Watchers {
   }
 
   /** Closes every watcher whose token has expired or whose key no longer stands. */
-  async closeLapsed(now: number, lapsedKeys: LapsedKeys): Promise<void> {
+  async closeLapsed(now: number, lapsedKeys: (keyIds: string[], now: number) => Promise<Set<string>>): Promise<void> {
     const open = [];
     for (const watcher of this.credentials()) {
       if (watcher.credential.expires !== undefined && watcher.credential.expires * 1000 <= now) watcher.close(WATCH_CLOSE.expired);
@@ -114,21 +148,37 @@ class Watchers {
     }
     const keyIds = [...new Set(open.flatMap(({ credential }) => (credential.keyId ? [credential.keyId] : [])))];
     if (keyIds.length === 0) return;
-    const lapsed = await lapsedKeys(keyIds);
+    const lapsed = await lapsedKeys(keyIds, now);
     for (const watcher of open) if (watcher.credential.keyId && lapsed.has(watcher.credential.keyId)) watcher.close(WATCH_CLOSE.revoked);
   }
 
-  broadcast(line: string, close: boolean): void {
+  /** Sends one event to every watcher, dropping those WATCH_BACKLOG events behind; `close` ends every watch after it. */
+  broadcast({ line, at }: WatchMessage, close: boolean): void {
     for (const socket of this.ctx.getWebSockets()) {
+      const unacked = this.unacked.get(socket);
       try {
+        if (unacked && unacked.length >= WATCH_BACKLOG) {
+          this.unacked.delete(socket);
+          socket.close(WATCH_CLOSE.tooSlow.code, WATCH_CLOSE.tooSlow.reason);
+          continue;
+        }
         socket.send(line);
+        unacked?.push(at);
         if (close) socket.close(1000, "job finished");
       } catch {
         // a socket that is already closing
       }
     }
+    // Encoded once for every stream.
+    const bytes = encoder.encode(`${line}\n`);
     for (const writer of this.streams.keys()) {
-      writer.write(encoder.encode(`${line}\n`)).catch(() => this.streams.delete(writer));
+      if (!close && (writer.desiredSize ?? 0) <= 0) {
+        // Its reader is WATCH_BACKLOG events behind: the stream ends after what it holds, as on revocation.
+        this.streams.delete(writer);
+        writer.close().catch(() => undefined);
+        continue;
+      }
+      writer.write(bytes).catch(() => this.streams.delete(writer));
       if (close) {
         writer.close().catch(() => undefined);
         this.streams.delete(writer);
@@ -147,11 +197,12 @@ export const HEARTBEAT_MS = 30_000;
  * progress at most every PROGRESS_DEBOUNCE_MS, a heartbeat every HEARTBEAT_MS. It reads
  * the job only through `present`, so it never changes it.
  *
- * A watcher's credential is checked before every broadcast and heartbeat (one D1 read
- * of its keys' standing, `lapsedKeys`), and the shell's alarm is armed for the earliest
- * token expiry: an expired token's watcher is closed at its expiry (4001), a revoked
- * key's at the next event or heartbeat (4003, within HEARTBEAT_MS when the job is
- * quiet), and neither is sent anything after.
+ * A watcher's credential is checked before every broadcast and heartbeat (its keys'
+ * standing, `lapsedKeys`: a D1 read at every heartbeat, at most STANDING_TTL_MS old for
+ * a broadcast, see KeyStanding), and the shell's alarm is armed for the earliest token
+ * expiry: an expired token's watcher is closed at its expiry (4001), a revoked key's at
+ * the next event or heartbeat (4003, within HEARTBEAT_MS when the job is quiet); neither
+ * is sent anything after, nor anything STANDING_TTL_MS after the revocation is in D1.
  */
 export class WatchHub {
   private readonly watchers: Watchers;
@@ -163,8 +214,12 @@ export class WatchHub {
   };
   private lastHeartbeatAt = 0;
   private broadcasting: Promise<void> = Promise.resolve();
+  /** Watches opened but not yet in place: changes meanwhile are news to them too. */
+  private opening = 0;
   /** The newest state the shell has told this hub of; a debounced progress event shows it. */
   private latest: JobState | null = null;
+  /** Key standing for broadcasts; heartbeats read D1 afresh. */
+  private readonly standing: KeyStanding;
 
   constructor(
     ctx: DurableObjectState,
@@ -173,6 +228,7 @@ export class WatchHub {
     private readonly lapsedKeys: LapsedKeys,
   ) {
     this.watchers = new Watchers(ctx);
+    this.standing = new KeyStanding(lapsedKeys);
     // Watchers (hibernated sockets) have seen the state as it was when this instance
     // woke: only changes from here on are news to them.
     this.notified.status = job?.status ?? null;
@@ -180,18 +236,52 @@ export class WatchHub {
     this.notified.playable = job ? everyPackagePlayable(job) : false;
   }
 
-  /** Opens a watch: a WebSocket on upgrade, otherwise an NDJSON stream; both start with a snapshot. */
+  /**
+   * Opens a watch: a WebSocket on upgrade, otherwise an NDJSON stream; both start with a
+   * snapshot of `job`. It takes its place in the broadcast order now: the broadcasts queued
+   * before (of states up to `job`) go out without it, those queued after (of later states)
+   * reach it, so nothing it is sent after its snapshot is older or skips a status.
+   */
   async open(request: Request, job: JobState): Promise<Response> {
-    const view = await this.present(job);
-    const done = terminalStatuses.includes(job.status);
     const credential = watchCredential(request);
-    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      const response = this.watchers.acceptSocket(watchEvent("snapshot", view), credential);
-      if (done) this.watchers.broadcast(watchEvent("completed", view), true);
-      return response;
+    const socket = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    this.opening += 1;
+    const opened = this.broadcasting.then(async () => {
+      try {
+        const view = await this.present(job);
+        const done = terminalStatuses.includes(job.status);
+        if (socket) {
+          const response = this.watchers.acceptSocket(watchEvent("snapshot", view).line, credential);
+          if (done) this.watchers.broadcast(watchEvent("completed", view), true);
+          return response;
+        }
+        if (done) return this.watchers.openStream(`${watchEvent("snapshot", view).line}\n${watchEvent("completed", view).line}`, true, credential);
+        return this.watchers.openStream(watchEvent("snapshot", view).line, false, credential);
+      } finally {
+        this.opening -= 1;
+      }
+    });
+    this.broadcasting = opened.then(
+      () => undefined,
+      () => undefined,
+    );
+    return opened;
+  }
+
+  /** A socket's message `{"ack": "<server_time>"}`: it has handled every event up to that one. */
+  acknowledge(socket: WebSocket, message: string | ArrayBuffer): void {
+    if (typeof message !== "string") return;
+    let ack: unknown;
+    try {
+      ack = (JSON.parse(message) as { ack?: unknown } | null)?.ack;
+    } catch {
+      return;
     }
-    if (done) return this.watchers.openStream(`${watchEvent("snapshot", view)}\n${watchEvent("completed", view)}`, true, credential);
-    return this.watchers.openStream(watchEvent("snapshot", view), false, credential);
+    if (typeof ack === "string") this.watchers.acknowledge(socket, ack);
+  }
+
+  forget(socket: WebSocket): void {
+    this.watchers.forget(socket);
   }
 
   /** When the next heartbeat or token expiry is owed, or null when nobody watches a live job. */
@@ -205,13 +295,16 @@ export class WatchHub {
     await this.watchers.closeLapsed(now, this.lapsedKeys);
     if (this.watchers.count === 0 || now - this.lastHeartbeatAt < HEARTBEAT_MS - 1_000) return;
     this.lastHeartbeatAt = now;
-    await this.send(watchEvent("heartbeat", await this.present(job)), false);
+    // In the broadcast order, behind the events of earlier states.
+    const sent = this.broadcasting.then(async () => this.send(watchEvent("heartbeat", await this.present(job)), false));
+    this.broadcasting = sent.catch((err) => logFailure(job.id, err));
+    await sent;
   }
 
-  /** Broadcasts to the watchers whose credential still stands. */
-  private async send(line: string, close: boolean): Promise<void> {
-    await this.watchers.closeLapsed(Date.now(), this.lapsedKeys);
-    this.watchers.broadcast(line, close);
+  /** Broadcasts to the watchers whose credential still stands (key standing at most STANDING_TTL_MS old). */
+  private async send(message: WatchMessage, close: boolean): Promise<void> {
+    await this.watchers.closeLapsed(Date.now(), this.standing.lapsed);
+    this.watchers.broadcast(message, close);
   }
 
   /** Tells watchers what changed since they were last told; `before` is the state they may not have seen. */
@@ -219,7 +312,7 @@ export class WatchHub {
     const playable = everyPackagePlayable(job);
     const becamePlayable = playable && !this.notified.playable;
     this.notified.playable = playable;
-    if (this.watchers.count === 0) {
+    if (this.watchers.count + this.opening === 0) {
       // Nobody to tell; a watcher that connects later starts from a snapshot.
       this.notified.status = job.status;
       this.notified.progress = job.progress;
@@ -254,16 +347,23 @@ export class WatchHub {
     }
     if (job.progress === this.notified.progress || this.notified.timer) return;
     const wait = Math.max(0, this.notified.at + PROGRESS_DEBOUNCE_MS - Date.now());
+    // Past the debounce already: out now, without waiting a timer's turn behind the rest of the event's handling.
+    if (wait === 0) return this.tellProgress();
     this.notified.timer = setTimeout(() => {
       this.notified.timer = undefined;
-      const current = this.latest;
-      if (!current || terminalStatuses.includes(current.status) || current.progress === this.notified.progress) return;
-      this.notified.progress = current.progress;
-      this.notified.at = Date.now();
-      this.broadcasting = this.broadcasting
-        .then(async () => this.send(watchEvent("progress", await this.present(current)), false))
-        .catch((err) => logFailure(current.id, err));
+      this.tellProgress();
     }, wait);
+  }
+
+  /** Sends the newest progress, if it is news. */
+  private tellProgress(): void {
+    const current = this.latest;
+    if (!current || terminalStatuses.includes(current.status) || current.progress === this.notified.progress) return;
+    this.notified.progress = current.progress;
+    this.notified.at = Date.now();
+    this.broadcasting = this.broadcasting
+      .then(async () => this.send(watchEvent("progress", await this.present(current)), false))
+      .catch((err) => logFailure(current.id, err));
   }
 
   /** Records the newest state (the shell replaces its state on every step) and tells watchers. */

@@ -5,6 +5,7 @@ import { validationFailure } from "../errors";
 import { jobListSchema, jobSchema } from "../api/schemas/job-response";
 import { createJobRequestSchema } from "../api/schemas/create-job";
 import { jobService } from "./job-service";
+import { WATCH_BACKLOG, WATCH_CLOSE } from "../jobs/watch-hub";
 
 const jobResponse = (description: string) => ({ description, content: { "application/json": { schema: jobSchema } } });
 const jobIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_a1b2c3d4e5f6g7h8j9k0" }) });
@@ -75,7 +76,8 @@ export const watchJob = createRoute({
   path: "/jobs/{id}/watch",
   summary: "Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream",
   description:
-    "Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header.",
+    "Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. " +
+    `A watcher that falls ${WATCH_BACKLOG} events behind is dropped: an NDJSON stream ends; a WebSocket that acknowledges the events it has handled (it sends {"ack": server_time}) is closed with ${WATCH_CLOSE.tooSlow.code} "${WATCH_CLOSE.tooSlow.reason}". Either reconnects to a snapshot.`,
   security: [...bearerSecurity, {}],
   request: { params: jobIdParams, query: z.object({ token: z.string().max(256).optional() }) },
   responses: {

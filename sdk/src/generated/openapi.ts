@@ -703,7 +703,7 @@ export interface paths {
         };
         /**
          * Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream
-         * @description Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header.
+         * @description Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. A watcher that falls 32 events behind is dropped: an NDJSON stream ends; a WebSocket that acknowledges the events it has handled (it sends {"ack": server_time}) is closed with 4008 "too slow". Either reconnects to a snapshot.
          */
         get: {
             parameters: {
