@@ -1,7 +1,7 @@
 // What the benchmarks share: the 20 s 1080p clip, bare ffmpeg runs with the runner's
-// exact argv, and medians and tables for printing.
+// exact argv (and their peak thread count), and medians and tables for printing.
 import childProcess, { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -37,20 +37,49 @@ export function benchClip(): string {
 // Bare ffmpeg: the runner's exact argv, in a directory holding the input as `input`.
 
 /** Runs the command as the runner would (minus progress handling); resolves with its seconds. */
-export function runBare(command: FfmpegCommand, cwd: string): Promise<number> {
+export async function runBare(command: FfmpegCommand, cwd: string): Promise<number> {
+  return (await runArgv(ffmpegArgv(command), cwd)).seconds;
+}
+
+/** Runs ffmpeg with exactly `argv`; resolves with its seconds and the most threads it had at once. */
+export function runArgv(argv: string[], cwd: string): Promise<{ seconds: number; threads: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn("ffmpeg", ffmpegArgv(command), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    // In a session of its own, as the runner starts the encoder's: with autogroup
+    // scheduling a session shares the CPU as one, so a busy machine would otherwise
+    // treat the two sides differently.
+    const child = spawn("ffmpeg", argv, { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const threads = peakThreads(child.pid);
     let stderr = "";
     child.stdout.resume();
     child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr = (stderr + c).slice(-4000)));
     child.on("error", reject);
     child.on("close", (code) => {
       const seconds = (performance.now() - start) / 1000;
-      if (code === 0) resolve(seconds);
-      else reject(new Error(`ffmpeg exited with ${code}:\n${stderr}\nargv: ${ffmpegArgv(command).join(" ")}`));
+      if (code === 0) resolve({ seconds, threads: threads.stop() });
+      else reject(new Error(`ffmpeg exited with ${code}:\n${stderr}\nargv: ${argv.join(" ")}`));
     });
   });
+}
+
+/** Samples a process's thread count every 100 ms; stop() gives the most seen. */
+export function peakThreads(pid: number | undefined): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const match = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (match) peak = Math.max(peak, Number(match[1]));
+    } catch {
+      // gone
+    }
+  };
+  const timer = setInterval(read, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 /** Removes what a command wrote (its files, or the top directory of each). */

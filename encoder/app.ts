@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import os from "node:os";
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTRACT_VERSION, probeRequestSchema, workOrderSchema } from "./contract";
+import { Cores } from "./ffmpeg/cores";
 import { ffmpegVersion } from "./ffmpeg/version";
 import { WarmProbes } from "./ffmpeg/warm-probes";
 import { runOrder } from "./engines";
@@ -15,7 +16,10 @@ export const ENCODER_VERSION = "0.1.0";
 export interface EncoderOptions {
   /** Shared secret the Worker presents as `Authorization: Bearer …`. */
   token: string;
+  /** Jobs at once (POST /work answers 429 past it); default 2 per core. */
   concurrency?: number;
+  /** ffmpeg runs at once (see Cores); default the CPU count. */
+  cores?: number;
   allowPrivateNetworks?: boolean;
   /**
    * TEST-ONLY: endpoints exempt from the address policy and a resolver for user-supplied
@@ -57,9 +61,14 @@ function sameSecret(presented: string, expected: string): boolean {
  * busy), cancel one, probe a file for the Worker (an upload's media facts), report
  * health. Each job runs in the background and reports its progress to the Worker
  * through the order's callback.
+ *
+ * Slots are jobs, cores are ffmpeg runs. A job spends part of its time importing,
+ * probing, verifying and exporting, when its core would sit idle; with two slots per
+ * core another job's encode fills that time, and the cores bound what is CPU-bound.
  */
 export function createEncoderApp(options: EncoderOptions) {
-  const concurrency = options.concurrency ?? Math.max(1, os.cpus().length);
+  const cores = new Cores(options.cores ?? Math.max(1, os.cpus().length));
+  const concurrency = options.concurrency ?? 2 * cores.total;
   const running = new Map<string, Running>();
   // Probes answer synchronously and are short next to encodes: they have slots of their own.
   let probing = 0;
@@ -75,9 +84,10 @@ export function createEncoderApp(options: EncoderOptions) {
 
   app.get("/health", async (c) => {
     const slots = { busy: running.size, free: Math.max(0, concurrency - running.size), total: concurrency };
+    const ffmpegRuns = { busy: cores.busy, waiting: cores.waiting, total: cores.total };
     const warm_probes = { ready: warmProbes.ready, target: warmProbes.size, taken: warmProbes.taken };
     try {
-      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, contract: CONTRACT_VERSION, ffmpeg: await ffmpeg, slots, warm_probes });
+      return c.json({ ok: true, service: "kiln-encoder", version: ENCODER_VERSION, contract: CONTRACT_VERSION, ffmpeg: await ffmpeg, slots, cores: ffmpegRuns, warm_probes });
     } catch (err) {
       return c.json({ ok: false, service: "kiln-encoder", version: ENCODER_VERSION, error: String(err), slots }, 503);
     }
@@ -144,6 +154,7 @@ export function createEncoderApp(options: EncoderOptions) {
         ffmpeg: options.ffmpeg,
         ffprobe: options.ffprobe,
         warmProbes,
+        cores,
         sandbox,
         checkToolArguments: options.checkToolArguments ?? true,
       })
@@ -167,5 +178,5 @@ export function createEncoderApp(options: EncoderOptions) {
     return c.json({ canceled: true, job_id: c.req.param("jobId") }, 200);
   });
 
-  return { app, running, warmProbes };
+  return { app, running, warmProbes, cores };
 }

@@ -170,6 +170,18 @@ export const outputTypes = ["mp4", "webm", "mkv", "mov", "hls", "dash", "adaptiv
 export type OutputType = (typeof outputTypes)[number];
 export const streamingOutputTypes: readonly OutputType[] = ["hls", "dash", "adaptive"];
 
+/**
+ * Whether a package is published as ffmpeg writes it: each segment stored once ffmpeg
+ * closes it, playlists that grow (EVENT) until the run ends, so it plays long before
+ * the job completes. HLS packages are (the adaptive_video kind's, whose output type is
+ * hls, and hls and adaptive outputs), except CENC-encrypted ones, whose segments are
+ * encrypted only after the run. Both sides decide by it: the encoder what it
+ * publishes, the Worker which outputs a job's `playable` waits for.
+ */
+export function publishedProgressively(type: string, drmScheme: string | null | undefined): boolean {
+  return (type === "hls" || type === "adaptive") && drmScheme !== "cenc";
+}
+
 /** Which video codecs each output type can carry in ffmpeg 5.1: the Worker validates by it, the encoder relies on it. */
 export const videoCodecsByType: Record<OutputType, readonly ("h264" | "h265" | "vp9" | "av1")[]> = {
   mp4: ["h264", "h265", "av1"],
@@ -701,6 +713,14 @@ export const encoderEventSchema = z.discriminatedUnion("type", [
   z.object({ ...eventBase, type: z.literal("task_skipped"), task_id: id }),
   /** One file a tool pipeline's `storage:put` stored and verified: its output is complete. */
   z.object({ ...eventBase, type: z.literal("output_completed"), task_id: id, output: outputFactsSchema }),
+  /**
+   * A package published as ffmpeg writes it (publishedProgressively) has every variant's
+   * first segment stored and its master playlist (`main`, as in the output's facts)
+   * naming only stored files: it plays while the job runs. Sent once per output and
+   * attempt. Added without a CONTRACT_VERSION bump: an older Worker refuses it (400),
+   * which the encoder shrugs off, and the output is playable at completion as before.
+   */
+  z.object({ ...eventBase, type: z.literal("output_playable"), task_id: id, output_id: id, main: z.string().min(1).max(1024) }),
   z.object({ ...eventBase, type: z.literal("job_completed") }),
 ]);
 export type EncoderEvent = z.infer<typeof encoderEventSchema>;

@@ -10,9 +10,12 @@ if (!token) {
 const { app, running, warmProbes } = createEncoderApp({
   token,
   concurrency: process.env.ENCODER_CONCURRENCY ? Number(process.env.ENCODER_CONCURRENCY) : undefined,
+  cores: process.env.ENCODER_CORES ? Number(process.env.ENCODER_CORES) : undefined,
   // Local development serves inputs from this machine; production never sets this.
   allowPrivateNetworks: allowPrivateNetworksFromEnv(process.env),
   heartbeatMs: process.env.ENCODER_HEARTBEAT_MS ? Number(process.env.ENCODER_HEARTBEAT_MS) : undefined,
+  // How long an input still arriving may pause before its encode is run again from the whole file (default 5 s): an origin that sends in bursts wants longer.
+  growingInputWaitMs: process.env.GROWING_INPUT_WAIT_MS ? Number(process.env.GROWING_INPUT_WAIT_MS) : undefined,
   ffmpeg: process.env.FFMPEG_PATH,
   ffprobe: process.env.FFPROBE_PATH,
 });

@@ -3,6 +3,8 @@ import type { ChildProcess } from "node:child_process";
 export interface StackOptions {
   port?: number;
   encoderPort?: number;
+  /** An encoder process per port, behind one ENCODER_URL list (default: one, on encoderPort). */
+  encoderPorts?: number[];
   devKey?: string;
   stateDir?: string;
   workDir?: string;
@@ -26,10 +28,12 @@ export interface SeededOrganization {
 export interface Stack {
   url: string;
   encoderUrl: string;
+  encoderUrls: string[];
   devKey: string;
   devOrg: string;
   readonly worker: ChildProcess;
   readonly encoder: ChildProcess;
+  readonly encoders: ChildProcess[];
   startEncoder(): Promise<void>;
   readonly encoderRunning: boolean;
   readonly encoderRestarts: number;

@@ -18,7 +18,10 @@ const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!
 
 /**
  * Starts the stack and resolves once both processes answer /health.
- * Options: port (8787), encoderPort (port + 1), devKey, stateDir (wrangler's state),
+ * Options: port (8787), encoderPort (port + 1), encoderPorts (more than one encoder
+ * process, a pool: ENCODER_URL lists them all; the first is the one encoderUrl,
+ * killEncoder and the like name, and its work root is workDir, the others' workDir-2,
+ * -3, …), devKey, stateDir (wrangler's state),
  * workDir (the encoder's working directories), vars (extra Worker vars), encoderEnv
  * (extra encoder environment), log (a writable fd or "inherit"), supervise (restart
  * an encoder that exits, as `npm start` does; off, a dead encoder stays dead until
@@ -28,12 +31,15 @@ const DEV_ORIGIN_CREDENTIALS_KEY = Buffer.from("kiln-dev-origin-credentials-key!
  */
 export async function startStack(options = {}) {
   const port = options.port ?? 8787;
-  const encoderPort = options.encoderPort ?? port + 1;
+  const encoderPorts = options.encoderPorts ?? [options.encoderPort ?? port + 1];
   const devKey = options.devKey ?? "sk_dev_local";
   const workDir = options.workDir ?? path.join(os.tmpdir(), "kiln-work");
   const log = options.log ?? "inherit";
   const url = `http://127.0.0.1:${port}`;
-  const encoderUrl = `http://127.0.0.1:${encoderPort}`;
+  const encoderUrls = encoderPorts.map((p) => `http://127.0.0.1:${p}`);
+  const encoderUrl = encoderUrls[0];
+  // Each process reaps its own strays, so one restarting leaves the others' ffmpeg alone.
+  const workDirs = encoderPorts.map((_, i) => (i === 0 ? workDir : `${workDir}-${i + 1}`));
 
   migrateLocal(options.stateDir);
   for (const org of [{ orgId: DEV_ORG, name: "Local development", keyId: "key_dev", keyName: "dev (npm start)", key: devKey }, ...(options.organizations ?? [])]) {
@@ -43,7 +49,7 @@ export async function startStack(options = {}) {
   const vars = {
     KILN_ENV: "development",
     PUBLIC_URL: url,
-    ENCODER_URL: encoderUrl,
+    ENCODER_URL: encoderUrls.join(","),
     ENCODER_TOKEN: DEV_ENCODER_TOKEN,
     STORAGE_SIGNING_SECRET: DEV_STORAGE_SIGNING_SECRET,
     ORIGIN_CREDENTIALS_KEY: DEV_ORIGIN_CREDENTIALS_KEY,
@@ -74,17 +80,17 @@ export async function startStack(options = {}) {
     );
   worker = spawnWorker();
 
-  const spawnEncoder = () =>
+  const spawnEncoder = (i = 0) =>
     spawn(path.join(root, "node_modules", ".bin", "tsx"), ["encoder/server.ts"], {
       cwd: root,
       stdio: ["ignore", log, log],
       detached: true,
       env: {
         ...process.env,
-        PORT: String(encoderPort),
+        PORT: String(encoderPorts[i]),
         HOST: "127.0.0.1",
         ENCODER_TOKEN: DEV_ENCODER_TOKEN,
-        KILN_WORK_DIR: workDir,
+        KILN_WORK_DIR: workDirs[i],
         // Inputs served from this machine are fine in local development; production never sets this.
         KILN_ALLOW_PRIVATE_NETWORKS: "1",
         ...options.encoderEnv,
@@ -100,9 +106,10 @@ export async function startStack(options = {}) {
     }
   };
   // ffmpeg runs in a process group of its own; it dies with the "container" too.
-  const reapStrays = async () => {
+  const reapStrays = async (dir = workDir) => {
     for (let i = 0; i < 50; i++) {
-      const left = processesUnder(workDir);
+      // Inside the root, not beside it: workDir is a prefix of the others' roots.
+      const left = processesUnder(`${dir}${path.sep}`);
       if (left.length === 0) return;
       for (const pid of left) {
         try {
@@ -116,20 +123,31 @@ export async function startStack(options = {}) {
   };
 
   let encoder = null;
-  const supervisor = options.supervise ? supervise({ name: "encoder", spawn: spawnEncoder, beforeRestart: reapStrays, log: logLine }) : null;
+  const supervisor = options.supervise ? supervise({ name: "encoder", spawn: () => spawnEncoder(0), beforeRestart: () => reapStrays(workDir), log: logLine }) : null;
   const currentEncoder = () => (supervisor ? supervisor.child : encoder);
   const startEncoder = () => {
     if (supervisor) throw new Error("the supervisor starts the encoder");
-    encoder = spawnEncoder();
+    encoder = spawnEncoder(0);
     return waitForHealth(`${encoderUrl}/health`);
   };
+  // The pool's other processes: supervised as the first is, or left to the stack's stop.
+  const others = encoderPorts.slice(1).map((_, j) => {
+    const i = j + 1;
+    if (options.supervise) return supervise({ name: `encoder ${i + 1}`, spawn: () => spawnEncoder(i), beforeRestart: () => reapStrays(workDirs[i]), log: logLine });
+    return { child: spawnEncoder(i), stop() {} };
+  });
 
-  await Promise.all([supervisor ? waitForHealth(`${encoderUrl}/health`) : startEncoder(), waitForHealth(`${url}/health`)]);
+  await Promise.all([
+    supervisor ? waitForHealth(`${encoderUrl}/health`) : startEncoder(),
+    ...encoderUrls.slice(1).map((u) => waitForHealth(`${u}/health`)),
+    waitForHealth(`${url}/health`),
+  ]);
   const crons = tickCrons(url, options.cronTickMs ?? 60_000);
 
   return {
     url,
     encoderUrl,
+    encoderUrls,
     devKey,
     devOrg: DEV_ORG,
     get worker() {
@@ -137,6 +155,10 @@ export async function startStack(options = {}) {
     },
     get encoder() {
       return currentEncoder();
+    },
+    /** Every encoder process of the pool, the first first. */
+    get encoders() {
+      return [currentEncoder(), ...others.map((o) => o.child)];
     },
     startEncoder,
     /** Restarts the supervisor has made so far (0 without one). */
@@ -166,7 +188,8 @@ export async function startStack(options = {}) {
     async stop() {
       crons.stop();
       supervisor?.stop();
-      const live = [worker, currentEncoder()];
+      for (const other of others) other.stop();
+      const live = [worker, currentEncoder(), ...others.map((o) => o.child)];
       const exited = live.filter(running).map((c) => new Promise((r) => c.once("exit", r)));
       for (const child of live) killGroup(child, "SIGTERM");
       const timer = setTimeout(() => {

@@ -34,7 +34,7 @@ type Pair<T> = { source: T; template: T | null };
  */
 export async function runStyle(order: StyleOrder, runtime: EngineRuntime): Promise<void> {
   const { reporter, signal } = runtime;
-  const tools: StyleTools = { ffmpeg: runtime.ffmpeg ?? "ffmpeg", ffprobe: runtime.ffprobe ?? "ffprobe", signal };
+  const tools: StyleTools = { ffmpeg: runtime.ffmpeg ?? "ffmpeg", ffprobe: runtime.ffprobe ?? "ffprobe", signal, cores: runtime.cores };
   const total = order.tasks.reduce((sum, t) => sum + BAND[t.stage], 0);
   let current = order.tasks[0]!;
   let done = 0;

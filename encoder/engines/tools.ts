@@ -68,7 +68,7 @@ export async function runTools(order: ToolsOrder, runtime: EngineRuntime): Promi
   let last: Parameters<Reporter["send"]>[0] = { type: "job_completed" };
   try {
     await withWorkDir(order.job_id, order.attempt, async (dir) => {
-      const place: ToolPlace = { sandbox: runtime.sandbox, dir, limits: order.tool_limits, signal, ffmpeg: runtime.ffmpeg, ffprobe: runtime.ffprobe };
+      const place: ToolPlace = { sandbox: runtime.sandbox, dir, limits: order.tool_limits, signal, ffmpeg: runtime.ffmpeg, ffprobe: runtime.ffprobe, cores: runtime.cores };
       const runStep = async (step: ToolStep): Promise<StepEnd> => {
         const index = order.steps.indexOf(step);
         const tool = toolOf(step);

@@ -19,9 +19,10 @@ const SAFE_STEM = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * The ffmpeg command for one encode task; outputs are named `<outputBase>.<ext>`
  * (thumbnails `<outputBase>.<name>.<ext>`) or, for HLS, live under `<outputBase>/`.
  * `clip` is the order's: thumbnails take their frames within it; kinds have their own
- * start and end, and the contract never pairs them with a clip.
+ * start and end, and the contract never pairs them with a clip. `progressive` applies
+ * to HLS (see buildHlsCommand).
  */
-export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string, clip?: TimeWindow): FfmpegCommand {
+export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputBase: string, clip?: TimeWindow, options: { progressive?: boolean } = {}): FfmpegCommand {
   if (!SAFE_STEM.test(outputBase)) throw new PipelineError("encode_failed", `"${outputBase}" is not a usable output name`);
   switch (spec.kind) {
     case "video":
@@ -33,7 +34,7 @@ export function buildEncodeCommand(spec: EncodeSpec, source: SourceInfo, outputB
     case "animation":
       return buildAnimationCommand(spec, source, outputBase);
     case "adaptive_video":
-      return buildHlsCommand(spec, source, outputBase);
+      return buildHlsCommand(spec, source, outputBase, options);
     case "thumbnail":
       return buildThumbnailCommand(spec, source, outputBase, clip);
   }

@@ -58,8 +58,12 @@ export function segmentSeconds(durationS: number): number {
  * create it, which is why each variant has one. Segment names and counts are known
  * only after the run, so `outputs` lists the playlists and init segments; the
  * pipeline lists the `<outputBase>/` directory for the full set.
+ *
+ * `progressive`: the package is published while ffmpeg writes it, so its playlists are
+ * written as EVENT ones, rewritten after every segment (a VOD playlist is written only
+ * at the end); the pipeline makes them VOD once the run is over.
  */
-export function buildHlsCommand(spec: AdaptiveSpec, source: SourceInfo, outputBase: string): FfmpegCommand {
+export function buildHlsCommand(spec: AdaptiveSpec, source: SourceInfo, outputBase: string, options: { progressive?: boolean } = {}): FfmpegCommand {
   const quality = spec.quality ?? DEFAULT_QUALITY;
   const window = timeWindow(spec, source.durationS);
   const rungs = planLadder(spec, displaySize(source));
@@ -85,7 +89,7 @@ export function buildHlsCommand(spec: AdaptiveSpec, source: SourceInfo, outputBa
       "-sc_threshold", "0",
       "-f", "hls",
       "-hls_time", seconds(segment),
-      "-hls_playlist_type", "vod",
+      "-hls_playlist_type", options.progressive ? "event" : "vod",
       "-hls_segment_type", "fmp4",
       "-hls_flags", "independent_segments",
       "-hls_fmp4_init_filename", "init_%v.mp4",

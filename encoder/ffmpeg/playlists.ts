@@ -127,3 +127,53 @@ export function addDashTextSets(mpd: string, tracks: SubtitleRendition[]): strin
   const lineStart = mpd.lastIndexOf("\n", end) + 1;
   return `${mpd.slice(0, lineStart)}${sets.join("\n")}\n${mpd.slice(lineStart)}`;
 }
+
+/** What a playlist names, as written: a master's media playlists, a media playlist's init segments and segments. */
+export interface PlaylistEntries {
+  playlists: string[];
+  maps: string[];
+  segments: string[];
+}
+
+/**
+ * The URIs a playlist names, by role. Only what HLS ffmpeg writes is read: the URI line
+ * after an EXT-X-STREAM-INF (a variant), URI attributes of EXT-X-MEDIA (a rendition) and
+ * EXT-X-MAP (an init segment), and other URI lines (segments). Keys are not package files.
+ * m3u8-parser reads the same, but the publisher also writes playlists, line by line.
+ */
+export function playlistEntries(playlist: string): PlaylistEntries {
+  const entries: PlaylistEntries = { playlists: [], maps: [], segments: [] };
+  let variantNext = false;
+  for (const raw of playlist.split("\n")) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (!line.startsWith("#")) {
+      (variantNext ? entries.playlists : entries.segments).push(line);
+      variantNext = false;
+      continue;
+    }
+    if (line.startsWith("#EXT-X-STREAM-INF:")) variantNext = true;
+    const uri = /URI="([^"]*)"/.exec(line)?.[1];
+    if (uri && line.startsWith("#EXT-X-MEDIA:")) entries.playlists.push(uri);
+    if (uri && line.startsWith("#EXT-X-MAP:")) entries.maps.push(uri);
+  }
+  return entries;
+}
+
+/**
+ * A playlist published while it grows starts players at its beginning: hls.js and
+ * Safari otherwise join a playlist without ENDLIST near its live edge, and a viewer
+ * who presses play a minute in would miss that minute.
+ */
+export function startAtBeginning(playlist: string): string {
+  if (playlist.includes("#EXT-X-START:")) return playlist;
+  const lines = playlist.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("#EXT-X-VERSION:"));
+  lines.splice(at < 0 ? 1 : at + 1, 0, "#EXT-X-START:TIME-OFFSET=0");
+  return lines.join("\n");
+}
+
+/** A playlist ffmpeg wrote as EVENT for publishing while it ran, given the type it was asked to have. */
+export function settlePlaylistType(playlist: string, playlistType: "vod" | "event"): string {
+  return playlist.replace(/^#EXT-X-PLAYLIST-TYPE:.*$/m, `#EXT-X-PLAYLIST-TYPE:${playlistType.toUpperCase()}`);
+}

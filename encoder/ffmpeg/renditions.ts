@@ -21,6 +21,8 @@ export interface OutputTask {
   spec: OutputSpec;
   /** A content-aware output's per-title adjustment, from the complexity probe (complexity.ts). */
   contentAware?: ContentAwareAdjustment;
+  /** Published while ffmpeg writes it: an hls output's playlists are written as EVENT ones (see buildHlsCommand). */
+  progressive?: boolean;
 }
 
 /** What each tier means, in the encoders' five-step quality scale (quality.ts). */
@@ -86,6 +88,8 @@ export interface OutputLayout {
   segmentS: number | null;
   /** How the package is encrypted, if it is. */
   drm: DrmSpec["scheme"] | null;
+  /** Published while ffmpeg writes it; its playlists get their final type after the run. */
+  progressive: boolean;
 }
 
 export interface RenditionsCommand extends FfmpegCommand {
@@ -193,13 +197,13 @@ export function buildRenditionsCommand(tasks: OutputTask[], source: SourceInfo, 
   const branches: string[] = [];
   const outputArgs: string[] = [];
   const secretFiles: SecretFile[] = [];
-  for (const { outputId, spec, contentAware } of tasks) {
+  for (const { outputId, spec, contentAware, progressive } of tasks) {
     if (!SAFE_NAME.test(outputId)) throw new PipelineError("encode_failed", `"${outputId}" is not a usable output name`);
     checkDrm(spec);
     if (spec.drm?.scheme === "aes-128") secretFiles.push(...hlsKeyFiles(outputId, spec.drm));
     const variants = planVariants(spec, source, contentAware);
     const audio = planAudio(spec, source);
-    const layout = layoutOf(outputId, spec, variants, audio, clip.durationS);
+    const layout = layoutOf(outputId, spec, variants, audio, clip.durationS, progressive ?? false);
     const labels = variants.map((v) => {
       branches.push(`${[...variantFrameFilters(v), ...(v.fps ? [`fps=${v.fps}`] : []), `format=${pixelFormat(v)}`].join(",")}`);
       return `[v${branches.length - 1}]`;
@@ -237,9 +241,9 @@ function checkDrm(spec: OutputSpec): void {
   }
 }
 
-function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], durationS: number): OutputLayout {
+function layoutOf(outputId: string, spec: OutputSpec, variants: PlannedVariant[], audio: PlannedAudio[], durationS: number, progressive: boolean): OutputLayout {
   const segmentS = streamingOutputTypes.includes(spec.type) ? (spec.segments?.duration ?? segmentSeconds(durationS)) : null;
-  const base = { outputId, type: spec.type, variants, audio, segmentS, drm: spec.drm?.scheme ?? null };
+  const base = { outputId, type: spec.type, variants, audio, segmentS, drm: spec.drm?.scheme ?? null, progressive };
   switch (spec.type) {
     case "mp4":
     case "mov":
@@ -423,7 +427,8 @@ function hlsMuxerArgs(spec: OutputSpec, layout: OutputLayout): string[] {
   return [
     "-f", "hls",
     "-hls_time", seconds(layout.segmentS!),
-    "-hls_playlist_type", spec.hls?.playlist_type ?? "vod",
+    // A VOD playlist is written only at the end; an EVENT one after every segment.
+    "-hls_playlist_type", layout.progressive ? "event" : (spec.hls?.playlist_type ?? "vod"),
     "-hls_segment_type", ts ? "mpegts" : "fmp4",
     // The flag raises TS playlists to version 6; players asking for an older version get them without it.
     ...(ts && (spec.hls?.version ?? 6) < 6 ? [] : ["-hls_flags", "independent_segments"]),

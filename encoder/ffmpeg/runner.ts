@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { PipelineError } from "../errors";
 import type { FfmpegCommand } from "./command";
+import type { Cores } from "./cores";
 import { MAX_RUN_RSS_BYTES, RSS_SAMPLE_MS, maxAllocArgs, residentBytes, runBudgetMs } from "./limits";
 import { StderrTail } from "./lines";
 import { ProgressParser } from "./progress";
@@ -20,6 +21,8 @@ export interface RunOptions {
   budgetMs?: number;
   /** Resident memory the run may reach; by default MAX_RUN_RSS_BYTES. */
   maxRssBytes?: number;
+  /** The encoder's cores: the run starts once it holds one (its budget counts from then). */
+  cores?: Cores;
 }
 
 export interface GrowingInput {
@@ -94,11 +97,16 @@ export function isInputDamage(line: string): boolean {
   return INPUT_DAMAGE.some((re) => re.test(line));
 }
 /**
- * Runs one ffmpeg command in its own process group. Cancelling sends SIGTERM to the
- * group and SIGKILL after a grace period, so ffmpeg and anything it spawned are gone
- * within KILL_GRACE_MS. Failure carries ffmpeg's last stderr lines.
+ * Runs one ffmpeg command in its own process group, once it holds one of `cores` when
+ * given. Cancelling sends SIGTERM to the group and SIGKILL after a grace period, so
+ * ffmpeg and anything it spawned are gone within KILL_GRACE_MS. Failure carries
+ * ffmpeg's last stderr lines.
  */
 export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOutcome> {
+  return options.cores ? options.cores.hold(options.signal, () => spawnRun(command, options)) : spawnRun(command, options);
+}
+
+function spawnRun(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOutcome> {
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
     const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command, options.growingInput), {

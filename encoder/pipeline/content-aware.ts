@@ -2,6 +2,7 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ContentAwareDecision } from "../contract";
 import type { SourceInfo } from "../ffmpeg/command";
+import type { Cores } from "../ffmpeg/cores";
 import { type ContentAwareAdjustment, buildComplexityProbeCommand, contentAwareAdjustment } from "../ffmpeg/complexity";
 import type { TimeWindow } from "../ffmpeg/framing";
 import type { OutputLayout } from "../ffmpeg/renditions";
@@ -16,7 +17,7 @@ export interface MeasuredComplexity extends ContentAwareAdjustment {
  * the size of what it encoded into the per-title adjustment. Once per job: the source
  * is the same for every content-aware output. The probe's stream is removed afterwards.
  */
-export async function measureComplexity(source: SourceInfo, options: { cwd: string; signal: AbortSignal; ffmpeg?: string; clip?: TimeWindow }): Promise<MeasuredComplexity> {
+export async function measureComplexity(source: SourceInfo, options: { cwd: string; signal: AbortSignal; ffmpeg?: string; clip?: TimeWindow; cores?: Cores }): Promise<MeasuredComplexity> {
   const command = buildComplexityProbeCommand(source, options.clip);
   const file = path.join(options.cwd, command.main);
   const started = performance.now();

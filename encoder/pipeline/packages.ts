@@ -8,6 +8,7 @@ import {
   finishCmafMediaPlaylist,
   markIndependentSegments,
   nameAudioRenditions,
+  settlePlaylistType,
   subtitlePlaylist,
 } from "../ffmpeg/playlists";
 import type { OutputLayout } from "../ffmpeg/renditions";
@@ -16,10 +17,31 @@ import { CencError, encryptInitSegment, encryptMediaSegment, readTracks } from "
 import { PipelineError } from "../errors";
 
 /**
+ * The master playlist as the package shows it: audio labels, the independent-segments
+ * marker of an adaptive package, and the subtitle group. A package published while it
+ * grows shows it without subtitles until the run is over (their playlists are written after it).
+ */
+export function editMaster(layout: OutputLayout, master: string, subtitles: SubtitleRendition[]): string {
+  const named = nameAudioRenditions(master, layout.audio.map((a) => a.spec.label ?? a.spec.language ?? a.name));
+  return addSubtitleGroup(layout.type === "adaptive" ? markIndependentSegments(named) : named, subtitles);
+}
+
+/** Gives the media playlists under `root` (all but `main`) the type asked for, once ffmpeg wrote them as EVENT ones to publish them as they grew. */
+export async function settleMediaPlaylists(dir: string, root: string, main: string, playlistType: "vod" | "event"): Promise<void> {
+  const entries = await readdir(path.join(dir, root), { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (!entry.isFile() || !entry.name.endsWith(".m3u8") || file === path.join(dir, main)) continue;
+    await writeFile(file, settlePlaylistType(await readFile(file, "utf8"), playlistType));
+  }
+}
+
+/**
  * Completes a stream package after ffmpeg: audio labels, the subtitle group (HLS) and
  * text adaptation sets (DASH) for the sidecar WebVTT files, and VOD markers on the HLS
- * playlists of an adaptive package; for CENC, the segments' encryption and its signalling
- * in the manifests. Files only; the edits themselves are pure (playlists.ts, drm.ts, media/cenc.ts).
+ * playlists of an adaptive package (or of an hls one written as EVENT to be published
+ * as it grew); for CENC, the segments' encryption and its signalling in the manifests.
+ * Files only; the edits themselves are pure (playlists.ts, drm.ts, media/cenc.ts).
  */
 export async function finishPackage(
   layout: OutputLayout,
@@ -37,13 +59,8 @@ export async function finishPackage(
   for (const track of subtitles.renditions) {
     if (layout.type !== "dash") await writeFile(path.join(root, track.playlist), subtitlePlaylist(path.basename(track.vtt), durationS, playlistType));
   }
-  if (layout.type === "hls" || layout.type === "adaptive") {
-    const labels = layout.audio.map((a) => a.spec.label ?? a.spec.language ?? a.name);
-    await edit(path.join(dir, layout.main), (master) => {
-      const named = nameAudioRenditions(master, labels);
-      return layout.type === "adaptive" ? addSubtitleGroup(markIndependentSegments(named), subtitles.renditions) : addSubtitleGroup(named, subtitles.renditions);
-    });
-  }
+  if (layout.type === "hls" || layout.type === "adaptive") await edit(path.join(dir, layout.main), (master) => editMaster(layout, master, subtitles.renditions));
+  if (layout.type === "hls" && layout.progressive) await settleMediaPlaylists(dir, layout.root, layout.main, playlistType);
   const cenc = spec.drm?.scheme === "cenc" ? spec.drm : null;
   if (cenc) await encryptSegments(root, cenc);
   if (layout.type === "adaptive") {

@@ -1,21 +1,23 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type ContentAwareDecision, type EncodeSpec, type OutputFacts, type OutputSpec, type TranscodeOrder, clipOutOfRange } from "../contract";
+import { type ContentAwareDecision, type EncodeSpec, type OutputFacts, type OutputSpec, type TranscodeOrder, clipOutOfRange, publishedProgressively } from "../contract";
 import { PipelineError, toFailure } from "../errors";
 import type { FfmpegCommand, SourceInfo } from "../ffmpeg/command";
+import type { Cores } from "../ffmpeg/cores";
 import { buildEncodeCommand } from "../ffmpeg/encode";
 import { type TimeWindow, timeWindow, wholeSource } from "../ffmpeg/framing";
 import type { SubtitleRendition } from "../ffmpeg/playlists";
 import { fallsShort, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { buildRenditionsCommand } from "../ffmpeg/renditions";
-import { runFfmpeg } from "../ffmpeg/runner";
+import { type GrowingInput, runFfmpeg } from "../ffmpeg/runner";
 import type { WarmProbes } from "../ffmpeg/warm-probes";
 import { runPostStep } from "../media/post-step";
 import { type TestNetwork, networkAccess } from "../net/guarded-fetch";
 import { type MeasuredComplexity, contentAwareDecision, measureComplexity } from "./content-aware";
 import { type MadeOutput, exportOutputs, listFiles } from "./export";
 import { JobInput } from "./input";
-import { finishPackage } from "./packages";
+import { editMaster, finishPackage, settleMediaPlaylists } from "./packages";
+import { type ProgressivePackage, ProgressivePublisher } from "./progressive-publish";
 import type { Reporter } from "./reporter";
 import { prepareSubtitles } from "./subtitles";
 import { type VerifiedFacts, type VerifyOptions, verifyOutput, verifyRenditions } from "./verify";
@@ -34,6 +36,8 @@ export interface JobRuntime {
   growingInputWaitMs?: number;
   /** ffprobe processes already started, for the input and outputs that read front to back. */
   warmProbes?: WarmProbes;
+  /** The encoder's cores, shared by its jobs: every encode waits for one (see Cores). */
+  cores?: Cores;
 }
 
 /** Shares of overall progress per stage; encode is split between tasks by media duration. */
@@ -190,7 +194,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     try {
       // It seeks through the input: all of it must be there.
       await wholeInput();
-      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg, clip });
+      const measured = await measureComplexity(source, { cwd: dir, signal, ffmpeg: runtime.ffmpeg, clip, cores: runtime.cores });
       for (const r of ready) if (r.task.spec.content_aware) r.contentAware = measured;
     } catch (err) {
       if (signal.aborted) throw err;
@@ -223,18 +227,36 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     const base = WEIGHT.import + WEIGHT.probe + (doneSeconds / totalSeconds) * WEIGHT.encode;
     // A shared run is every output's progress at once: reported once, for the stage.
     const progressTask = unit.outputs.length === 1 ? unit.outputs[0]!.task.task_id : null;
-    const growing = input.growing();
+    let growing: GrowingInput | undefined;
     let failure: unknown = null;
     let short = false;
+    let published = new Map<string, ReadonlyMap<string, string>>();
     try {
       await unit.prepare?.();
-      const outcome = await runFfmpeg(unit.command, {
-        cwd: dir,
-        signal: input.readSignal,
-        ffmpeg: runtime.ffmpeg,
-        growingInput: growing,
-        onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
-      });
+      const run = async () => {
+        // Decided once the run holds its core: an input that arrived meanwhile is read whole.
+        growing = input.growing();
+        const publisher =
+          unit.progressive && unit.progressive.length > 0
+            ? new ProgressivePublisher(order, dir, unit.progressive, {
+                signal: input.readSignal,
+                network: networkAccess(runtime),
+                onPlayable: (pkg) => void reporter.send({ type: "output_playable", task_id: pkg.taskId, output_id: pkg.outputId, main: pkg.main }),
+              })
+            : null;
+        try {
+          return await runFfmpeg(unit.command, {
+            cwd: dir,
+            signal: input.readSignal,
+            ffmpeg: runtime.ffmpeg,
+            growingInput: growing,
+            onProgress: (f) => reporter.progress("encode", progressTask, f * 100, base + f * (seconds / totalSeconds) * WEIGHT.encode),
+          });
+        } finally {
+          if (publisher) published = await publisher.finish();
+        }
+      };
+      const outcome = await (runtime.cores ? runtime.cores.hold(input.readSignal, run) : run());
       // ffmpeg ends without an error where a cut-short input's data ends.
       short = fallsShort(outcome.reachedS, unit.command.durationS);
       // Of an input still arriving, it also skips what came later than it would wait.
@@ -275,7 +297,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     for (const output of unit.outputs) {
       try {
         await output.finish?.();
-        made.push({ outputId: output.task.output_id, main: output.main, files: await output.files() });
+        made.push({ outputId: output.task.output_id, main: output.main, files: await output.files(), published: published.get(output.task.output_id) });
         if (output.manifest) manifests.set(output.task.task_id, output.manifest);
         if (output.contentAware) decisions.set(output.task.task_id, output.contentAware);
         const verification = output.verify();
@@ -350,6 +372,8 @@ interface EncodeUnit {
     files: () => Promise<string[]>;
     verify: () => Promise<VerifiedFacts>;
   }[];
+  /** Packages published while the run writes them. */
+  progressive?: ProgressivePackage[];
   /** Before the run: a clean place for its files. */
   prepare?: () => Promise<void>;
   /** The same outputs as one run each, for when a shared run fails. */
@@ -357,30 +381,39 @@ interface EncodeUnit {
 }
 
 function kindUnit(task: KindTask, source: SourceInfo, clip: TimeWindow, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
-  const command = buildEncodeCommand(task.spec, source, task.output_id, clip);
+  // The adaptive_video kind's package is HLS, never encrypted.
+  const progressive = task.spec.kind === "adaptive_video" && publishedProgressively(task.spec.format, null);
+  const command = buildEncodeCommand(task.spec, source, task.output_id, clip, { progressive });
+  const root = path.dirname(command.main);
   return {
     command,
     outputs: [
       {
         task,
         main: command.main,
-        finish: command.post ? () => runPostStep(command.post!, dir) : undefined,
+        finish: command.post ? () => runPostStep(command.post!, dir) : progressive ? () => settleMediaPlaylists(dir, root, command.main, "vod") : undefined,
         files: () => outputFiles(command, dir),
         verify: () => verifyOutput(command, dir, verifyOptions),
       },
     ],
+    progressive: progressive ? [{ outputId: task.output_id, taskId: task.task_id, main: command.main, editMaster: (master) => master }] : [],
+    // What an earlier run published from must not end up in this run's package.
+    prepare: progressive ? () => rm(path.join(dir, root), { recursive: true, force: true }) : undefined,
   };
 }
 
 /** Every ready Transcodely output from one ffmpeg run (one decode); split per output if that run fails. */
 function renditionsUnit(ready: ReadyOutput[], source: SourceInfo, clip: TimeWindow, dir: string, verifyOptions: VerifyOptions): EncodeUnit {
   const command = buildRenditionsCommand(
-    ready.map(({ task, contentAware }) => ({ outputId: task.output_id, spec: task.spec, contentAware })),
+    ready.map(({ task, contentAware }) => ({ outputId: task.output_id, spec: task.spec, contentAware, progressive: publishedProgressively(task.spec.type, task.spec.drm?.scheme) })),
     source,
     clip,
   );
   return {
     command,
+    progressive: command.layouts.flatMap((layout, i) =>
+      layout.progressive ? [{ outputId: layout.outputId, taskId: ready[i]!.task.task_id, main: layout.main, editMaster: (master: string) => editMaster(layout, master, []) }] : [],
+    ),
     outputs: command.layouts.map((layout, i) => {
       const { task, subtitles, contentAware } = ready[i]!;
       return {

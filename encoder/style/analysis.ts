@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FfmpegCommand } from "../ffmpeg/command";
+import type { Cores } from "../ffmpeg/cores";
 import { runProbe } from "../ffmpeg/ffprobe-run";
 import { type ProbeResult, probeFile, probeStreams, requireStreams } from "../ffmpeg/probe";
 import { runFfmpeg } from "../ffmpeg/runner";
@@ -49,6 +50,8 @@ export interface StyleTools {
   ffmpeg: string;
   ffprobe: string;
   signal: AbortSignal;
+  /** The encoder's cores: each analysis and render run waits for one. */
+  cores?: Cores;
 }
 
 /** A stage's share done, 0–1. */
@@ -148,7 +151,7 @@ async function describe(file: string, tools: StyleTools, integrityChecks: boolea
 async function inScratch<T>(command: FfmpegCommand, tools: StyleTools, progress: StageProgress, read: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "kiln-style-"));
   try {
-    await runFfmpeg(command, { cwd: dir, signal: tools.signal, ffmpeg: tools.ffmpeg, onProgress: (f) => progress(0.05 + 0.9 * f) });
+    await runFfmpeg(command, { cwd: dir, signal: tools.signal, ffmpeg: tools.ffmpeg, cores: tools.cores, onProgress: (f) => progress(0.05 + 0.9 * f) });
     return await read(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -166,7 +166,7 @@ function planSpec(request: RenderRequest, parts: AppliedParts): { spec: StyleRen
 }
 
 async function run(command: FfmpegCommand, request: RenderRequest, progress: StageProgress): Promise<void> {
-  await runFfmpeg(command, { cwd: request.workDir, signal: request.tools.signal, ffmpeg: request.tools.ffmpeg, onProgress: progress });
+  await runFfmpeg(command, { cwd: request.workDir, signal: request.tools.signal, ffmpeg: request.tools.ffmpeg, cores: request.tools.cores, onProgress: progress });
 }
 
 /** The sample's mean frame statistics, graded by `map` (or not). */

@@ -67,14 +67,16 @@ export async function runFfmpegCmd(args: readonly string[], options: FfmpegCmdOp
   const progress = new ProgressParser(durationS, options.onProgress);
   let code: number;
   try {
-    code = await options.sandbox.run({
-      dir: options.dir,
-      command: [options.ffmpeg ?? "ffmpeg", ...toolFfmpegArgv(args, options.checkArguments, options.exitOnError)],
-      limits: options.limits,
-      signal: options.signal,
-      onStdout: (text) => progress.push(text),
-      onStderr: (text) => stderr.push(text),
-    });
+    const run = () =>
+      options.sandbox.run({
+        dir: options.dir,
+        command: [options.ffmpeg ?? "ffmpeg", ...toolFfmpegArgv(args, options.checkArguments, options.exitOnError)],
+        limits: options.limits,
+        signal: options.signal,
+        onStdout: (text) => progress.push(text),
+        onStderr: (text) => stderr.push(text),
+      });
+    code = await (options.cores ? options.cores.hold(options.signal, run) : run());
   } finally {
     stderr.end();
   }

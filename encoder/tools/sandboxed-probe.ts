@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { ToolLimits } from "../contract";
+import type { Cores } from "../ffmpeg/cores";
 import { describeArgv } from "../ffmpeg/ffprobe-run";
 import { type ProbeResult, parseProbe } from "../ffmpeg/probe";
 import type { Sandbox } from "../sandbox/sandbox";
@@ -13,6 +14,8 @@ export interface ToolPlace {
   signal: AbortSignal;
   ffmpeg?: string;
   ffprobe?: string;
+  /** The encoder's cores: a user's ffmpeg runs once it holds one. */
+  cores?: Cores;
 }
 
 /** A description is kilobytes; past this it is not one worth reading. */

@@ -30,7 +30,7 @@ interface Ending {
 
 /**
  * A job's events, `snapshot` first and `completed` last (then it ends), with `progress`,
- * `status_change` and `heartbeat` between: over a WebSocket authorised by a watch token
+ * `status_change`, `playable` (its HLS packages play before it completes) and `heartbeat` between: over a WebSocket authorised by a watch token
  * when the client has a WebSocket implementation, else over the NDJSON stream. A dropped
  * connection is opened again; its `snapshot` carries the job as it is then.
  */

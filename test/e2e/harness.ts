@@ -34,7 +34,14 @@ export interface E2EStack extends Stack {
 export async function bootStack(
   vars: Record<string, string> = {},
   encoderEnv: Record<string, string> = {},
-  options: { supervise?: boolean; cronTickMs?: number; organizations?: SeededOrganization[]; stateDir?: string } = {},
+  options: {
+    supervise?: boolean;
+    cronTickMs?: number;
+    organizations?: SeededOrganization[];
+    /** Encoder processes behind ENCODER_URL (default 1). */
+    encoders?: number;
+    stateDir?: string;
+  } = {},
 ): Promise<E2EStack> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "kiln-e2e-"));
   // Tool runs are sandboxed as uid 65534, which must pass through to the job's
@@ -42,12 +49,15 @@ export async function bootStack(
   chmodSync(scratch, 0o711);
   const workDir = path.join(scratch, "work");
   const port = await freePort();
-  let encoderPort = await freePort();
-  while (encoderPort === port) encoderPort = await freePort();
+  const encoderPorts: number[] = [];
+  while (encoderPorts.length < (options.encoders ?? 1)) {
+    const candidate = await freePort();
+    if (candidate !== port && !encoderPorts.includes(candidate)) encoderPorts.push(candidate);
+  }
   const logFile = path.join(scratch, "stack.log");
   const stateDir = options.stateDir ?? path.join(scratch, "state");
   const log = openSync(logFile, "a");
-  const stack = await startStack({ port, encoderPort, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise, cronTickMs: options.cronTickMs, organizations: options.organizations });
+  const stack = await startStack({ port, encoderPorts, stateDir, workDir, vars, encoderEnv, log, supervise: options.supervise, cronTickMs: options.cronTickMs, organizations: options.organizations });
   const api = async (p: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${stack.url}${p}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),

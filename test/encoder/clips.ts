@@ -25,6 +25,8 @@ export const clips = {
   portrait: { width: 360, height: 640, fps: 30, seconds: 2, audio: true },
   phone: { width: 640, height: 360, fps: 30, seconds: 2, audio: true, rotate: 90 },
   small: { width: 320, height: 180, fps: 25, seconds: 2, audio: true },
+  /** The longest clip: enough segments to publish some while the rest is still encoding. */
+  fiveSeconds: { width: 640, height: 360, fps: 30, seconds: 5, audio: true },
   /** The smallest clip every kind can use (the load bench's). */
   tiny: { width: 160, height: 90, fps: 15, seconds: 1, audio: true },
   // QuickTime files, as a camera or editor hands them over: the tool pipelines' sources.

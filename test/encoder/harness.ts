@@ -65,6 +65,8 @@ const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 export async function startSink() {
   const events: EncoderEvent[] = [];
   const uploads = new Map<string, Received>();
+  /** Every single PUT stored, in order, with the number of events received before it. */
+  const puts: (Received & { eventsBefore: number })[] = [];
   const multipartUploads = new Map<string, SinkMultipartUpload>();
   let multipart: SinkMultipart | null = null;
   let failPart: (partNumber: number, tries: number) => number | null = () => null;
@@ -137,7 +139,10 @@ export async function startSink() {
     }
     if (req.method === "PUT" && url.pathname.startsWith("/upload/")) {
       const path = decodeURIComponent(url.pathname.slice("/upload/".length));
-      uploads.set(path, received(path, req.headers["content-type"] ?? "", await body(req)));
+      const stored = received(path, req.headers["content-type"] ?? "", await body(req));
+      uploads.set(path, stored);
+      puts.push({ ...stored, eventsBefore: events.length });
+      for (const l of listeners) l();
       return res.writeHead(200).end();
     }
     res.writeHead(404).end();
@@ -146,8 +151,11 @@ export async function startSink() {
   base = await listen(server);
 
   return {
+    /** Where it listens; `PUT /upload/<path>` stores a file without a signing round trip. */
+    base,
     events,
     uploads,
+    puts,
     multipartUploads,
     setDirective(fn: typeof directive) {
       directive = fn;
@@ -209,6 +217,23 @@ export async function startSink() {
         callback: { url: `${base}/callback`, token: "callback-token-0123456789" },
       };
     },
+    /** Resolves once `ok` holds, looked at after every event and PUT. */
+    until(what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!ok()) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`${what} did not happen within ${timeoutMs} ms`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
     /** Resolves with the first event matching `predicate`, waiting for it if need be. */
     waitFor(predicate: (e: EncoderEvent) => boolean, timeoutMs = 60_000): Promise<EncoderEvent> {
       return new Promise((resolve, reject) => {
@@ -233,7 +258,7 @@ export async function startSink() {
 }
 
 export async function startEncoder(options: Partial<EncoderOptions> = {}) {
-  const { app, running, warmProbes } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
+  const { app, running, warmProbes, cores } = createEncoderApp({ token: ENCODER_TOKEN, allowPrivateNetworks: true, ...options });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
@@ -248,5 +273,5 @@ export async function startEncoder(options: Partial<EncoderOptions> = {}) {
     warmProbes.close();
     return new Promise<void>((r) => server.close(() => r()));
   };
-  return { base, running, warmProbes, call, close };
+  return { base, running, warmProbes, cores, call, close };
 }

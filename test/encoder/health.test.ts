@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import os from "node:os";
 import { describe, expect, it } from "vitest";
 import { createEncoderApp } from "../../encoder/app";
 
@@ -17,11 +18,20 @@ describe("encoder /health", () => {
         service: "kiln-encoder",
         ffmpeg: expected,
         slots: { busy: 0, free: 3, total: 3 },
+        cores: { busy: 0, waiting: 0 },
         warm_probes: { ready: 6, target: 6, taken: 0 },
       });
     } finally {
       warmProbes.close();
     }
+  });
+
+  it("has a core per CPU and two job slots per core unless told otherwise", async () => {
+    const { app, warmProbes } = createEncoderApp({ token, warmProbes: 0 });
+    const cpus = os.cpus().length;
+    const body = await (await app.request("/health")).json();
+    expect(body).toMatchObject({ slots: { busy: 0, free: 2 * cpus, total: 2 * cpus }, cores: { busy: 0, waiting: 0, total: cpus } });
+    warmProbes.close();
   });
 
   it("is unhealthy (503) when ffmpeg cannot run", async () => {

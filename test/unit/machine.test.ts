@@ -475,6 +475,29 @@ describe("the job machine's rules", () => {
     expect(upgradeStoredJob(running as never, T0).dispatch).toBeNull();
   });
 
+  it("gives a package its playable time and master at output_playable, once, keeps it at completion and forgets it at restart", () => {
+    const job = fixture("processing", spec({ kind: "adaptive_video", options: { format: "hls" } }));
+    const task = job.tasks.find((t) => t.kind === "adaptive_video")!;
+    const output = job.outputs[0]!;
+    Object.assign(task, { status: "running" });
+    Object.assign(output, { status: "processing" });
+    const main = `${output.id}/master.m3u8`;
+    const playable = (seq: number, body: Record<string, unknown> = {}) =>
+      encoderEvent({ type: "output_playable", task_id: task.id, output_id: output.id, main, ...body }, seq);
+    const played = step(job, { type: "encoder_event", event: playable(4), token: TOKEN }, ctx(T0 + 1000)).state!;
+    expect(played.outputs[0]).toMatchObject({ status: "processing", playable_at: new Date(T0 + 1000).toISOString(), main_key: `jobs/${job.id}/${main}` });
+    expect(played.status).toBe("processing");
+    // Once: a later word (another attempt's publish) keeps the first moment.
+    const again = step(played, { type: "encoder_event", event: playable(5), token: TOKEN }, ctx(T0 + 2000)).state!;
+    expect(again.outputs[0]!.playable_at).toBe(new Date(T0 + 1000).toISOString());
+    // Another task's word about this output changes nothing.
+    const stray = step(job, { type: "encoder_event", event: playable(4, { task_id: job.tasks[0]!.id }), token: TOKEN }, ctx()).state!;
+    expect(stray.outputs[0]!.playable_at ?? null).toBeNull();
+    const failed = step(job, { type: "encoder_event", event: playable(4), token: TOKEN }, ctx()).state!;
+    const restarted = step({ ...failed, status: "failed", lease: null }, { type: "action", action: "restart" }, ctx()).state!;
+    expect(restarted.outputs[0]).toMatchObject({ status: "pending", playable_at: null, main_key: null });
+  });
+
   it("asks for a log line's task to keep it, and for a restart to start the logs afresh", () => {
     const job = fixture("processing");
     const lines = [{ at: new Date(T0).toISOString(), text: "frame=  10 fps=0.0" }];

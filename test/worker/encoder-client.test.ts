@@ -4,10 +4,11 @@ import type { WorkOrderInput } from "../../encoder/contract";
 import {
   DEFAULT_ENCODER_POOL_SIZE,
   cancelOnEncoder,
-  encoderFor,
   encoderInstanceName,
   encoderPin,
   encoderPoolSize,
+  encoderUrls,
+  encodersFor,
   sendWorkOrder,
 } from "../../worker/dispatch/encoder-client";
 import type { Env } from "../../worker/env";
@@ -107,18 +108,18 @@ describe("choosing ENCODER_URL or the Containers binding", () => {
   it("uses ENCODER_URL when it is set, even with the binding configured", () => {
     expect(env.ENCODER_URL).toBeTruthy();
     expect(env.ENCODER).toBeDefined(); // from wrangler.toml's durable_objects.bindings
-    expect(encoderFor(env, "job_aaaaaaaaaaaaaaaaaaaa").via).toBe("url");
+    expect(encodersFor(env, "job_aaaaaaaaaaaaaaaaaaaa").map((e) => e.via)).toEqual(["url"]);
   });
 
   it("uses the binding when ENCODER_URL is unset", () => {
     const { namespace } = containerNamespace(() => new Response(null, { status: 202 }));
-    expect(encoderFor(containerEnv(namespace), "job_aaaaaaaaaaaaaaaaaaaa").via).toBe("container");
-    expect(encoderFor(containerEnv(namespace, { ENCODER_URL: "" }), "job_aaaaaaaaaaaaaaaaaaaa").via).toBe("container");
+    expect(encodersFor(containerEnv(namespace), "job_aaaaaaaaaaaaaaaaaaaa").map((e) => e.via)).toEqual(["container"]);
+    expect(encodersFor(containerEnv(namespace, { ENCODER_URL: "" }), "job_aaaaaaaaaaaaaaaaaaaa").map((e) => e.via)).toEqual(["container"]);
   });
 
   it("reports an order it cannot send anywhere as unreachable", async () => {
     expect(await sendWorkOrder(containerEnv(undefined), order("job_aaaaaaaaaaaaaaaaaaaa"))).toBe("unreachable");
-    expect(() => encoderFor(containerEnv(undefined), "job_aaaaaaaaaaaaaaaaaaaa")).toThrow(/ENCODER_URL is not set/);
+    expect(() => encodersFor(containerEnv(undefined), "job_aaaaaaaaaaaaaaaaaaaa")).toThrow(/ENCODER_URL is not set/);
   });
 
   it("refuses to send without ENCODER_TOKEN", async () => {
@@ -194,5 +195,57 @@ describe("dispatch through the Containers binding", () => {
       expect(id.equals(a!) || id.equals(b!)).toBe(true);
     }
     expect(a!.equals(b!)).toBe(false);
+  });
+});
+
+describe("an ENCODER_URL list: a pool of encoder machines", () => {
+  const first = env.ENCODER_URL!;
+  const second = (env as unknown as { TEST_SECOND_ENCODER_URL: string }).TEST_SECOND_ENCODER_URL;
+  const pool = { ...env, ENCODER_URL: `${first}, ${second}/` } as Env;
+  const urls = [first, second];
+  const ordersAt = async (url: string, jobId: string) => ((await (await fetch(`${url}/orders/${jobId}`)).json()) as { attempt: number }[]).map((o) => o.attempt);
+  const cancelsAt = async (url: string, jobId: string) => ((await (await fetch(`${url}/cancels/${jobId}`)).json()) as { count: number }).count;
+  const busyAt = (url: string, jobId: string, busy: number) => fetch(`${url}/control`, { method: "POST", body: JSON.stringify({ job_id: jobId, busy }) });
+  const pinned = (jobId: string) => Number(encoderInstanceName(encoderPin(pool, jobId), 2).slice("pool-".length));
+  const poolIds = (n: number, tag: string) => Promise.all(Array.from({ length: n }, (_, i) => derivedId("job", `url-pool-${tag}-${i}`)));
+
+  it("reads every URL, comma-separated, without trailing slashes", () => {
+    expect(encoderUrls(pool)).toEqual(urls);
+    expect(encoderUrls({ ENCODER_URL: first })).toEqual([first]);
+    expect(encoderUrls({ ENCODER_URL: undefined })).toEqual([]);
+  });
+
+  it("sends each job to the URL of its pin, spreading jobs over the list", async () => {
+    const ids = await poolIds(24, "spread");
+    for (const id of ids) expect(await sendWorkOrder(pool, order(id))).toBe("accepted");
+    const at = await Promise.all(ids.map(async (id) => [(await ordersAt(first, id)).length, (await ordersAt(second, id)).length]));
+    ids.forEach((id, i) => expect(at[i]![pinned(id)], id).toBe(1));
+    ids.forEach((id, i) => expect(at[i]![1 - pinned(id)], id).toBe(0));
+    expect(new Set(ids.map(pinned)).size).toBe(2);
+  });
+
+  it("passes an order a full encoder refuses (429) to the next, and is busy only when every one is full", async () => {
+    const [passed, full] = await poolIds(2, "full");
+    await busyAt(urls[pinned(passed!)]!, passed!, 1);
+    expect(await sendWorkOrder(pool, order(passed!))).toBe("accepted");
+    expect(await ordersAt(urls[pinned(passed!)]!, passed!)).toEqual([]);
+    expect(await ordersAt(urls[1 - pinned(passed!)]!, passed!)).toEqual([1]);
+
+    for (const url of urls) await busyAt(url, full!, 1);
+    expect(await sendWorkOrder(pool, order(full!))).toBe("busy");
+    for (const url of urls) expect(await ordersAt(url, full!)).toEqual([]);
+  });
+
+  it("starts a later attempt at the next URL, so an attempt lost with a machine is retried on another", async () => {
+    const [id] = await poolIds(1, "attempts");
+    expect(await sendWorkOrder(pool, { ...order(id!), attempt: 2 })).toBe("accepted");
+    expect(await ordersAt(urls[1 - pinned(id!)]!, id!)).toEqual([2]);
+    expect(await ordersAt(urls[pinned(id!)]!, id!)).toEqual([]);
+  });
+
+  it("sends a cancel to every encoder of the list, as any may hold the job", async () => {
+    const [id] = await poolIds(1, "cancel");
+    await cancelOnEncoder(pool, id!);
+    for (const url of urls) expect(await cancelsAt(url, id!)).toBe(1);
   });
 });

@@ -441,6 +441,20 @@ describe("GET /storage/*", () => {
     await text(generic);
   });
 
+  it("makes players ask again for a playlist, which grows in place while its package is published", async () => {
+    const key = uniqueKey("index.m3u8");
+    const url = await store(key, "#EXTM3U\n#EXTINF:2,\nseg_000.m4s\n");
+    const first = await send(new Request(url));
+    expect(first.headers.get("cache-control")).toBe("private, no-cache");
+    const etag = first.headers.get("etag")!;
+    await text(first);
+    expect((await send(new Request(url, { headers: { "if-none-match": etag } }))).status).toBe(304);
+    await store(key, "#EXTM3U\n#EXTINF:2,\nseg_000.m4s\n#EXTINF:2,\nseg_001.m4s\n");
+    const grown = await send(new Request(url, { headers: { "if-none-match": etag } }));
+    expect(grown.status).toBe(200);
+    expect(await text(grown)).toContain("seg_001.m4s");
+  });
+
   it("caches privately until the URL expires", async () => {
     const url = await store(uniqueKey("c.mp4"), data);
     const short = await signGet(new URL(url).pathname.slice("/storage/".length), { expiresInSeconds: 120 });

@@ -681,6 +681,21 @@ describe("Transcodely JobService: Watch", () => {
     expect(last.outputs[0].signed_url).toMatch(/^https?:\/\/.+sig=/);
   });
 
+  it("leaves out Kiln's playable event, which Transcodely does not have", async () => {
+    const { key } = await seedOrg();
+    // An HLS package plays once it completes at the latest: the native Watch says playable then.
+    const job = (await rpc("Create", key, managedJob({ outputs: [{ type: "hls", video: [{ codec: "h264", resolution: "720p" }] }] }))).json.job;
+    const order = await orderNumber<Order>(job.id);
+    const native = await exports.default.fetch(new Request(`https://kiln.test/v1/jobs/${job.id}/watch`, { headers: { authorization: `Bearer ${key}` } }));
+    const res = await watchRequest(key, job.id, false);
+    const [nativeText, text] = [native.text(), res.text()];
+    await runToCompletion(order);
+    expect((await nativeText).trim().split("\n").map((l) => JSON.parse(l).event)).toContain("playable");
+    const events = (await text).trim().split("\n").map((l) => JSON.parse(l).result.event);
+    expect(events.at(-1)).toBe("completed");
+    expect(events).not.toContain("playable");
+  });
+
   it("frames events as Connect envelopes and ends with the end-of-stream envelope", async () => {
     const { key } = await seedOrg();
     const job = (await rpc("Create", key, managedJob())).json.job;

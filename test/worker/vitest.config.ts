@@ -13,6 +13,8 @@ export default defineConfig(async () => {
   // wrangler.toml's [assets] directory must exist before the pool reads it; the pool runs no custom build.
   await ensureDashboard();
   const encoderUrl = await startEncoderDouble();
+  // A second encoder of an ENCODER_URL list, for the pool tests (encoder-client.test.ts).
+  const secondEncoderUrl = await startEncoderDouble();
   // A real S3 server for origins, secrets and multipart; tests make their own buckets in it.
   const s3 = await startS3Server([S3_TEST_BUCKET]);
   s3.unref();
@@ -28,6 +30,7 @@ export default defineConfig(async () => {
           // Tests flush the index through the alarm explicitly instead of waiting on the clock.
           PROGRESS_MIRROR_INTERVAL_MS: "3600000",
           ENCODER_URL: encoderUrl,
+          TEST_SECOND_ENCODER_URL: secondEncoderUrl,
           // Tests run in production mode, so they need a real secret, not the dev default.
           STORAGE_SIGNING_SECRET: "test-storage-signing-secret-0123456789abcdef",
           // base64 of 32 bytes: the AES-GCM key for origin credentials at rest.

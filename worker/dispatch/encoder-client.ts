@@ -7,6 +7,16 @@ export type SendOutcome = "accepted" | "busy" | "unreachable" | "rejected";
 /** Container instances a job can be routed to when ENCODER_POOL_SIZE is unset. */
 export const DEFAULT_ENCODER_POOL_SIZE = 4;
 
+/** FNV-1a of a pin, mod the pool size: which instance (or ENCODER_URL entry) a job starts at. */
+function pinIndex(pin: string, poolSize: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < pin.length; i++) {
+    hash ^= pin.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % poolSize;
+}
+
 /**
  * The container instance for a pin: `pool-<n>`, n = FNV-1a(pin) mod pool size.
  *
@@ -18,12 +28,7 @@ export const DEFAULT_ENCODER_POOL_SIZE = 4;
  * encoder's next event stops it instead.
  */
 export function encoderInstanceName(pin: string, poolSize: number): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < pin.length; i++) {
-    hash ^= pin.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return `pool-${(hash >>> 0) % poolSize}`;
+  return `pool-${pinIndex(pin, poolSize)}`;
 }
 
 /**
@@ -45,26 +50,52 @@ export function encoderPoolSize(env: Pick<Env, "ENCODER_POOL_SIZE">): number {
 }
 
 type EncoderFetch = (path: string, init: RequestInit) => Promise<Response>;
+interface Encoder {
+  via: "url" | "container";
+  fetch: EncoderFetch;
+}
 
-/** How the Worker reaches the encoder that runs `jobId`: ENCODER_URL when set, else the Containers binding. */
-export function encoderFor(env: Env, jobId: string): { via: "url" | "container"; fetch: EncoderFetch } {
+/** The encoders ENCODER_URL lists, comma-separated: one machine, or a self-hosted pool. */
+export function encoderUrls(env: Pick<Env, "ENCODER_URL">): string[] {
+  return (env.ENCODER_URL ?? "")
+    .split(",")
+    .map((url) => url.trim().replace(/\/+$/, ""))
+    .filter((url) => url !== "");
+}
+
+/**
+ * The encoders asked to run an attempt of `jobId`, in order. With ENCODER_URL, every
+ * URL it lists: starting at the job's pin (as a container instance is chosen), moved
+ * on by one for each later attempt, so an attempt lost with a dead machine is retried
+ * on another. A URL that answers 429 passes the order to the next (see sendWorkOrder):
+ * a pool of machines behind one list keeps every one busy while jobs wait, where a pin
+ * alone would leave a job waiting for its full machine beside an idle one. Otherwise
+ * the one Containers instance of the job's pin.
+ */
+export function encodersFor(env: Env, jobId: string, attempt = 1): Encoder[] {
   if (!env.ENCODER_TOKEN) throw new Error("ENCODER_TOKEN is not set: `wrangler secret put ENCODER_TOKEN`");
-  if (env.ENCODER_URL) {
-    const base = env.ENCODER_URL.replace(/\/+$/, "");
-    return { via: "url", fetch: (path, init) => fetch(`${base}${path}`, init) };
+  const urls = encoderUrls(env);
+  if (urls.length > 0) {
+    const first = pinIndex(encoderPin(env, jobId), urls.length) + Math.max(0, attempt - 1);
+    return urls.map((_, i) => {
+      const base = urls[(first + i) % urls.length]!;
+      return { via: "url" as const, fetch: (path: string, init: RequestInit) => fetch(`${base}${path}`, init) };
+    });
   }
   const namespace = env.ENCODER;
   if (!namespace) throw new Error("ENCODER_URL is not set and no Containers binding (ENCODER) is configured");
   const stub = namespace.get(namespace.idFromName(encoderInstanceName(encoderPin(env, jobId), encoderPoolSize(env))));
   // The host is not used for routing: the container class proxies to its defaultPort.
-  return { via: "container", fetch: (path, init) => stub.fetch(`http://encoder${path}`, init) };
+  return [{ via: "container", fetch: (path, init) => stub.fetch(`http://encoder${path}`, init) }];
 }
 
 /**
  * Hands a work order to the encoder pool. `busy` (429) means every slot is taken: try
  * again later. `unreachable` (no answer, or a 5xx) is treated like an encoder that died
  * with the order: the attempt's lease runs out and the watchdog counts it as lost.
- * `rejected` means the order itself was refused.
+ * `rejected` means the order itself was refused. Down an ENCODER_URL list, only a 429
+ * passes the order on: after no answer the order may be running there, and a second
+ * encoder must not start the same attempt.
  *
  * Through the Containers binding a 503 comes from the container library, not the
  * encoder: no instance could be started (max_instances reached, or still provisioning),
@@ -74,19 +105,21 @@ export function encoderFor(env: Env, jobId: string): { via: "url" | "container";
  */
 export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<SendOutcome> {
   try {
-    const encoder = encoderFor(env, order.job_id);
-    const res = await encoder.fetch("/work", {
-      method: "POST",
-      headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(order),
-      signal: AbortSignal.timeout(encoder.via === "container" ? 25_000 : 15_000),
-    });
-    await res.body?.cancel();
-    if (res.status === 202) return "accepted";
-    if (res.status === 429) return "busy";
-    if (res.status === 503 && encoder.via === "container") return "busy";
-    if (res.status >= 500) return unreachable(order, `the encoder answered ${res.status}`);
-    return "rejected";
+    for (const encoder of encodersFor(env, order.job_id, order.attempt)) {
+      const res = await encoder.fetch("/work", {
+        method: "POST",
+        headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(order),
+        signal: AbortSignal.timeout(encoder.via === "container" ? 25_000 : 15_000),
+      });
+      await res.body?.cancel();
+      if (res.status === 202) return "accepted";
+      if (res.status === 429) continue;
+      if (res.status === 503 && encoder.via === "container") return "busy";
+      if (res.status >= 500) return unreachable(order, `the encoder answered ${res.status}`);
+      return "rejected";
+    }
+    return "busy";
   } catch (err) {
     return unreachable(order, String(err));
   }
@@ -98,18 +131,32 @@ function unreachable(order: WorkOrderInput, reason: string): SendOutcome {
   return "unreachable";
 }
 
-/** Tells the encoder to stop a job now; the event directive stops it anyway if this is lost. */
+/**
+ * Tells the encoder running a job to stop now; the event directive stops it anyway if
+ * this is lost. Every encoder of an ENCODER_URL list is told, as any of them may have
+ * taken the order; the others answer 404.
+ */
 export async function cancelOnEncoder(env: Env, jobId: string): Promise<void> {
+  let encoders: Encoder[];
   try {
-    const res = await encoderFor(env, jobId).fetch(`/work/${encodeURIComponent(jobId)}`, {
-      method: "DELETE",
-      headers: { authorization: `Bearer ${env.ENCODER_TOKEN}` },
-      signal: AbortSignal.timeout(3_000),
-    });
-    await res.body?.cancel();
+    encoders = encodersFor(env, jobId);
   } catch {
-    // the directive on the encoder's next event (≤ one heartbeat away) covers this
+    return; // no encoder configured: nothing runs the job
   }
+  await Promise.all(
+    encoders.map(async (encoder) => {
+      try {
+        const res = await encoder.fetch(`/work/${encodeURIComponent(jobId)}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${env.ENCODER_TOKEN}` },
+          signal: AbortSignal.timeout(3_000),
+        });
+        await res.body?.cancel();
+      } catch {
+        // the directive on the encoder's next event (≤ one heartbeat away) covers this
+      }
+    }),
+  );
 }
 
 export type ProbeOutcome = { kind: "probed"; result: ProbeResponse } | { kind: "busy" } | { kind: "unreachable"; reason: string };
@@ -119,27 +166,30 @@ const PROBE_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * Asks the encoder to probe one file (`POST /probe`), for an upload. `key` picks the
- * pool instance as a job id does. `busy` and `unreachable` mean: ask again later.
+ * pool instance as a job id does, and down an ENCODER_URL list a 429 passes the probe
+ * on. `busy` and `unreachable` mean: ask again later.
  */
 export async function probeOnEncoder(env: Env, key: string, request: ProbeRequestInput): Promise<ProbeOutcome> {
   try {
-    const encoder = encoderFor(env, key);
-    const res = await encoder.fetch("/probe", {
-      method: "POST",
-      headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(request),
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-    });
-    if (res.status === 429 || (res.status === 503 && encoder.via === "container")) {
-      await res.body?.cancel();
-      return { kind: "busy" };
+    for (const encoder of encodersFor(env, key)) {
+      const res = await encoder.fetch("/probe", {
+        method: "POST",
+        headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      if (res.status === 429 || (res.status === 503 && encoder.via === "container")) {
+        await res.body?.cancel();
+        continue;
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        return { kind: "unreachable", reason: `the encoder answered ${res.status}` };
+      }
+      const parsed = probeResponseSchema.safeParse(await res.json().catch(() => null));
+      return parsed.success ? { kind: "probed", result: parsed.data } : { kind: "unreachable", reason: "the encoder's answer is not a probe result" };
     }
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return { kind: "unreachable", reason: `the encoder answered ${res.status}` };
-    }
-    const parsed = probeResponseSchema.safeParse(await res.json().catch(() => null));
-    return parsed.success ? { kind: "probed", result: parsed.data } : { kind: "unreachable", reason: "the encoder's answer is not a probe result" };
+    return { kind: "busy" };
   } catch (err) {
     return { kind: "unreachable", reason: String(err) };
   }

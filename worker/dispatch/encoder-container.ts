@@ -24,8 +24,10 @@ export class EncoderContainer extends Container<Env> {
   override sleepAfter = "10m";
   override envVars = {
     ENCODER_TOKEN: this.env.ENCODER_TOKEN,
-    // The encoder's default is os.cpus().length, which inside a VM need not match the
-    // vCPUs the instance type buys; wrangler.toml's instance_type "standard-2" has 1 vCPU.
+    // The encoder's default cores are os.cpus().length, which inside a VM need not match
+    // the vCPUs the instance type buys; wrangler.toml's instance_type "standard-2" has 1
+    // vCPU: one ffmpeg at a time, and two jobs so one's transfers overlap the other's encode.
+    ENCODER_CORES: "1",
     ENCODER_CONCURRENCY: "2",
   };
 

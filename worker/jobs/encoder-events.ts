@@ -1,7 +1,7 @@
 import { type EncoderEvent, type OutputFacts, clipOutOfRange, matchesToolPattern } from "../../encoder/contract";
 import { toolFileOutput } from "./plan";
 import { type JobState, emptyStyleResult } from "./job-state";
-import type { PlacementResult } from "./output-placement";
+import type { Placement, PlacementResult } from "./output-placement";
 import type { JobError, Output, Task } from "./model";
 import type { JobAction } from "./transitions";
 
@@ -29,7 +29,7 @@ function outputsOf(job: JobState, task: Task | undefined): Output[] {
  * main file (it placed the files the same way and refused what it could not place, so
  * this fails only for a main file the export could not have written).
  */
-function completeOutput(job: JobState, facts: OutputFacts, place: Place): void {
+function completeOutput(job: JobState, facts: OutputFacts, place: Place, now: string): void {
   const output = job.outputs.find((o) => o.id === facts.output_id);
   if (!output) return;
   const placed = place(output.id, facts.main);
@@ -38,17 +38,37 @@ function completeOutput(job: JobState, facts: OutputFacts, place: Place): void {
     output.error = { code: "export_failed", message: placed.problem };
     return;
   }
-  const { placement } = placed;
   output.status = "completed";
   output.file_size_bytes = facts.size_bytes;
-  output.main_key = placement.store === "managed" ? placement.key : null;
-  output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
+  placeMain(output, placed.placement);
+  output.playable_at ??= now;
   // The DASH manifest of an adaptive package, shown beside its master playlist (managed storage only).
-  const manifest = facts.manifest && placement.store === "managed" ? place(output.id, facts.manifest) : null;
+  const manifest = facts.manifest && placed.placement.store === "managed" ? place(output.id, facts.manifest) : null;
   output.manifest_key = manifest?.ok && manifest.placement.store === "managed" ? manifest.placement.key : null;
   output.facts = { duration_ms: facts.duration_ms, width: facts.width, height: facts.height, codec: facts.codec, sha256: facts.sha256, files: facts.files.length };
   output.content_aware = facts.content_aware ?? null;
   output.error = null;
+}
+
+/** Where the output's main file is, for its URL: a managed key, or an object in a bucket. */
+function placeMain(output: Output, placement: Placement): void {
+  output.main_key = placement.store === "managed" ? placement.key : null;
+  output.main_object = placement.store === "bucket" ? { bucket: placement.bucket, key: placement.key } : null;
+}
+
+/**
+ * A package published as it is made can be played while its task runs: its master
+ * playlist gets its URL now (once; the task's completion places it again). A master the
+ * export could not place is left for the export to fail.
+ */
+function outputPlayable(job: JobState, event: Extract<EncoderEvent, { type: "output_playable" }>, place: Place, now: string): void {
+  const task = job.tasks.find((t) => t.id === event.task_id);
+  const output = job.outputs.find((o) => o.id === event.output_id);
+  if (!task || !output || !task.outputs.includes(output.id) || output.status !== "processing" || output.playable_at) return;
+  const placed = place(output.id, event.main);
+  if (!placed.ok) return;
+  placeMain(output, placed.placement);
+  output.playable_at = now;
 }
 
 function mark(task: Task | undefined, status: Task["status"], now: string, error: JobError | null = null): void {
@@ -130,7 +150,7 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
       mark(task, "completed", now);
       // A run again (a lost attempt) fetches again: its bytes replace the earlier run's.
       if (task && event.bytes_in !== undefined) task.bytes_in = event.bytes_in;
-      if (event.output) completeOutput(job, event.output, place);
+      if (event.output) completeOutput(job, event.output, place, now);
       if (event.stage !== "probe") return [];
       // Delayed start: nothing is encoded before the job is confirmed.
       if (job.spec.delayed_start && job.confirmed_at === null) return [{ action: "await_confirmation" }, { pause: true }];
@@ -154,7 +174,10 @@ export function applyEncoderEvent(job: JobState, event: EncoderEvent, place: Pla
     }
     case "output_completed":
       // One file of a put step, stored and verified; the step itself goes on.
-      completeOutput(job, event.output, place);
+      completeOutput(job, event.output, place, now);
+      return [];
+    case "output_playable":
+      outputPlayable(job, event, place, now);
       return [];
     case "outputs_discovered":
       discoverOutputs(job, event);

@@ -147,6 +147,7 @@ export function jobView(job: JobState) {
     outputs: job.outputs.map(({ main_key: _key, main_object: object, manifest_key: _manifest, ...output }) => ({
       ...output,
       content_aware: output.content_aware ?? null,
+      playable_at: output.playable_at ?? null,
       location: object ? bucketObjectUri(object) : null,
       manifest_url: null as string | null,
       drm: null as { scheme: DrmScheme; key_id: string; key_url: string } | null,

@@ -520,7 +520,18 @@ class Run {
       if (discovered.size > 0) task.outputs = task.outputs.filter((id) => !discovered.has(id));
     }
     for (const output of job.outputs) {
-      Object.assign(output, { status: "pending", output_url: null, file_size_bytes: null, facts: null, error: null, main_key: null, main_object: null, manifest_key: null, content_aware: null });
+      Object.assign(output, {
+        status: "pending",
+        output_url: null,
+        file_size_bytes: null,
+        facts: null,
+        error: null,
+        main_key: null,
+        main_object: null,
+        manifest_key: null,
+        content_aware: null,
+        playable_at: null,
+      });
     }
     this.redispatch();
     job.deadline_at = this.now + this.ctx.config.jobTimeoutMs;

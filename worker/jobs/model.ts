@@ -107,4 +107,10 @@ export interface Output {
   manifest_key?: string | null;
   /** A content-aware output's per-title decision, as the encoder reported it (absent in older jobs). */
   content_aware?: ContentAwareDecision | null;
+  /**
+   * When its URL started to play: a package published as it is made (publishedProgressively)
+   * once every variant has a segment stored, while the job still runs; any other output
+   * at completion. Absent in older jobs.
+   */
+  playable_at?: string | null;
 }

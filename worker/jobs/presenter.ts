@@ -9,7 +9,10 @@ const OUTPUT_URL_TTL_S = 6 * 3600;
 
 type PresenterEnv = Pick<Env, "DB" | "PUBLIC_URL" | "STORAGE_SIGNING_SECRET" | "KILN_ENV" | "ORIGIN_CREDENTIALS_KEY">;
 
-/** The API's view of the job, with a freshly signed URL for every completed output. */
+/**
+ * The API's view of the job, with a freshly signed URL for every completed output, and
+ * for every package that plays while it is still being made (`playable_at`).
+ */
 export function presentJob(env: PresenterEnv, job: JobState): Promise<JobView> {
   return signOutputs(env, jobView(job), job);
 }
@@ -32,7 +35,8 @@ export async function signOutputs(env: PresenterEnv, view: JobView, job: JobStat
         const key_url = await signKeyUrl(env, env.PUBLIC_URL, job.id, output.id, OUTPUT_URL_TTL_S);
         output.drm = { scheme: drm.scheme, key_id: drm.key_id, key_url };
       }
-      if (output.status !== "completed" || !stored) return;
+      const playable = output.status === "completed" || (output.status === "processing" && output.playable_at !== null);
+      if (!playable || !stored) return;
       if (stored.main_object) {
         output.output_url = await bucketReadUrl(open, stored.main_object, OUTPUT_URL_TTL_S);
         return;

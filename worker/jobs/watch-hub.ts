@@ -1,8 +1,21 @@
+import { publishedProgressively } from "../../encoder/contract";
 import type { JobState, JobView } from "./job-state";
 import { KeyStanding, type LapsedKeys } from "./key-standing";
 import { terminalStatuses } from "./model";
 
-export type WatchEventName = "snapshot" | "progress" | "status_change" | "completed" | "heartbeat";
+export type WatchEventName = "snapshot" | "progress" | "status_change" | "playable" | "completed" | "heartbeat";
+
+/**
+ * Whether every output published as it is made (publishedProgressively) plays: the
+ * Watch's `playable`. Outputs that failed or were canceled are not waited for; false
+ * when the job has no such output.
+ */
+export function everyPackagePlayable(job: JobState): boolean {
+  const packages = job.outputs.filter(
+    (o) => publishedProgressively(o.type, job.drm_keys?.find((k) => k.output_id === o.id)?.scheme) && o.status !== "failed" && o.status !== "canceled",
+  );
+  return packages.length > 0 && packages.every((o) => o.playable_at);
+}
 
 /** An event as it goes out, presented once for every watcher, and its `server_time`, which a socket acknowledges it by. */
 export interface WatchMessage {
@@ -179,9 +192,10 @@ export const HEARTBEAT_MS = 30_000;
 
 /**
  * The job's Watch: who is watching, and what they have been told. A new status goes
- * out at once (and `completed`, closing the watch, on a terminal one), progress at most
- * every PROGRESS_DEBOUNCE_MS, a heartbeat every HEARTBEAT_MS. It reads the job only
- * through `present`, so it never changes it.
+ * out at once (and `completed`, closing the watch, on a terminal one), `playable` at
+ * once when every package published as it is made can be played (everyPackagePlayable),
+ * progress at most every PROGRESS_DEBOUNCE_MS, a heartbeat every HEARTBEAT_MS. It reads
+ * the job only through `present`, so it never changes it.
  *
  * A watcher's credential is checked before every broadcast and heartbeat (its keys'
  * standing, `lapsedKeys`: a D1 read at every heartbeat, at most STANDING_TTL_MS old for
@@ -192,7 +206,12 @@ export const HEARTBEAT_MS = 30_000;
  */
 export class WatchHub {
   private readonly watchers: Watchers;
-  private notified: { status: string | null; progress: number; at: number; timer?: ReturnType<typeof setTimeout> } = { status: null, progress: -1, at: 0 };
+  private notified: { status: string | null; progress: number; playable: boolean; at: number; timer?: ReturnType<typeof setTimeout> } = {
+    status: null,
+    progress: -1,
+    playable: false,
+    at: 0,
+  };
   private lastHeartbeatAt = 0;
   private broadcasting: Promise<void> = Promise.resolve();
   /** Watches opened but not yet in place: changes meanwhile are news to them too. */
@@ -214,6 +233,7 @@ export class WatchHub {
     // woke: only changes from here on are news to them.
     this.notified.status = job?.status ?? null;
     this.notified.progress = job?.progress ?? -1;
+    this.notified.playable = job ? everyPackagePlayable(job) : false;
   }
 
   /**
@@ -289,6 +309,9 @@ export class WatchHub {
 
   /** Tells watchers what changed since they were last told; `before` is the state they may not have seen. */
   private tell(job: JobState, before: JobState | null): void {
+    const playable = everyPackagePlayable(job);
+    const becamePlayable = playable && !this.notified.playable;
+    this.notified.playable = playable;
     if (this.watchers.count + this.opening === 0) {
       // Nobody to tell; a watcher that connects later starts from a snapshot.
       this.notified.status = job.status;
@@ -311,11 +334,16 @@ export class WatchHub {
         .then(async () => {
           if (owed) await this.send(watchEvent("progress", await this.present(owed)), false);
           const view = await this.present(job);
+          // A package that became playable as the job ended (too quick to publish early) says so before the end.
+          if (becamePlayable) await this.send(watchEvent("playable", view), false);
           await this.send(watchEvent("status_change", view), false);
           if (done) this.watchers.broadcast(watchEvent("completed", view), true);
         })
         .catch((err) => logFailure(job.id, err));
       return;
+    }
+    if (becamePlayable) {
+      this.broadcasting = this.broadcasting.then(async () => this.send(watchEvent("playable", await this.present(job)), false)).catch((err) => logFailure(job.id, err));
     }
     if (job.progress === this.notified.progress || this.notified.timer) return;
     const wait = Math.max(0, this.notified.at + PROGRESS_DEBOUNCE_MS - Date.now());

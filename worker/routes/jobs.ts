@@ -76,7 +76,7 @@ export const watchJob = createRoute({
   path: "/jobs/{id}/watch",
   summary: "Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream",
   description:
-    "Events: snapshot on connect, progress (debounced 200 ms), status_change, completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. " +
+    "Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. " +
     `A watcher that falls ${WATCH_BACKLOG} events behind is dropped: an NDJSON stream ends; a WebSocket that acknowledges the events it has handled (it sends {"ack": server_time}) is closed with ${WATCH_CLOSE.tooSlow.code} "${WATCH_CLOSE.tooSlow.reason}". Either reconnects to a snapshot.`,
   security: [...bearerSecurity, {}],
   request: { params: jobIdParams, query: z.object({ token: z.string().max(256).optional() }) },
@@ -84,7 +84,7 @@ export const watchJob = createRoute({
     101: { description: "Switching to a WebSocket" },
     200: {
       description: "Newline-delimited JSON events",
-      content: { "application/x-ndjson": { schema: z.object({ event: z.enum(["snapshot", "progress", "status_change", "completed", "heartbeat"]), job: jobSchema, server_time: z.string() }).openapi("WatchEvent") } },
+      content: { "application/x-ndjson": { schema: z.object({ event: z.enum(["snapshot", "progress", "status_change", "playable", "completed", "heartbeat"]), job: jobSchema, server_time: z.string() }).openapi("WatchEvent") } },
     },
     ...errorResponses(401, 403, 404),
   },

@@ -110,7 +110,10 @@ storageRoutes.get("/*", async (c) => {
   if (claims instanceof Response) return claims;
   const isHead = c.req.method === "HEAD";
   const maxAge = Math.max(0, claims.expires - Math.floor(Date.now() / 1000));
-  const cacheHeaders = { "Cache-Control": `private, max-age=${maxAge}`, "Accept-Ranges": "bytes" };
+  // A playlist grows while its package is published as it is encoded, then ends as VOD
+  // in place: players must ask again every time (its ETag makes an unchanged one a 304).
+  const cacheControl = claims.key.endsWith(".m3u8") ? "private, no-cache" : `private, max-age=${maxAge}`;
+  const cacheHeaders = { "Cache-Control": cacheControl, "Accept-Ranges": "bytes" };
 
   const rangeHeader = c.req.header("range");
   const ifNoneMatch = c.req.header("if-none-match");

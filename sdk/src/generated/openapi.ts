@@ -703,7 +703,7 @@ export interface paths {
         };
         /**
          * Watch a job: a WebSocket on upgrade, otherwise an NDJSON stream
-         * @description Events: snapshot on connect, progress (debounced 200 ms), status_change, completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. A watcher that falls 32 events behind is dropped: an NDJSON stream ends; a WebSocket that acknowledges the events it has handled (it sends {"ack": server_time}) is closed with 4008 "too slow". Either reconnects to a snapshot.
+         * @description Events: snapshot on connect, progress (debounced 200 ms), status_change, playable (once every HLS package the job publishes as it encodes has its first segment of every variant stored: its output_url plays from then on, while the job is still processing; see Output.playable_at), completed (then the watch closes), heartbeat every 30 s. Each carries the job and server_time. Browsers pass a watch token as ?token= instead of an Authorization header. A watcher that falls 32 events behind is dropped: an NDJSON stream ends; a WebSocket that acknowledges the events it has handled (it sends {"ack": server_time}) is closed with 4008 "too slow". Either reconnects to a snapshot.
          */
         get: {
             parameters: {
@@ -2410,8 +2410,13 @@ export interface components {
             spec: {
                 [key: string]: unknown;
             };
-            /** @description The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read */
+            /** @description The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read. Set once the output is completed, or earlier for an HLS package that plays while it is made (see playable_at) */
             output_url: string | null;
+            /**
+             * Format: date-time
+             * @description When output_url started to play. An HLS package (adaptive_video, hls and adaptive outputs, except CENC-encrypted ones) is published as it is encoded: from the first segment of every variant its master playlist plays while the job is still processing, its media playlists growing (EVENT) until they end as VOD with the job. Other outputs: at completion
+             */
+            playable_at: string | null;
             /** @description An adaptive package's MPD, over the same segments as its master playlist */
             manifest_url: string | null;
             /** @description An encrypted streaming output's key delivery */
@@ -2562,7 +2567,7 @@ export interface components {
         };
         WatchEvent: {
             /** @enum {string} */
-            event: "snapshot" | "progress" | "status_change" | "completed" | "heartbeat";
+            event: "snapshot" | "progress" | "status_change" | "playable" | "completed" | "heartbeat";
             job: components["schemas"]["Job"];
             server_time: string;
         };

@@ -47,7 +47,12 @@ export const outputSchema = z
     status: z.enum(outputStatuses),
     spec: z.record(z.string(), z.unknown()),
     output_url: z.string().nullable().openapi({
-      description: "The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read",
+      description:
+        "The file, or a package's master playlist (hls, adaptive) or MPD (dash); a fresh signed URL on every read; for an output in a bucket, a presigned GET when its origin grants read. Set once the output is completed, or earlier for an HLS package that plays while it is made (see playable_at)",
+    }),
+    playable_at: isoTime.nullable().openapi({
+      description:
+        "When output_url started to play. An HLS package (adaptive_video, hls and adaptive outputs, except CENC-encrypted ones) is published as it is encoded: from the first segment of every variant its master playlist plays while the job is still processing, its media playlists growing (EVENT) until they end as VOD with the job. Other outputs: at completion",
     }),
     manifest_url: z.string().nullable().openapi({ description: "An adaptive package's MPD, over the same segments as its master playlist" }),
     drm: z

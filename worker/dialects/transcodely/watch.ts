@@ -17,10 +17,13 @@ export interface WatchFraming {
 }
 
 const encoder = new TextEncoder();
+/** Transcodely's event names; Kiln's own (`playable`) are not passed on. */
+const transcodelyEvents = new Set(["snapshot", "progress", "status_change", "completed", "heartbeat"]);
 
 /**
  * The JobDO's NDJSON Watch (snapshot, debounced progress, status_change, completed then
- * the end, heartbeats) re-rendered event by event as WatchJobResponse messages. Under
+ * the end, heartbeats) re-rendered event by event as WatchJobResponse messages (Kiln's
+ * own `playable` is left out: Transcodely has no such event). Under
  * Connect's framing each is an envelope and the stream ends with the end-of-stream
  * envelope (`{}`, or `{"error": …}` if the watch broke); the JSON form is one
  * `{"result": {job, event, server_time}}` line each, as Transcodely documents it.
@@ -30,6 +33,7 @@ export function watchStream(native: ReadableStream<Uint8Array>, framing: WatchFr
   let buffered = "";
   const frame = async (line: string) => {
     const { event, job, server_time } = JSON.parse(line) as NativeEvent;
+    if (!transcodelyEvents.has(event)) return null;
     const message = { job: await framing.render(job), event, server_time };
     return framing.connect ? envelope(message) : encoder.encode(`${JSON.stringify({ result: message })}\n`);
   };
@@ -41,13 +45,15 @@ export function watchStream(native: ReadableStream<Uint8Array>, framing: WatchFr
           if (newline >= 0) {
             const line = buffered.slice(0, newline).trim();
             buffered = buffered.slice(newline + 1);
-            if (line === "") continue;
-            controller.enqueue(await frame(line));
+            const framed = line === "" ? null : await frame(line);
+            if (!framed) continue;
+            controller.enqueue(framed);
             return;
           }
           const { done, value } = await reader.read();
           if (done) {
-            if (buffered.trim() !== "") controller.enqueue(await frame(buffered.trim()));
+            const last = buffered.trim() === "" ? null : await frame(buffered.trim());
+            if (last) controller.enqueue(last);
             buffered = "";
             if (framing.connect) controller.enqueue(endStream());
             controller.close();
