@@ -99,10 +99,15 @@ export function finishCmafMediaPlaylist(playlist: string, playlistType: "vod" | 
 
 /** Every segment starts on a forced keyframe, which the master may declare. */
 export function markIndependentSegments(master: string): string {
-  if (master.includes("#EXT-X-INDEPENDENT-SEGMENTS")) return master;
-  const lines = master.split("\n");
+  return addHeaderTag(master, "#EXT-X-INDEPENDENT-SEGMENTS", "#EXT-X-INDEPENDENT-SEGMENTS");
+}
+
+/** Adds a header tag after the version line (or the first line) unless the playlist has `present` already. */
+function addHeaderTag(playlist: string, tag: string, present: string): string {
+  if (playlist.includes(present)) return playlist;
+  const lines = playlist.split("\n");
   const at = lines.findIndex((l) => l.startsWith("#EXT-X-VERSION:"));
-  lines.splice(at < 0 ? 1 : at + 1, 0, "#EXT-X-INDEPENDENT-SEGMENTS");
+  lines.splice(at < 0 ? 1 : at + 1, 0, tag);
   return lines.join("\n");
 }
 
@@ -166,11 +171,7 @@ export function playlistEntries(playlist: string): PlaylistEntries {
  * who presses play a minute in would miss that minute.
  */
 export function startAtBeginning(playlist: string): string {
-  if (playlist.includes("#EXT-X-START:")) return playlist;
-  const lines = playlist.split("\n");
-  const at = lines.findIndex((l) => l.startsWith("#EXT-X-VERSION:"));
-  lines.splice(at < 0 ? 1 : at + 1, 0, "#EXT-X-START:TIME-OFFSET=0");
-  return lines.join("\n");
+  return addHeaderTag(playlist, "#EXT-X-START:TIME-OFFSET=0", "#EXT-X-START:");
 }
 
 /** A playlist ffmpeg wrote as EVENT for publishing while it ran, given the type it was asked to have. */

@@ -65,11 +65,11 @@ export async function exportOutputs(order: WorkOrder, dir: string, outputs: Made
   // What a progressive publish stored byte for byte is not sent again (its segments);
   // what changed since (the playlists, made final) is.
   const digests = new Map<string, string>();
-  for (const { output } of described) {
-    for (const [file, sent] of output.published ?? []) {
-      if (output.files.includes(file) && (await sha256Of(dir, file)) === sent) digests.set(file, sent);
-    }
-  }
+  const checks = described.flatMap(({ output }) => [...(output.published ?? [])].filter(([file]) => output.files.includes(file)));
+  const hashing = createLimiter(UPLOAD_CONCURRENCY);
+  await Promise.all(checks.map(([file, sent]) => hashing(async () => {
+    if ((await sha256Of(dir, file)) === sent) digests.set(file, sent);
+  })));
   const toSend = described.flatMap(({ output, files }) => files.filter((f) => !digests.has(f.path)).map((f) => ({ output, file: f })));
   const plans = toSend.length === 0 ? new Map<string, SignedUpload>() : await signUploads(order, toSend.map(({ output, file }) => ({ outputId: output.outputId, file })), { multipart: true, signal });
 

@@ -105,11 +105,12 @@ export function encodersFor(env: Env, jobId: string, attempt = 1): Encoder[] {
  */
 export async function sendWorkOrder(env: Env, order: WorkOrderInput): Promise<SendOutcome> {
   try {
+    const body = JSON.stringify(order);
     for (const encoder of encodersFor(env, order.job_id, order.attempt)) {
       const res = await encoder.fetch("/work", {
         method: "POST",
         headers: { authorization: `Bearer ${env.ENCODER_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify(order),
+        body,
         signal: AbortSignal.timeout(encoder.via === "container" ? 25_000 : 15_000),
       });
       await res.body?.cancel();
