@@ -87,6 +87,32 @@ interface RawFormat {
   bit_rate?: string;
 }
 
+interface RawProbe {
+  streams?: RawStream[];
+  format?: RawFormat;
+}
+
+/**
+ * Sets the durations of `raw` (a probe of a file's first bytes) from where each stream
+ * ends in `sketch` (a probe of its first and last bytes), as ffprobe computes them for the
+ * whole file: a stream's duration runs from its own start to its end, the format's from
+ * the earliest start to the latest end. Without a sketch, or a stream's end in it, the
+ * durations stay unknown and the probe fails as for any input without one.
+ */
+function withEndsOf(raw: RawProbe, sketch: RawProbe | null): void {
+  let latest: number | null = null;
+  for (const stream of raw.streams ?? []) {
+    const seen = sketch?.streams?.find((s) => s.index === stream.index);
+    const start = num(stream.start_time);
+    const end = (num(seen?.start_time) ?? Number.NaN) + (num(seen?.duration) ?? Number.NaN);
+    if (start === null || !Number.isFinite(end) || end <= start) continue;
+    stream.duration = (end - start).toFixed(6);
+    latest = Math.max(latest ?? end, end);
+  }
+  const start = num(raw.format?.start_time);
+  if (raw.format && start !== null && latest !== null) raw.format.duration = (latest - start).toFixed(6);
+}
+
 /** Codecs that are pictures, not video, when they come alone. */
 const IMAGE_CODECS = new Set([
   "png", "apng", "mjpeg", "jpeg2000", "jpegls", "webp", "bmp", "tiff", "gif", "pam", "pbm", "pgm", "pgmyuv",
@@ -299,6 +325,12 @@ export interface ProbeOptions extends FfprobeRunOptions {
    * logs fails the probe: the description may come from part of the file.
    */
   piped?: { bytes: ByteSource; sizeBytes?: number; warm?: PipeProbe | null };
+  /**
+   * With `piped`: a file in `cwd` of the input's first and last bytes, for a format
+   * whose timing is read from its end (an MPEG-TS declares no duration). Each stream's
+   * end comes from it; starts and everything else from the piped bytes.
+   */
+  timing?: string;
 }
 
 /** The last line of ffprobe's stderr without the file name or demuxer address, for the user. */
@@ -372,7 +404,11 @@ async function describeStreams(file: string, cwd: string, options: ProbeOptions)
   }
   // Read through a pipe, the format has no size and no bit rate computed from it: the
   // metadata's comes from `sizeBytes`.
-  const raw = safeJson(main.stdout) as { streams?: RawStream[]; format?: RawFormat } | null;
+  const raw = safeJson(main.stdout) as RawProbe | null;
+  if (raw && piped && options.timing) {
+    const sketch = await runProbe(describeArgv("file", inputUrl(options.timing)), cwd, options);
+    withEndsOf(raw, sketch.code === 0 ? (safeJson(sketch.stdout) as RawProbe | null) : null);
+  }
   const result = parseProbe(raw, size, file, options.ownOutput === true);
   // parseProbe has thrown for anything but a readable description.
   const streams = raw!.streams ?? [];
@@ -403,7 +439,7 @@ async function headCheck(file: string, cwd: string, index: number, options: Prob
  * Where the streams say the media ends, in the timestamps ffprobe seeks by: the longest
  * audio/video stream (its sample index) or, without per-stream durations, the format's.
  */
-function declaredEnd(raw: { streams?: RawStream[]; format?: RawFormat }, result: ProbeResult): number | null {
+function declaredEnd(raw: RawProbe, result: ProbeResult): number | null {
   let end: number | null = null;
   for (const s of raw.streams ?? []) {
     if ((s.codec_type !== "video" && s.codec_type !== "audio") || isCover(s)) continue;

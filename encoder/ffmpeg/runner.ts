@@ -4,6 +4,7 @@ import type { FfmpegCommand } from "./command";
 import type { Cores } from "./cores";
 import { MAX_RUN_RSS_BYTES, RSS_SAMPLE_MS, maxAllocArgs, residentBytes, runBudgetMs } from "./limits";
 import { StderrTail } from "./lines";
+import { type ByteSource, feedStdin } from "./stdin-feed";
 import { ProgressParser } from "./progress";
 
 export interface RunOptions {
@@ -28,6 +29,13 @@ export interface RunOptions {
 export interface GrowingInput {
   file: string;
   waitMs: number;
+  /**
+   * The file's bytes as they arrive, for a file ffmpeg cannot follow (it reads to the
+   * end, where a followed file never says it has ended): ffmpeg reads them from its
+   * stdin, and they end when the file is whole. The source throws when the next bytes
+   * take longer than `waitMs`: the run then fails.
+   */
+  bytes?: ByteSource;
 }
 
 const KILL_GRACE_MS = 1_000;
@@ -36,7 +44,7 @@ const KILL_GRACE_MS = 1_000;
  * Adds what every ffmpeg run gets: no stdin, quiet logs, machine-readable progress on
  * stdout, and before each input a whitelist of the file and pipe protocols, so no
  * argument can make ffmpeg open a network URL or another protocol. A growing input is
- * read with the file protocol's `follow`.
+ * read with the file protocol's `follow`, or from stdin when its bytes are fed there.
  */
 export function ffmpegArgv(command: FfmpegCommand, growing?: GrowingInput): string[] {
   return ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y", ...maxAllocArgs(), ...whitelistInputs(command.args, growing)];
@@ -48,7 +56,14 @@ export function whitelistInputs(args: readonly string[], growing?: GrowingInput)
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "-i") {
       out.push("-protocol_whitelist", "file,pipe");
-      if (growing && args[i + 1] === growing.file) out.push(...followArgs(growing.waitMs));
+      if (growing && args[i + 1] === growing.file) {
+        if (growing.bytes) {
+          out.push("-i", "pipe:0");
+          i++;
+          continue;
+        }
+        out.push(...followArgs(growing.waitMs));
+      }
     }
     out.push(args[i]!);
   }
@@ -109,9 +124,10 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
 function spawnRun(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOutcome> {
   return new Promise((resolve, reject) => {
     if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
+    const fed = options.growingInput?.bytes;
     const child = spawn(options.ffmpeg ?? "ffmpeg", ffmpegArgv(command, options.growingInput), {
       cwd: options.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [fed ? "pipe" : "ignore", "pipe", "pipe"],
       detached: true,
     });
     let inputDamage: string | null = null;
@@ -119,8 +135,8 @@ function spawnRun(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOu
       if (inputDamage === null && isInputDamage(line)) inputDamage = line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, "").slice(0, 200);
     });
     const progress = new ProgressParser(command.durationS, (f) => options.onProgress?.(f));
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => progress.push(chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
 
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -154,6 +170,20 @@ function spawnRun(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOu
       clearInterval(rssTimer);
     };
 
+    let feedError: unknown = null;
+    if (fed) {
+      // ffmpeg may stop reading early (an output of part of the input): not an error.
+      child.stdin!.on("error", () => {});
+      const closed = new Promise<void>((resolve) => {
+        child.once("close", () => resolve());
+        child.once("error", () => resolve());
+      });
+      feedStdin(child.stdin!, fed, closed).catch((err: unknown) => {
+        feedError = err;
+        killGroup("SIGKILL");
+      });
+    }
+
     child.on("error", (err) => {
       clearLimits();
       options.signal.removeEventListener("abort", onAbort);
@@ -168,6 +198,7 @@ function spawnRun(command: FfmpegCommand, options: RunOptions): Promise<FfmpegOu
       if (options.signal.aborted) return reject(new PipelineError("canceled", "The job was canceled"));
       stderr.end();
       if (overLimit) return reject(new PipelineError("resource_limit", `ffmpeg was stopped: ${overLimit}`));
+      if (feedError) return reject(feedError instanceof PipelineError ? feedError : new PipelineError("encode_failed", "The input could not be fed to ffmpeg"));
       if (code === 0) return resolve({ reachedS: progress.reachedS, loggedErrors: stderr.wrote, inputDamage });
       const tail = stderr.text;
       // A run that failed on damaged input is the input's failure, not the encoder's.

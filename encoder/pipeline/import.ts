@@ -72,53 +72,98 @@ function canceled(): ImportError {
  * `destFile` is removed.
  */
 export async function importInput(url: string, destFile: string, options: ImportOptions): Promise<ImportResult> {
-  const policy = new AddressPolicy(options);
-  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const { signal } = options;
   const file = { created: false };
   try {
-    let current = parseUrl(url);
-    let redirects = 0;
-    for (;;) {
-      if (signal?.aborted) throw canceled();
-      const origin = describeOrigin(current);
-      const res = await guardedRequest(current, {
-        policy,
-        connectTimeoutMs: options.connectTimeoutMs,
-        readTimeoutMs: options.readTimeoutMs,
-        signal,
-        resolve: options.resolve,
-        ca: options.ca,
-      });
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (REDIRECT_STATUSES.has(status) && location) {
-        res.destroy();
-        if (redirects >= maxRedirects) throw new ImportError("input_unreachable", `The input URL redirected more than ${maxRedirects} times`);
-        redirects++;
-        current = parseUrl(location, current);
-        continue;
-      }
-      if (status < 200 || status > 299) {
-        res.destroy();
-        throw new ImportError("input_unreachable", `${origin} answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`);
-      }
-      const total = contentLength(res);
-      if (total !== null && total > options.maxBytes) {
-        res.destroy();
-        throw new ImportError("input_too_large", `The input is ${total} bytes; the limit is ${options.maxBytes} bytes`);
-      }
-      const bytes = await download(res, destFile, file, origin, total, options);
-      const contentType = res.headers["content-type"] ?? null;
-      return { bytes, contentType, redirects };
+    const { res, origin, redirects } = await openInput(url, options);
+    const total = contentLength(res);
+    if (total !== null && total > options.maxBytes) {
+      res.destroy();
+      throw new ImportError("input_too_large", `The input is ${total} bytes; the limit is ${options.maxBytes} bytes`);
     }
+    const bytes = await download(res, destFile, file, origin, total, options);
+    const contentType = res.headers["content-type"] ?? null;
+    return { bytes, contentType, redirects };
   } catch (err) {
     if (file.created) await rm(destFile, { force: true });
-    if (signal?.aborted) throw canceled();
-    if (err instanceof ImportError) throw err;
-    if (err instanceof GuardedFetchError) throw new ImportError(codeOf[err.kind], err.message);
-    throw new ImportError("input_unreachable", toGuardedError(err, "the input server").message);
+    throw asImportError(err, signal);
   }
+}
+
+/**
+ * The last `length` bytes of the input `total` bytes long, fetched by a range request
+ * beside the import (redirects followed and checked as the import's are): a file read
+ * while it arrives may need its end early (an MPEG-TS's timing). Null when the server
+ * does not answer with exactly that range; the caller then waits for the whole file.
+ */
+export async function fetchTail(url: string, total: number, length: number, options: Omit<ImportOptions, "onProgress" | "onHead">): Promise<Buffer | null> {
+  const from = Math.max(0, total - length);
+  try {
+    const { res } = await openInput(url, options, { range: `bytes=${from}-${total - 1}` });
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers["content-range"] ?? "");
+    const sameFile = range && (range[3] === "*" || Number(range[3]) === total);
+    if (res.statusCode !== 206 || !range || !sameFile || Number(range[1]) !== from || Number(range[2]) !== total - 1) {
+      res.destroy();
+      return null;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > total - from) {
+        res.destroy();
+        return null;
+      }
+      chunks.push(chunk);
+    }
+    return bytes === total - from ? Buffer.concat(chunks) : null;
+  } catch {
+    if (options.signal?.aborted) throw canceled();
+    return null;
+  }
+}
+
+/** The response to a GET of `url` that is not a redirect, each hop checked against the address policy. */
+async function openInput(url: string, options: Omit<ImportOptions, "onProgress" | "onHead">, headers?: Record<string, string>): Promise<{ res: IncomingMessage; origin: string; redirects: number }> {
+  const policy = new AddressPolicy(options);
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const { signal } = options;
+  let current = parseUrl(url);
+  let redirects = 0;
+  for (;;) {
+    if (signal?.aborted) throw canceled();
+    const origin = describeOrigin(current);
+    const res = await guardedRequest(current, {
+      policy,
+      connectTimeoutMs: options.connectTimeoutMs,
+      readTimeoutMs: options.readTimeoutMs,
+      signal,
+      resolve: options.resolve,
+      ca: options.ca,
+      headers,
+    });
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (REDIRECT_STATUSES.has(status) && location) {
+      res.destroy();
+      if (redirects >= maxRedirects) throw new ImportError("input_unreachable", `The input URL redirected more than ${maxRedirects} times`);
+      redirects++;
+      current = parseUrl(location, current);
+      continue;
+    }
+    if (status < 200 || status > 299) {
+      res.destroy();
+      throw new ImportError("input_unreachable", `${origin} answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`);
+    }
+    return { res, origin, redirects };
+  }
+}
+
+function asImportError(err: unknown, signal: AbortSignal | undefined): ImportError {
+  if (signal?.aborted) return canceled();
+  if (err instanceof ImportError) return err;
+  if (err instanceof GuardedFetchError) return new ImportError(codeOf[err.kind], err.message);
+  return new ImportError("input_unreachable", toGuardedError(err, "the input server").message);
 }
 
 function parseUrl(raw: string, base?: URL): URL {

@@ -1,18 +1,38 @@
-import { open } from "node:fs/promises";
+import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TranscodeOrder } from "../contract";
 import { PipelineError } from "../errors";
 import type { GrowingInput } from "../ffmpeg/runner";
-import { indexComesFirst } from "../media/mp4-layout";
+import { type StreamingLayout, streamingLayout } from "../media/streaming-layout";
 import type { NetworkAccess } from "../net/guarded-fetch";
-import { importInput } from "./import";
+import { fetchTail, importInput } from "./import";
 
 /** How long ffprobe and ffmpeg wait for bytes of the input that have not arrived yet. */
 export const GROWING_INPUT_WAIT_MS = 5_000;
 /** How often a reader at the end of the bytes arrived so far looks for more. */
 const FOLLOW_POLL_MS = 2;
 const FOLLOW_CHUNK_BYTES = 256 * 1024;
+/**
+ * How much of an MPEG-TS's end is fetched for its timing: ffprobe looks for the last
+ * timestamps in its final 250 KB and further back when it finds none there.
+ */
+const TS_TAIL_BYTES = 1024 * 1024;
+/** How much of its front goes with the tail: enough for every stream's first packets. */
+const TS_SKETCH_HEAD_BYTES = 256 * 1024;
+
+/** A file still arriving that can be read now: see streamingLayout. */
+export interface EarlyInput {
+  /** Its announced size. */
+  sizeBytes: number;
+  layout: StreamingLayout;
+  /**
+   * For an MPEG-TS: a file in the working directory made of its first and last bytes,
+   * from which ffprobe reads the timing (start, duration) the bytes arrived so far
+   * cannot give (see ProbeOptions.timing).
+   */
+  timingFile?: string;
+}
 
 export interface InputOptions {
   signal: AbortSignal;
@@ -26,10 +46,11 @@ export interface InputOptions {
 }
 
 /**
- * The job's input file, imported into the working directory. A faststart MP4 (its
- * index before its media data) of announced length can be read while it is still
- * arriving: ffprobe is fed its bytes as they land and ffmpeg follows the growing file,
- * so the encode starts after the first bytes instead of the last. Whoever reads it
+ * The job's input file, imported into the working directory. A faststart MP4, an
+ * MPEG-TS or a Matroska/WebM file of announced length can be read while it is still
+ * arriving (see streamingLayout): ffprobe is fed its bytes as they land, and ffmpeg
+ * follows the growing MP4 or is fed the others' bytes through its stdin, so the encode
+ * starts after the first bytes instead of the last. Whoever reads it
  * early must treat any trouble reading as a reason to read it again once it has all
  * arrived (see FfmpegOutcome.loggedErrors): bytes that came later than the wait were
  * not read.
@@ -41,10 +62,12 @@ export class JobInput {
   readonly readSignal: AbortSignal;
   private readonly imported: Promise<void>;
   private readonly head: Promise<{ bytes: Buffer; total: number | null }>;
+  private readonly url: string;
+  private readonly importOptions: Parameters<typeof fetchTail>[3];
   private readonly stopImport = new AbortController();
   private readonly waitMs: number;
   private arrived = false;
-  private readEarly = false;
+  private readEarly: StreamingLayout | null = null;
 
   constructor(order: TranscodeOrder, dir: string, file: string, options: InputOptions) {
     this.file = file;
@@ -54,12 +77,16 @@ export class JobInput {
     this.readSignal = AbortSignal.any([options.signal, importFailed.signal]);
     let gotHead!: (head: { bytes: Buffer; total: number | null }) => void;
     this.head = new Promise((resolve) => (gotHead = resolve));
-    this.imported = importInput(order.input.url, this.filePath, {
+    this.url = order.input.url;
+    this.importOptions = {
       maxBytes: order.limits.max_input_bytes,
       connectTimeoutMs: order.limits.connect_timeout_ms,
       readTimeoutMs: order.limits.read_timeout_ms,
       ...options.network,
       signal: AbortSignal.any([options.signal, this.stopImport.signal]),
+    };
+    this.imported = importInput(this.url, this.filePath, {
+      ...this.importOptions,
       onProgress: (bytes, total) => {
         if (total && !this.readEarly) options.onProgress(bytes, total);
       },
@@ -81,18 +108,69 @@ export class JobInput {
 
   /**
    * Waits for the first bytes and decides whether the file can be read before it has
-   * all arrived; if so, returns its announced size. Rejects if the import fails first.
+   * all arrived; if so, says how. Rejects if the import fails first.
    */
-  async readableEarly(): Promise<{ sizeBytes: number } | null> {
+  async readableEarly(): Promise<EarlyInput | null> {
     const first = await Promise.race([this.head, this.imported.then(() => null)]);
-    if (!first || first.total === null || this.arrived || !indexComesFirst(first.bytes)) return null;
-    this.readEarly = true;
-    return { sizeBytes: first.total };
+    const layout = first && first.total !== null && !this.arrived ? streamingLayout(first.bytes) : null;
+    if (!first || first.total === null || !layout) return null;
+    let timingFile: string | undefined;
+    if (layout === "mpegts") {
+      timingFile = await this.writeTimingSketch(first.total);
+      if (!timingFile || this.arrived) return null;
+    }
+    this.readEarly = layout;
+    return { sizeBytes: first.total, layout, timingFile };
   }
 
-  /** How ffmpeg reads the file now: following it while it is still arriving. */
+  /**
+   * The MPEG-TS's first bytes and its last (fetched by a range request) in one file,
+   * or undefined when the server will not give the range.
+   */
+  private async writeTimingSketch(total: number): Promise<string | undefined> {
+    const tail = await fetchTail(this.url, total, TS_TAIL_BYTES, this.importOptions);
+    if (!tail) return undefined;
+    // The front the tail does not already hold: a short file is its tail alone.
+    const headLength = Math.min(TS_SKETCH_HEAD_BYTES, total - tail.length);
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      if (headLength > 0) {
+        for await (const chunk of this.arriving(this.readSignal)) {
+          parts.push(Buffer.from(chunk.subarray(0, headLength - got)));
+          got += Math.min(chunk.length, headLength - got);
+          if (got >= headLength) break;
+        }
+      }
+    } catch {
+      // Slow to arrive, or the import failed: the whole file (or the failure) will tell.
+      return undefined;
+    }
+    const file = `${this.file}.timing`;
+    await writeFile(path.join(path.dirname(this.filePath), file), Buffer.concat([...parts, tail]), { flag: "wx" });
+    return file;
+  }
+
+  /**
+   * How ffmpeg reads the file now: following it (an MP4) or from its stdin while it is
+   * still arriving; undefined once it is whole.
+   */
   growing(): GrowingInput | undefined {
-    return this.readEarly && !this.arrived ? { file: this.file, waitMs: this.waitMs } : undefined;
+    if (!this.readEarly || this.arrived) return undefined;
+    if (this.readEarly === "mp4") return { file: this.file, waitMs: this.waitMs };
+    return { file: this.file, waitMs: this.waitMs, bytes: (stop) => this.arriving(stop) };
+  }
+
+  /**
+   * Whether ffmpeg run with `args` can read the file while it is still arriving. A
+   * followed MP4 can be opened any number of times; bytes through the one stdin can be
+   * read once and front to back only: no second input of the file, and no seek into it
+   * (Matroska's demuxer logs damage when asked to seek in a pipe).
+   */
+  readableBy(args: readonly string[]): boolean {
+    if (this.readEarly !== "mpegts" && this.readEarly !== "matroska") return true;
+    const reads = args.flatMap((arg, i) => (arg === "-i" && args[i + 1] === this.file ? [i] : []));
+    return reads.length === 1 && !args.slice(0, reads[0]).includes("-ss");
   }
 
   /**

@@ -90,9 +90,9 @@ export async function runJob(order: TranscodeOrder, runtime: JobRuntime): Promis
 }
 
 /**
- * Probe → encode → export of an input being imported. A faststart input is probed and
- * encoded as it arrives (see JobInput); what was read early and gave any trouble is
- * read again from the whole file.
+ * Probe → encode → export of an input being imported. A faststart MP4, an MPEG-TS or a
+ * Matroska input is probed and encoded as it arrives (see JobInput); what was read early
+ * and gave any trouble is read again from the whole file.
  */
 async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: string, input: JobInput, at: { stage: Stage }): Promise<void> {
   const { reporter, signal } = runtime;
@@ -111,7 +111,7 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
   const piped = early && { bytes: (stop: AbortSignal) => input.arriving(stop), sizeBytes: early.sizeBytes, warm: runtime.warmProbes?.take() };
   const probedEarly = !piped
     ? null
-    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, piped }).catch(async (err: unknown) => {
+    : await probeStreams(INPUT_FILE, dir, { ffprobe: runtime.ffprobe, signal: input.readSignal, piped, timing: early.timingFile }).catch(async (err: unknown) => {
         if (signal.aborted) throw err;
         await wholeInput();
         return null;
@@ -233,6 +233,8 @@ async function processInput(order: TranscodeOrder, runtime: JobRuntime, dir: str
     let published = new Map<string, ReadonlyMap<string, string>>();
     try {
       await unit.prepare?.();
+      // A command that reads the input in a way its arriving bytes cannot serve waits for all of them.
+      if (!input.readableBy(unit.command.args)) await wholeInput();
       const run = async () => {
         // Decided once the run holds its core: an input that arrived meanwhile is read whole.
         growing = input.growing();

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Resolver } from "../../encoder/net/guarded-fetch";
-import { ImportError, type ImportOptions, importInput } from "../../encoder/pipeline/import";
+import { ImportError, type ImportOptions, fetchTail, importInput } from "../../encoder/pipeline/import";
 
 /** A real HTTP server on loopback that counts the connections and requests it saw. */
 interface TestServer {
@@ -510,5 +510,44 @@ describe.skipIf(!tls)("importInput: https", () => {
     expect(err.code).toBe("input_unreachable");
     expect(err.message).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
     expect(server.requests).toBe(0);
+  });
+});
+
+describe("fetchTail: an input's last bytes, beside its import", () => {
+  /** A server that answers ranges of `body` (206) when `ranges`, else the whole body (200), behind `hops` redirects. */
+  async function ranged(body: Buffer, ranges: boolean, hops = 0) {
+    return serve((req, res) => {
+      const hop = /^\/hop\/(\d+)$/.exec(req.url ?? "");
+      if (hop && Number(hop[1]) > 0) return res.writeHead(302, { location: `/hop/${Number(hop[1]) - 1}` }).end();
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+      if (!ranges || !range) return res.writeHead(200, { "content-length": body.length }).end(body);
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      res.writeHead(206, { "content-length": to - from + 1, "content-range": `bytes ${from}-${to}/${body.length}` }).end(body.subarray(from, to + 1));
+    });
+  }
+
+  it("asks for exactly the last bytes, through redirects, and returns them", async () => {
+    const body = randomBytes(200_000);
+    const server = await ranged(body, true);
+    const tail = await fetchTail(`${server.url}/hop/2`, body.length, 50_000, opts({ exemptAddresses: [server.endpoint] }));
+    expect(tail && sha256(tail)).toBe(sha256(body.subarray(150_000)));
+    expect(server.requests).toBe(3);
+    // A file shorter than the tail asked for is returned whole.
+    expect(sha256((await fetchTail(`${server.url}/x`, body.length, 1_000_000, opts({ exemptAddresses: [server.endpoint] })))!)).toBe(sha256(body));
+  });
+
+  it("is null when the server answers with the whole file, or with a range that is not the one asked", async () => {
+    const body = randomBytes(100_000);
+    const whole = await ranged(body, false);
+    expect(await fetchTail(`${whole.url}/x`, body.length, 10_000, opts({ exemptAddresses: [whole.endpoint] }))).toBeNull();
+    // The file changed size between the import's answer and this one.
+    const other = await ranged(randomBytes(120_000), true);
+    expect(await fetchTail(`${other.url}/x`, body.length, 10_000, opts({ exemptAddresses: [other.endpoint] }))).toBeNull();
+  });
+
+  it("never connects where the import may not: a loopback server is refused and sees no connection", async () => {
+    const server = await ranged(randomBytes(10_000), true);
+    expect(await fetchTail(`${server.url}/x`, 10_000, 1_000, opts({ resolve: noDns }))).toBeNull();
+    expect(server.connections).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { indexComesFirst } from "../../encoder/media/mp4-layout";
+import { streamingLayout } from "../../encoder/media/streaming-layout";
 import { clipPath } from "./clips";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "kiln-mp4-layout-"));
@@ -46,5 +47,23 @@ describe("indexComesFirst", () => {
     expect(indexComesFirst(Buffer.concat([box("ftyp", 16, 8), box("free", 4096)]))).toBe(false);
     expect(indexComesFirst(box("ftyp", 16, 8).subarray(0, 6))).toBe(false);
     expect(indexComesFirst(Buffer.alloc(0))).toBe(false);
+  });
+});
+
+describe("streamingLayout", () => {
+  it("tells a faststart MP4, an MPEG-TS (188 and 192-byte packets), Matroska and WebM apart", () => {
+    expect(streamingLayout(headOf("s-fast.mp4", "-movflags", "+faststart"))).toBe("mp4");
+    expect(streamingLayout(headOf("s-clip.ts"))).toBe("mpegts");
+    expect(streamingLayout(headOf("s-clip.m2ts", "-f", "mpegts", "-mpegts_m2ts_mode", "1"))).toBe("mpegts");
+    expect(streamingLayout(headOf("s-clip.mkv"))).toBe("matroska");
+    expect(streamingLayout(headOf("s-clip.webm", "-c:v", "libvpx-vp9", "-b:v", "100k", "-c:a", "libopus", "-t", "0.5"))).toBe("matroska");
+  });
+
+  it("is null for an MP4 indexed at its end and for bytes that only start like a stream", () => {
+    expect(streamingLayout(headOf("s-plain.mp4"))).toBeNull();
+    // One sync byte where a packet would start is not three.
+    expect(streamingLayout(Buffer.concat([Buffer.from([0x47]), Buffer.alloc(400)]))).toBeNull();
+    expect(streamingLayout(Buffer.from([0x1a, 0x45, 0xdf]))).toBeNull();
+    expect(streamingLayout(Buffer.alloc(0))).toBeNull();
   });
 });
