@@ -7,8 +7,11 @@ import type { NetworkAccess } from "../net/guarded-fetch";
 import { type FileToStore, signUploads } from "./export";
 import { createLimiter, putRange, uploadNetwork } from "./upload";
 
-/** How often the packages are looked at while ffmpeg writes them: a segment waits at most this long to go out. */
-const POLL_MS = 200;
+/**
+ * How often the packages are looked at while ffmpeg writes them: a segment waits at most
+ * this long to go out. A look reads a directory listing and a few small playlists.
+ */
+const POLL_MS = 50;
 const UPLOAD_CONCURRENCY = 4;
 /** Where the playlists as published are written (outside every package: a working-dir name no output can have). */
 const SCRATCH = ".progressive";
