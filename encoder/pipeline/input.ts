@@ -25,7 +25,6 @@ const TS_SKETCH_HEAD_BYTES = 256 * 1024;
 export interface EarlyInput {
   /** Its announced size. */
   sizeBytes: number;
-  layout: StreamingLayout;
   /**
    * For an MPEG-TS: a file in the working directory made of its first and last bytes,
    * from which ffprobe reads the timing (start, duration) the bytes arrived so far
@@ -112,15 +111,16 @@ export class JobInput {
    */
   async readableEarly(): Promise<EarlyInput | null> {
     const first = await Promise.race([this.head, this.imported.then(() => null)]);
-    const layout = first && first.total !== null && !this.arrived ? streamingLayout(first.bytes) : null;
-    if (!first || first.total === null || !layout) return null;
+    if (!first || first.total === null || this.arrived) return null;
+    const layout = streamingLayout(first.bytes);
+    if (!layout) return null;
     let timingFile: string | undefined;
     if (layout === "mpegts") {
       timingFile = await this.writeTimingSketch(first.total);
       if (!timingFile || this.arrived) return null;
     }
     this.readEarly = layout;
-    return { sizeBytes: first.total, layout, timingFile };
+    return { sizeBytes: first.total, timingFile };
   }
 
   /**
